@@ -1,0 +1,79 @@
+// Package app is the irsa-local command line: Main parses the arguments,
+// runs one subcommand, and is the only place that exits.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/irsa-local/irsa-local/pkg/cmd/cli"
+	"github.com/irsa-local/irsa-local/pkg/cmd/deletecmd"
+	"github.com/irsa-local/irsa-local/pkg/cmd/down"
+	"github.com/irsa-local/irsa-local/pkg/cmd/keys"
+	"github.com/irsa-local/irsa-local/pkg/cmd/serve"
+	"github.com/irsa-local/irsa-local/pkg/cmd/status"
+	"github.com/irsa-local/irsa-local/pkg/cmd/token"
+	"github.com/irsa-local/irsa-local/pkg/cmd/up"
+	"github.com/irsa-local/irsa-local/pkg/cmd/version"
+)
+
+// Main runs irsa-local with the process's arguments and exits.
+func Main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := Run(ctx, cli.StdStreams(), os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error: "+oneLine(err))
+		os.Exit(1)
+	}
+}
+
+// Run runs one irsa-local command.
+func Run(ctx context.Context, s cli.Streams, args []string) error {
+	root := NewCommand(s)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}
+
+// NewCommand builds the command tree.
+func NewCommand(s cli.Streams) *cobra.Command {
+	env := &cli.EnvFlags{}
+	root := &cobra.Command{
+		Use:   "irsa-local",
+		Short: "Run the whole EKS IRSA chain locally: OIDC issuer, IAM/STS emulator, and checks",
+		Long: `irsa-local runs an OIDC issuer whose keys sign service-account tokens, and
+checks every link of IAM Roles for Service Accounts the way AWS does, offline.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.ErrOut)
+	env.Bind(root)
+	root.AddCommand(
+		up.NewCommand(s, env),
+		down.NewCommand(s, env),
+		status.NewCommand(s, env),
+		token.NewCommand(s, env),
+		keys.NewCommand(s, env),
+		deletecmd.NewCommand(s, env),
+		serve.NewCommand(s, env),
+		version.NewCommand(s),
+	)
+	return root
+}
+
+func oneLine(err error) string {
+	msg := err.Error()
+	if errors.Is(err, context.Canceled) {
+		msg = "interrupted"
+	}
+	return strings.Join(strings.Fields(msg), " ")
+}

@@ -1,0 +1,108 @@
+// Package cli holds what every irsa-local subcommand shares: the I/O
+// streams, the flags that select an environment, and output helpers.
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/irsa-local/irsa-local/pkg/harness"
+)
+
+// Streams are the standard streams of a command. Program output goes to Out;
+// progress and diagnostics go to ErrOut.
+type Streams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// StdStreams returns the process's standard streams.
+func StdStreams() Streams { return Streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr} }
+
+// EnvFlags select the environment a command acts on.
+type EnvFlags struct {
+	Name     string
+	StateDir string
+}
+
+// Bind registers the flags on cmd as persistent flags.
+func (f *EnvFlags) Bind(cmd *cobra.Command) {
+	cmd.PersistentFlags().StringVar(&f.Name, "name", envOr("IRSA_LOCAL_NAME", harness.DefaultName), "environment name (env IRSA_LOCAL_NAME)")
+	cmd.PersistentFlags().StringVar(&f.StateDir, "state-dir", "", "state directory of the environment (default $IRSA_LOCAL_HOME/<name> or ~/.irsa-local/<name>)")
+}
+
+// Layout resolves the environment's state directory.
+func (f *EnvFlags) Layout() (harness.Layout, error) {
+	if err := harness.ValidateName(f.Name); err != nil {
+		return harness.Layout{}, err
+	}
+	dir, err := harness.StateDir(f.StateDir, f.Name)
+	if err != nil {
+		return harness.Layout{}, err
+	}
+	return harness.Layout{Dir: dir}, nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// Output is the value of an -o flag.
+type Output string
+
+// Output formats.
+const (
+	OutputText Output = "text"
+	OutputJSON Output = "json"
+)
+
+// BindOutput adds -o/--output to cmd.
+func BindOutput(cmd *cobra.Command, o *Output) {
+	*o = OutputText
+	cmd.Flags().VarP((*outputValue)(o), "output", "o", "output format: text or json")
+}
+
+type outputValue Output
+
+func (v *outputValue) String() string { return string(*v) }
+func (v *outputValue) Type() string   { return "format" }
+func (v *outputValue) Set(s string) error {
+	switch Output(s) {
+	case OutputText, OutputJSON:
+		*v = outputValue(s)
+		return nil
+	}
+	return fmt.Errorf("want text or json, not %q", s)
+}
+
+// PrintJSON writes v as indented JSON.
+func PrintJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// ReadArgOrStdin returns the content of the file named by args[0], or of
+// standard input when there is no argument or it is "-", trimmed.
+func ReadArgOrStdin(s Streams, args []string) (string, error) {
+	var b []byte
+	var err error
+	if len(args) == 0 || args[0] == "-" {
+		b, err = io.ReadAll(s.In)
+	} else {
+		b, err = os.ReadFile(args[0])
+	}
+	if err != nil {
+		return "", fmt.Errorf("read token: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}

@@ -1,0 +1,113 @@
+// Package up implements `irsa-local up`: start an environment in the
+// background and return once it serves.
+package up
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/irsa-local/irsa-local/pkg/cmd/cli"
+	"github.com/irsa-local/irsa-local/pkg/daemon"
+	"github.com/irsa-local/irsa-local/pkg/harness"
+)
+
+type flagpole struct {
+	Cluster    string
+	IssuerPort int
+	IssuerHost string
+	Region     string
+	Wait       time.Duration
+}
+
+// NewCommand returns the up command.
+func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
+	f := &flagpole{}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Args:  cobra.NoArgs,
+		Short: "Start an environment in the background (created on first use)",
+		Example: `  # issuer only, tokens minted by 'irsa-local token'
+  irsa-local up --cluster none
+
+  # a second, independent environment
+  irsa-local up --name other --cluster none`,
+		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), s, env, f) },
+	}
+	cmd.Flags().StringVar(&f.Cluster, "cluster", string(harness.ClusterNone), "cluster mode: none")
+	cmd.Flags().IntVar(&f.IssuerPort, "issuer-port", 0, "HTTPS port of the issuer for a new environment (default: a free port, kept from then on)")
+	cmd.Flags().StringVar(&f.IssuerHost, "issuer-host", harness.DefaultIssuerHost, "host name in the issuer URL of a new environment")
+	cmd.Flags().StringVar(&f.Region, "region", harness.DefaultRegion, "AWS region of a new environment")
+	cmd.Flags().DurationVar(&f.Wait, "wait", time.Minute, "how long to wait for the environment to serve")
+	return cmd
+}
+
+func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) error {
+	l, err := env.Layout()
+	if err != nil {
+		return err
+	}
+	if harness.LockHeld(l.LockFile()) {
+		d, err := harness.Inspect(l)
+		if err != nil {
+			return err
+		}
+		if string(d.Cluster.Mode) != f.Cluster {
+			return fmt.Errorf("environment %q is running with --cluster %s; run 'irsa-local down --name %s' first to change it", d.Name, d.Cluster.Mode, d.Name)
+		}
+		fmt.Fprintf(s.ErrOut, "Environment %q is already running.\n", d.Name)
+		return printSummary(s, d)
+	}
+	if pid, err := daemon.ReadPID(l.PIDFile()); err == nil {
+		// The lock is free, so whatever wrote this pid no longer runs the environment.
+		if err := os.Remove(l.PIDFile()); err != nil {
+			return fmt.Errorf("remove stale pid file %s: %w", l.PIDFile(), err)
+		}
+		fmt.Fprintf(s.ErrOut, "Removed stale pid file %s (process %d no longer runs the environment).\n", l.PIDFile(), pid)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(l.PIDFile()); err != nil {
+			return fmt.Errorf("remove unreadable pid file %s: %w", l.PIDFile(), err)
+		}
+		fmt.Fprintf(s.ErrOut, "Removed unreadable pid file %s.\n", l.PIDFile())
+	}
+	if err := os.MkdirAll(l.LogDir(), 0o700); err != nil {
+		return fmt.Errorf("create state directory %s: %w (choose another with --state-dir or IRSA_LOCAL_HOME)", l.LogDir(), err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the irsa-local executable: %w", err)
+	}
+	argv := []string{exe, "serve",
+		"--name", env.Name, "--state-dir", l.Dir,
+		"--cluster", f.Cluster,
+		"--issuer-port", strconv.Itoa(f.IssuerPort),
+		"--issuer-host", f.IssuerHost,
+		"--region", f.Region,
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.Wait)
+	defer cancel()
+	start := time.Now()
+	if _, err := daemon.Spawn(ctx, argv, l.LogFile()); err != nil {
+		return err
+	}
+	d, err := harness.Inspect(l)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.ErrOut, "✓ Environment %q is up (%s).\n", d.Name, time.Since(start).Round(time.Millisecond))
+	return printSummary(s, d)
+}
+
+func printSummary(s cli.Streams, d harness.Description) error {
+	fmt.Fprintf(s.Out, "issuer:   %s\n", d.Issuer.URL)
+	fmt.Fprintf(s.Out, "jwks:     %s\n", d.Issuer.JWKSURL)
+	fmt.Fprintf(s.Out, "ca file:  %s\n", d.Issuer.CAFile)
+	fmt.Fprintf(s.Out, "state:    %s\n", d.StateDir)
+	return nil
+}

@@ -1,0 +1,321 @@
+// Package harness starts and stops irsa-local environments in-process: the
+// API test suites use, and what the irsa-local daemon runs. An environment
+// lives in a state directory that keeps its identity (issuer URL, keys, CA)
+// across restarts; several environments can run in one process as long as
+// their state directories differ.
+package harness
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/irsa-local/irsa-local/pkg/issuer"
+)
+
+// Env is a running environment.
+type Env struct {
+	layout Layout
+	cfg    Config
+	opts   options
+	lock   *fileLock
+
+	ca        *issuer.CA
+	issuerURL string
+	handler   *issuer.Handler
+
+	mu         sync.Mutex
+	keys       *issuer.KeySet
+	components map[string]*Component
+	servers    []*http.Server
+	wg         sync.WaitGroup
+	stopped    bool
+}
+
+// Start brings up the environment described by opts, creating it on first
+// use, and returns once every server accepts connections. If any step fails,
+// what already started is stopped again.
+func Start(ctx context.Context, opts ...Option) (_ *Env, retErr error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt.apply(&o); err != nil {
+			return nil, err
+		}
+	}
+	dir, err := StateDir(o.stateDir, o.name)
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{layout: Layout{Dir: dir}, opts: o, components: map[string]*Component{}}
+	if err := prepareDirs(e.layout); err != nil {
+		return nil, err
+	}
+	e.lock, err = acquireLock(e.layout.LockFile())
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			_ = e.Stop(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := e.loadOrCreateConfig(); err != nil {
+		return nil, err
+	}
+	if e.ca, err = issuer.LoadOrCreateCA(e.layout.PKIDir(), "irsa-local "+e.cfg.Name+" CA"); err != nil {
+		return nil, err
+	}
+	if e.keys, err = issuer.LoadOrCreateKeys(e.layout.KeyDir()); err != nil {
+		return nil, err
+	}
+	if err := e.startIssuer(ctx); err != nil {
+		return nil, err
+	}
+	if err := e.writeStatus(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Env) loadOrCreateConfig() error {
+	cfg, err := LoadConfig(e.layout)
+	switch {
+	case err == nil:
+		if cfg.Name != e.opts.name && e.opts.stateDir == "" {
+			return fmt.Errorf("state directory %s holds environment %q, not %q", e.layout.Dir, cfg.Name, e.opts.name)
+		}
+		cfg.Cluster = e.opts.cluster
+		e.cfg = *cfg
+		return saveConfig(e.layout, &e.cfg)
+	case errors.Is(err, ErrNoEnvironment):
+	default:
+		return err
+	}
+	port := e.opts.issuerPort
+	if port == 0 {
+		if port, err = freePort(e.opts.issuerHost); err != nil {
+			return err
+		}
+	}
+	e.cfg = Config{
+		Version:     configVersion,
+		Name:        e.opts.name,
+		IssuerID:    issuer.NewID(),
+		IssuerHost:  e.opts.issuerHost,
+		IssuerPort:  port,
+		Region:      e.opts.region,
+		AccountID:   e.opts.accountID,
+		ClusterName: e.opts.name,
+		Cluster:     e.opts.cluster,
+		CreatedAt:   time.Now().UTC().Truncate(time.Second),
+	}
+	return saveConfig(e.layout, &e.cfg)
+}
+
+// freePort asks the kernel for a port that is free now. It is recorded in
+// env.json, so the environment keeps it from then on.
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("find a free port on %s: %w", host, err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (e *Env) startIssuer(ctx context.Context) error {
+	e.issuerURL = issuer.URL(e.cfg.IssuerHost, e.cfg.IssuerPort, e.cfg.IssuerID)
+	cert, err := e.ca.Leaf(e.layout.PKIDir(), "issuer", serverHosts(e.cfg.IssuerHost))
+	if err != nil {
+		return err
+	}
+	e.handler, err = issuer.NewHandler(e.issuerURL, e.keys)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	e.handler.Mount(mux)
+	addr := net.JoinHostPort(e.cfg.IssuerHost, strconv.Itoa(e.cfg.IssuerPort))
+	return e.serveTLS(ctx, "issuer", addr, cert, mux)
+}
+
+// serverHosts lists the names a serving certificate covers: the configured
+// host plus the loopback names users type.
+func serverHosts(host string) []string {
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	for _, h := range hosts {
+		if h == host {
+			return hosts
+		}
+	}
+	return append(hosts, host)
+}
+
+// serveTLS listens on addr and serves h over HTTPS as the named component.
+func (e *Env) serveTLS(ctx context.Context, name, addr string, cert tls.Certificate, h http.Handler) error {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("listen on %s for the %s: the port is in use by another program; stop it (find it with: ss -ltnp 'sport = :%s') and run up again", addr, name, portOf(addr))
+		}
+		return fmt.Errorf("listen on %s for the %s: %w", addr, name, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+	}
+	c := &Component{Name: name, State: StateRunning, Listen: l.Addr().String()}
+	e.mu.Lock()
+	e.components[name] = c
+	e.servers = append(e.servers, srv)
+	e.mu.Unlock()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		err := srv.ServeTLS(l, "", "")
+		if errors.Is(err, http.ErrServerClosed) {
+			return
+		}
+		e.mu.Lock()
+		c.State, c.Error = StateFailed, err.Error()
+		e.mu.Unlock()
+		e.opts.logger.Error("component failed", "component", name, "err", err)
+		_ = e.writeStatus()
+	}()
+	return nil
+}
+
+func portOf(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
+}
+
+// Stop stops every server of the environment and releases its state
+// directory. It collects every error rather than stopping at the first.
+func (e *Env) Stop(ctx context.Context) error {
+	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		return nil
+	}
+	e.stopped = true
+	servers := e.servers
+	e.mu.Unlock()
+
+	var errs []error
+	for _, s := range servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down server: %w", err))
+			_ = s.Close()
+		}
+	}
+	e.wg.Wait()
+	e.mu.Lock()
+	for _, c := range e.components {
+		if c.State == StateRunning {
+			c.State = StateStopped
+		}
+	}
+	e.mu.Unlock()
+	if e.lock != nil {
+		if err := e.writeStatus(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := e.lock.release(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Layout returns the files of the environment's state directory.
+func (e *Env) Layout() Layout { return e.layout }
+
+// Config returns the environment's persistent configuration.
+func (e *Env) Config() Config { return e.cfg }
+
+// IssuerURL returns the issuer URL, the "iss" of every token.
+func (e *Env) IssuerURL() string { return e.issuerURL }
+
+// CA returns the environment's certificate authority.
+func (e *Env) CA() *issuer.CA { return e.ca }
+
+// HTTPClient returns a client that trusts the environment's CA and nothing
+// else, as a user pointing curl --cacert at the exported CA file would.
+func (e *Env) HTTPClient() *http.Client { return clientFor(e.ca) }
+
+// Token mints a service-account token as kube-apiserver would, for the
+// no-cluster mode.
+func (e *Env) Token(req issuer.TokenRequest) (string, error) {
+	e.mu.Lock()
+	ks := e.keys
+	e.mu.Unlock()
+	return issuer.Mint(e.issuerURL, ks, req)
+}
+
+// ReloadKeys re-reads the key files after a rotation or retirement made by
+// another process (the CLI) and publishes the result at once.
+func (e *Env) ReloadKeys() error {
+	ks, err := issuer.LoadKeys(e.layout.KeyDir())
+	if err != nil {
+		return err
+	}
+	return e.setKeys(ks)
+}
+
+// RotateKeys adds a new signing key; the old one stays published until
+// RetireKeys.
+func (e *Env) RotateKeys() (*issuer.KeySet, error) {
+	ks, err := issuer.RotateKeys(e.layout.KeyDir())
+	if err != nil {
+		return nil, err
+	}
+	return ks, e.setKeys(ks)
+}
+
+// RetireKeys stops publishing the given kids, or all but the signing key.
+func (e *Env) RetireKeys(kids ...string) ([]string, error) {
+	ks, retired, err := issuer.RetireKeys(e.layout.KeyDir(), kids...)
+	if err != nil {
+		return nil, err
+	}
+	return retired, e.setKeys(ks)
+}
+
+func (e *Env) setKeys(ks *issuer.KeySet) error {
+	if err := e.handler.SetKeys(ks); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.keys = ks
+	e.mu.Unlock()
+	return nil
+}
+
+// Describe reports the environment as `irsa-local status` prints it.
+func (e *Env) Describe() Description {
+	d := describeConfig(e.layout, &e.cfg)
+	d.Running = true
+	d.PID = os.Getpid()
+	e.mu.Lock()
+	for _, name := range componentOrder {
+		if c, ok := e.components[name]; ok {
+			d.Components = append(d.Components, *c)
+		}
+	}
+	e.mu.Unlock()
+	return d
+}

@@ -1,0 +1,197 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/irsa-local/irsa-local/pkg/issuer"
+)
+
+func start(t *testing.T, dir string, opts ...Option) *Env {
+	t.Helper()
+	e, err := Start(context.Background(), append([]Option{WithStateDir(dir)}, opts...)...)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { _ = e.Stop(context.Background()) })
+	return e
+}
+
+func TestStartServesIssuerAndTokensVerify(t *testing.T) {
+	dir := t.TempDir()
+	e := start(t, dir)
+	tok, err := e.Token(issuer.TokenRequest{Namespace: "default", ServiceAccount: "app", Audiences: []string{"sts.amazonaws.com"}, Duration: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := VerifyToken(context.Background(), e.Layout(), tok, "sts.amazonaws.com")
+	if err != nil {
+		t.Fatalf("verify over HTTPS: %v", err)
+	}
+	if c.Subject != "system:serviceaccount:default:app" {
+		t.Fatalf("sub %q", c.Subject)
+	}
+	if !strings.HasPrefix(e.IssuerURL(), "https://127.0.0.1:") || !strings.Contains(e.IssuerURL(), "/id/") {
+		t.Fatalf("issuer URL %q is not https://127.0.0.1:PORT/id/ID", e.IssuerURL())
+	}
+	d, err := Inspect(e.Layout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Running || len(d.Components) != 1 || d.Components[0].State != StateRunning {
+		t.Fatalf("Inspect while running: %+v", d)
+	}
+}
+
+func TestRestartKeepsIdentity(t *testing.T) {
+	dir := t.TempDir()
+	e := start(t, dir)
+	url, kid := e.IssuerURL(), mustKeys(t, e.Layout()).SigningID
+	if err := e.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Inspect(Layout{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Running || d.Components[0].State != StateStopped {
+		t.Fatalf("after Stop: running %v, components %+v", d.Running, d.Components)
+	}
+	e2 := start(t, dir)
+	if e2.IssuerURL() != url || mustKeys(t, e2.Layout()).SigningID != kid {
+		t.Fatalf("restart changed identity: %s %s -> %s %s", url, kid, e2.IssuerURL(), mustKeys(t, e2.Layout()).SigningID)
+	}
+}
+
+func mustKeys(t *testing.T, l Layout) *issuer.KeySet {
+	t.Helper()
+	ks, err := Keys(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
+
+func TestTwoEnvironmentsSideBySide(t *testing.T) {
+	a := start(t, t.TempDir(), WithName("a"))
+	b := start(t, t.TempDir(), WithName("b"))
+	if a.IssuerURL() == b.IssuerURL() {
+		t.Fatal("two environments share an issuer URL")
+	}
+	for _, e := range []*Env{a, b} {
+		resp, err := e.HTTPClient().Get(e.IssuerURL() + issuer.DiscoveryPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+}
+
+func TestSecondStartOnSameStateDirIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	start(t, dir)
+	_, err := Start(context.Background(), WithStateDir(dir))
+	if !errors.Is(err, ErrRunning) {
+		t.Fatalf("second Start: %v, want ErrRunning", err)
+	}
+}
+
+func TestPortInUseIsOneClearLine(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	dir := t.TempDir()
+	_, err = Start(context.Background(), WithStateDir(dir), WithIssuerPort(port))
+	if err == nil {
+		t.Fatal("Start on a port in use succeeded")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "127.0.0.1:"+strconv.Itoa(port)) || !strings.Contains(msg, "in use") || strings.Contains(msg, "\n") {
+		t.Fatalf("error %q should be one line naming the port", msg)
+	}
+	// The failed start released the environment for the next attempt.
+	if LockHeld(Layout{Dir: dir}.LockFile()) {
+		t.Fatal("failed Start left the environment locked")
+	}
+}
+
+func TestUnwritableStateDir(t *testing.T) {
+	// A regular file where a directory should be fails for root too.
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Start(context.Background(), WithStateDir(filepath.Join(file, "env")))
+	if err == nil || !strings.Contains(err.Error(), file) || !strings.Contains(err.Error(), "--state-dir") {
+		t.Fatalf("error %v should name the directory and how to choose another", err)
+	}
+}
+
+func TestCorruptKeyIsReportedAndKept(t *testing.T) {
+	dir := t.TempDir()
+	e := start(t, dir)
+	_ = e.Stop(context.Background())
+	keyFile := filepath.Join(e.Layout().KeyDir(), issuer.SigningKeyFile)
+	if err := os.WriteFile(keyFile, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Start(context.Background(), WithStateDir(dir))
+	if err == nil || !strings.Contains(err.Error(), keyFile) {
+		t.Fatalf("error %v should name %s", err, keyFile)
+	}
+	if b, _ := os.ReadFile(keyFile); string(b) != "not a key" {
+		t.Fatal("the damaged key file was replaced")
+	}
+}
+
+func TestRotateAndRetireThroughRunningEnvironment(t *testing.T) {
+	e := start(t, t.TempDir())
+	req := issuer.TokenRequest{Namespace: "ns", ServiceAccount: "sa", Audiences: []string{"sts.amazonaws.com"}, Duration: time.Hour}
+	old, err := e.Token(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.RotateKeys(); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := e.Token(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{old, fresh} {
+		if _, err := VerifyToken(context.Background(), e.Layout(), tok, ""); err != nil {
+			t.Fatalf("after rotation: %v", err)
+		}
+	}
+	if _, err := e.RetireKeys(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyToken(context.Background(), e.Layout(), old, ""); err == nil {
+		t.Fatal("a token of a retired key still verifies")
+	}
+	if _, err := VerifyToken(context.Background(), e.Layout(), fresh, ""); err != nil {
+		t.Fatalf("after retiring: %v", err)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	for name, opt := range map[string]Option{
+		"bad name":     WithName("Bad_Name"),
+		"bad port":     WithIssuerPort(70000),
+		"unknown mode": WithCluster("docker"),
+	} {
+		if _, err := Start(context.Background(), WithStateDir(t.TempDir()), opt); err == nil {
+			t.Errorf("%s: Start succeeded", name)
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package harness
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/irsa-local/irsa-local/pkg/daemon"
+	"github.com/irsa-local/irsa-local/pkg/issuer"
+)
+
+// RotateKeys adds a new signing key to the environment in l, keeping the old
+// one published, and makes a running environment serve it before returning.
+func RotateKeys(ctx context.Context, l Layout) (*issuer.KeySet, error) {
+	if _, err := LoadConfig(l); err != nil {
+		return nil, err
+	}
+	ks, err := issuer.RotateKeys(l.KeyDir())
+	if err != nil {
+		return nil, err
+	}
+	return ks, publish(ctx, l, ks)
+}
+
+// RetireKeys stops publishing kids (all but the signing key when none are
+// given) in the environment in l, and makes a running environment stop
+// serving them before returning.
+func RetireKeys(ctx context.Context, l Layout, kids ...string) ([]string, error) {
+	if _, err := LoadConfig(l); err != nil {
+		return nil, err
+	}
+	ks, retired, err := issuer.RetireKeys(l.KeyDir(), kids...)
+	if err != nil {
+		return nil, err
+	}
+	if len(retired) == 0 {
+		return nil, nil
+	}
+	return retired, publish(ctx, l, ks)
+}
+
+// publish tells the process running the environment, if any, to re-read its
+// key files, and waits until its JWKS lists exactly the keys of ks.
+func publish(ctx context.Context, l Layout, ks *issuer.KeySet) error {
+	if !LockHeld(l.LockFile()) {
+		return nil
+	}
+	pid, err := daemon.ReadPID(l.PIDFile())
+	if err != nil {
+		return fmt.Errorf("find the running environment to reload its keys: %w", err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+		return fmt.Errorf("signal process %d to reload keys: %w", pid, err)
+	}
+	d, err := Inspect(l)
+	if err != nil {
+		return err
+	}
+	ca, err := issuer.LoadOrCreateCA(l.PKIDir(), "")
+	if err != nil {
+		return err
+	}
+	client := clientFor(ca)
+	want := make([]string, 0, len(ks.Published))
+	for _, p := range ks.Published {
+		want = append(want, p.ID)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		got, err := servedKIDs(ctx, client, d.Issuer.JWKSURL)
+		if err == nil && slices.Equal(got, want) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the issuer to serve the new keys (see %s): %w", l.LogFile(), ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func servedKIDs(ctx context.Context, c *http.Client, jwksURL string) ([]string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, jwksURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var set struct {
+		Keys []struct {
+			KID string `json:"kid"`
+		} `json:"keys"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		return nil, err
+	}
+	kids := make([]string, 0, len(set.Keys))
+	for _, k := range set.Keys {
+		kids = append(kids, k.KID)
+	}
+	return kids, nil
+}
+
+// Keys lists the published keys of the environment in l; the first signs.
+func Keys(l Layout) (*issuer.KeySet, error) {
+	if _, err := LoadConfig(l); err != nil {
+		return nil, err
+	}
+	return issuer.LoadKeys(l.KeyDir())
+}
+
+// clientFor returns an HTTP client that trusts ca and nothing else.
+func clientFor(ca *issuer.CA) *http.Client {
+	return &http.Client{
+		Timeout:   5 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}},
+	}
+}

@@ -1,0 +1,107 @@
+package harness
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+)
+
+// Option configures Start. Options that only matter when an environment is
+// created (ports, region, account) are ignored for an existing one, whose
+// identity is fixed in env.json.
+type Option interface {
+	apply(*options) error
+}
+
+type optionFunc func(*options) error
+
+func (f optionFunc) apply(o *options) error { return f(o) }
+
+type options struct {
+	name       string
+	stateDir   string
+	cluster    ClusterMode
+	issuerHost string
+	issuerPort int
+	region     string
+	accountID  string
+	logger     *slog.Logger
+}
+
+func defaultOptions() options {
+	return options{
+		name:       DefaultName,
+		cluster:    ClusterNone,
+		issuerHost: DefaultIssuerHost,
+		region:     DefaultRegion,
+		accountID:  DefaultAccountID,
+		logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+// WithName names the environment (default "irsa-local"). The name picks the
+// default state directory and is the EKS cluster name.
+func WithName(name string) Option {
+	return optionFunc(func(o *options) error {
+		if err := ValidateName(name); err != nil {
+			return err
+		}
+		o.name = name
+		return nil
+	})
+}
+
+// WithStateDir keeps the environment in dir instead of the default
+// $IRSA_LOCAL_HOME/<name> or ~/.irsa-local/<name>.
+func WithStateDir(dir string) Option {
+	return optionFunc(func(o *options) error { o.stateDir = dir; return nil })
+}
+
+// WithCluster selects the cluster mode.
+func WithCluster(mode ClusterMode) Option {
+	return optionFunc(func(o *options) error {
+		switch mode {
+		case ClusterNone:
+		case ClusterLocal, ClusterKind:
+			return fmt.Errorf("cluster mode %q is not available in this version; use --cluster none", mode)
+		default:
+			return fmt.Errorf("unknown cluster mode %q: want none, local or kind", mode)
+		}
+		o.cluster = mode
+		return nil
+	})
+}
+
+// WithIssuerPort fixes the issuer's HTTPS port of a new environment; 0 (the
+// default) picks a free one. The port is part of the issuer URL, so it is
+// kept for the life of the environment.
+func WithIssuerPort(port int) Option {
+	return optionFunc(func(o *options) error {
+		if port < 0 || port > 65535 {
+			return fmt.Errorf("invalid issuer port %d", port)
+		}
+		o.issuerPort = port
+		return nil
+	})
+}
+
+// WithIssuerHost sets the host name of a new environment's issuer URL
+// (default 127.0.0.1). It must resolve to this machine.
+func WithIssuerHost(host string) Option {
+	return optionFunc(func(o *options) error { o.issuerHost = host; return nil })
+}
+
+// WithRegion sets the AWS region of a new environment (default us-east-1).
+func WithRegion(region string) Option {
+	return optionFunc(func(o *options) error { o.region = region; return nil })
+}
+
+// WithLogger sends the environment's logs to l (default: discarded).
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(o *options) error {
+		if l != nil {
+			o.logger = l
+		}
+		return nil
+	})
+}

@@ -1,0 +1,222 @@
+package harness
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/irsa-local/irsa-local/pkg/fsutil"
+	"github.com/irsa-local/irsa-local/pkg/issuer"
+)
+
+// Component states.
+const (
+	StateRunning = "running"
+	StateStopped = "stopped"
+	StateFailed  = "failed"
+)
+
+// componentOrder is the order components are started and reported in.
+var componentOrder = []string{"issuer"}
+
+// Component is one server or process an environment runs.
+type Component struct {
+	Name   string `json:"name"`
+	State  string `json:"state"`
+	Listen string `json:"listen,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Description is what `irsa-local status -o json` prints.
+type Description struct {
+	Name       string      `json:"name"`
+	StateDir   string      `json:"stateDir"`
+	Running    bool        `json:"running"`
+	PID        int         `json:"pid,omitempty"`
+	Issuer     IssuerInfo  `json:"issuer"`
+	AWS        AWSInfo     `json:"aws"`
+	Cluster    ClusterInfo `json:"cluster"`
+	Components []Component `json:"components"`
+}
+
+// IssuerInfo describes the OIDC issuer.
+type IssuerInfo struct {
+	URL     string `json:"url"`
+	JWKSURL string `json:"jwksURL"`
+	CAFile  string `json:"caFile"`
+	// Listen is the host:port the issuer's HTTPS server listens on.
+	Listen string `json:"listen"`
+}
+
+// AWSInfo describes the AWS side. Endpoint and the OIDC provider are empty
+// until the AWS endpoint serves them.
+type AWSInfo struct {
+	Endpoint        string `json:"endpoint"`
+	Region          string `json:"region"`
+	AccountID       string `json:"accountId"`
+	OIDCProviderARN string `json:"oidcProviderArn"`
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+}
+
+// ClusterInfo describes the Kubernetes side.
+type ClusterInfo struct {
+	Mode       ClusterMode `json:"mode"`
+	Name       string      `json:"name"`
+	Kubeconfig string      `json:"kubeconfig"`
+}
+
+func describeConfig(l Layout, c *Config) Description {
+	u := issuer.URL(c.IssuerHost, c.IssuerPort, c.IssuerID)
+	return Description{
+		Name:     c.Name,
+		StateDir: l.Dir,
+		Issuer: IssuerInfo{
+			URL:     u,
+			JWKSURL: u + issuer.JWKSPath,
+			CAFile:  l.PKIDir() + "/" + issuer.CACertFile,
+			Listen:  fmt.Sprintf("%s:%d", c.IssuerHost, c.IssuerPort),
+		},
+		AWS: AWSInfo{
+			Region:          c.Region,
+			AccountID:       c.AccountID,
+			AccessKeyID:     DefaultAccessKeyID,
+			SecretAccessKey: DefaultSecretAccessKey,
+		},
+		Cluster:    ClusterInfo{Mode: c.Cluster, Name: c.ClusterName},
+		Components: []Component{},
+	}
+}
+
+// runtimeStatus is what a running environment records in run/status.json.
+type runtimeStatus struct {
+	PID        int         `json:"pid"`
+	Components []Component `json:"components"`
+}
+
+func (e *Env) writeStatus() error {
+	d := e.Describe()
+	b, err := json.MarshalIndent(runtimeStatus{PID: d.PID, Components: d.Components}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("marshal status: %w", err)
+	}
+	if err := fsutil.WriteFileAtomic(e.layout.StatusFile(), append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write status: %w", err)
+	}
+	return nil
+}
+
+// Inspect describes the environment in l from outside, as `status` does: its
+// configuration, whether a process holds it, and the state of each component
+// that process reported. A process that died without stopping its components
+// leaves them reported as failed, never as running.
+func Inspect(l Layout) (Description, error) {
+	cfg, err := LoadConfig(l)
+	if err != nil {
+		return Description{}, err
+	}
+	d := describeConfig(l, cfg)
+	var rs runtimeStatus
+	if b, err := os.ReadFile(l.StatusFile()); err == nil {
+		if err := json.Unmarshal(b, &rs); err != nil {
+			return d, fmt.Errorf("parse %s: %w", l.StatusFile(), err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return d, fmt.Errorf("read status: %w", err)
+	}
+	d.Running = LockHeld(l.LockFile())
+	if d.Running {
+		d.PID = rs.PID
+	}
+	for _, c := range rs.Components {
+		if !d.Running && c.State == StateRunning {
+			c.State = StateFailed
+			c.Error = fmt.Sprintf("the irsa-local process (pid %d) exited without stopping it; last log line: %s", rs.PID, lastLine(l.LogFile()))
+		}
+		d.Components = append(d.Components, c)
+	}
+	return d, nil
+}
+
+// lastLine returns the last non-empty line of a log file, for status to say
+// why a process died.
+func lastLine(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "(no log)"
+	}
+	defer f.Close()
+	last := "(empty log)"
+	s := bufio.NewScanner(f)
+	s.Buffer(make([]byte, 64*1024), 1024*1024)
+	for s.Scan() {
+		if t := strings.TrimSpace(s.Text()); t != "" {
+			last = t
+		}
+	}
+	return last
+}
+
+// fileLock is an exclusive flock held by the process running an environment.
+// The kernel drops it when that process dies, so unlike a pid file it cannot
+// go stale.
+type fileLock struct{ f *os.File }
+
+// ErrRunning is returned by Start when another process runs the environment.
+var ErrRunning = errors.New("environment is already running")
+
+func acquireLock(path string) (*fileLock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: another process holds %s", ErrRunning, path)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return &fileLock{f: f}, nil
+}
+
+func (l *fileLock) release() error {
+	defer l.f.Close()
+	if err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN); err != nil {
+		return fmt.Errorf("unlock %s: %w", l.f.Name(), err)
+	}
+	return nil
+}
+
+// LockHeld reports whether some process holds the environment lock at path.
+func LockHeld(path string) bool {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return errors.Is(err, syscall.EWOULDBLOCK)
+	}
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
+}
+
+// MintToken signs a token with the key files of the environment in l, without
+// needing it to run: the token verifies once the environment serves its keys.
+func MintToken(l Layout, req issuer.TokenRequest) (string, error) {
+	cfg, err := LoadConfig(l)
+	if err != nil {
+		return "", err
+	}
+	ks, err := issuer.LoadKeys(l.KeyDir())
+	if err != nil {
+		return "", err
+	}
+	return issuer.Mint(issuer.URL(cfg.IssuerHost, cfg.IssuerPort, cfg.IssuerID), ks, req)
+}
