@@ -128,9 +128,9 @@ func saveConfig(l Layout, c *Config) error {
 	return nil
 }
 
-// prepareDirs creates the state directory tree, saying which directory could
-// not be made and how to choose another.
-func prepareDirs(l Layout) error {
+// PrepareStateDir creates the state directory tree, saying which directory
+// could not be made and how to choose another.
+func PrepareStateDir(l Layout) error {
 	for _, d := range []string{l.Dir, l.PKIDir(), l.KeyDir(), l.RunDir(), l.LogDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fmt.Errorf("create state directory %s: %w (choose another with --state-dir or IRSA_LOCAL_HOME)", d, unwrapPath(err))

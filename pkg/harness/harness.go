@@ -58,7 +58,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Env, retErr error) {
 		return nil, err
 	}
 	e := &Env{layout: Layout{Dir: dir}, opts: o, components: map[string]*Component{}}
-	if err := prepareDirs(e.layout); err != nil {
+	if err := PrepareStateDir(e.layout); err != nil {
 		return nil, err
 	}
 	e.lock, err = acquireLock(e.layout.LockFile())

@@ -64,6 +64,9 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 		fmt.Fprintf(s.ErrOut, "Environment %q is already running.\n", d.Name)
 		return printSummary(s, d)
 	}
+	if err := harness.PrepareStateDir(l); err != nil {
+		return err
+	}
 	if pid, err := daemon.ReadPID(l.PIDFile()); err == nil {
 		// The lock is free, so whatever wrote this pid no longer runs the environment.
 		if err := os.Remove(l.PIDFile()); err != nil {
@@ -75,9 +78,6 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 			return fmt.Errorf("remove unreadable pid file %s: %w", l.PIDFile(), err)
 		}
 		fmt.Fprintf(s.ErrOut, "Removed unreadable pid file %s.\n", l.PIDFile())
-	}
-	if err := os.MkdirAll(l.LogDir(), 0o700); err != nil {
-		return fmt.Errorf("create state directory %s: %w (choose another with --state-dir or IRSA_LOCAL_HOME)", l.LogDir(), err)
 	}
 	exe, err := os.Executable()
 	if err != nil {

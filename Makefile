@@ -1,0 +1,33 @@
+# irsa-local build and test entry points. Every target calls a script under
+# hack/, so CI and people run exactly the same thing.
+
+.DEFAULT_GOAL := build
+
+## build: compile bin/irsa-local
+.PHONY: build
+build:
+	hack/build.sh
+
+## demo: the main job — start an environment, mint a token, verify it over HTTPS against the served JWKS, stop
+.PHONY: demo
+demo:
+	hack/demo.sh
+
+## test: static checks, unit tests and the e2e specs that need no cluster
+.PHONY: test
+test:
+	hack/test.sh
+
+## verify: go vet and gofmt only
+.PHONY: verify
+verify:
+	hack/verify.sh
+
+## clean: remove build outputs
+.PHONY: clean
+clean:
+	rm -rf bin
+
+.PHONY: help
+help:
+	@grep -E '^## ' Makefile | sed 's/^## /  /'

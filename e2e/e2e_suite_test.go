@@ -1,0 +1,39 @@
+// Package e2e holds the end-to-end suites of irsa-local. They drive the real
+// irsa-local binary and real clients (curl, the AWS CLI, SDKs) against real
+// servers. Specs are labelled by cluster mode: "none" needs nothing but the
+// binary; later modes need their Kubernetes assets.
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+func TestE2E(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "irsa-local e2e")
+}
+
+// binary is the irsa-local executable under test, built once per suite.
+var binary string
+
+var _ = SynchronizedBeforeSuite(func() []byte {
+	dir, err := os.MkdirTemp("", "irsa-local-e2e-bin-")
+	Expect(err).NotTo(HaveOccurred())
+	bin := filepath.Join(dir, "irsa-local")
+	cmd := exec.Command("go", "build", "-o", bin, "../cmd/irsa-local")
+	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
+	Expect(cmd.Run()).To(Succeed(), "build irsa-local")
+	return []byte(bin)
+}, func(bin []byte) {
+	binary = string(bin)
+})
+
+var _ = SynchronizedAfterSuite(func() {}, func() {
+	_ = os.RemoveAll(filepath.Dir(binary))
+})

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests call (curl, jq) when missing. The
+# Go toolchain is expected on PATH; Go modules come from the module proxy.
+source "$(dirname "$0")/lib.sh"
+missing=()
+for tool in curl jq; do
+  command -v "${tool}" >/dev/null 2>&1 || missing+=("${tool}")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v go >/dev/null || { echo "go is not on PATH; install Go 1.26 or newer" >&2; exit 1; }
+go mod download

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The project's test command: static checks, unit tests, and the e2e specs
+# that need no cluster. It ends with go test's per-package lines and a
+# package count.
+source "$(dirname "$0")/lib.sh"
+hack/verify.sh
+log="$(mktemp)"
+trap 'rm -f "${log}"' EXIT
+status=0
+go test -count=1 -timeout 20m ./... 2>&1 | tee "${log}" || status=$?
+passed="$(grep -cE '^ok\s' "${log}" || true)"
+failed="$(grep -cE '^FAIL\s' "${log}" || true)"
+echo "packages: ${passed} passed, ${failed} failed"
+exit "${status}"
