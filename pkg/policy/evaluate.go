@@ -100,24 +100,76 @@ func (m *ConditionMiss) String() string {
 }
 
 func (m *ConditionMiss) expectation() string {
-	info, _, _, _ := parseOperator(m.Operator)
+	info, set, _, _ := parseOperator(m.Operator)
 	if info.fam == famNull && len(m.Want) == 1 {
 		if b, _ := parseBool(m.Want[0]); b {
 			return "the key to be absent"
 		}
 		return "the key to be present"
 	}
-	switch {
-	case len(m.Want) == 0:
+	if len(m.Want) == 0 {
 		return "no value"
-	case info.negated && len(m.Want) == 1:
-		return "not " + strconv.Quote(m.Want[0])
-	case info.negated:
-		return "none of " + quoteList(m.Want)
-	case len(m.Want) == 1:
-		return strconv.Quote(m.Want[0])
 	}
-	return "one of " + quoteList(m.Want)
+	var want string
+	switch {
+	case len(m.Want) == 1:
+		want = strconv.Quote(m.Want[0])
+	case info.negated:
+		want = quoteList(m.Want)
+	default:
+		want = "one of " + quoteList(m.Want)
+	}
+	var e string
+	switch {
+	case info.fam == famIP && info.negated:
+		e = "an address outside " + want
+	case info.fam == famIP:
+		e = "an address in " + want
+	case info.fam == famStringLike || info.fam == famARN:
+		e = "a value like " + want
+		if info.negated {
+			e = "a value not like " + want
+		}
+	case info.fam == famNumeric || info.fam == famDate:
+		e = orderWords(info) + want
+	case info.negated:
+		e = "a value other than " + want
+	default:
+		e = want
+	}
+	switch set {
+	case setAllValues:
+		return "every value to be " + e
+	case setAnyValue:
+		return "some value to be " + e
+	}
+	return e
+}
+
+// orderWords renders the comparison of a Numeric or Date operator.
+func orderWords(info opInfo) string {
+	date := info.fam == famDate
+	switch {
+	case info.negated:
+		return "a value other than "
+	case info.ord == ordLt && date:
+		return "a date before "
+	case info.ord == ordLt:
+		return "a number less than "
+	case info.ord == ordLe && date:
+		return "a date at or before "
+	case info.ord == ordLe:
+		return "a number at most "
+	case info.ord == ordGt && date:
+		return "a date after "
+	case info.ord == ordGt:
+		return "a number greater than "
+	case info.ord == ordGe && date:
+		return "a date at or after "
+	case info.ord == ordGe:
+		return "a number at least "
+	}
+	return ""
 }
 
 func quoteList(vs []string) string {
