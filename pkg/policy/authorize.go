@@ -65,5 +65,9 @@ func Authorize(req Request, identity, session, resource []NamedDocument) Result 
 	granting := make([]NamedDocument, 0, len(identity)+len(resource))
 	granting = append(append(granting, identity...), resource...)
 	near := nearMisses(&req, granting)
-	return Result{Decision: ImplicitDeny, Near: near, Reason: "implicitly denied: " + implicitDetail(&req, granting, near)}
+	reason := "implicitly denied: " + implicitDetail(&req, granting, near)
+	if hasSession && ss.decision == Allow {
+		reason += "; " + ss.decider.String() + " allows it, but session policies only narrow what other policies grant"
+	}
+	return Result{Decision: ImplicitDeny, Near: near, Reason: reason}
 }

@@ -44,9 +44,10 @@ type rawCondition struct {
 }
 
 // Parse checks doc against the rules for kind and compiles it for
-// evaluation. Any refusal is a *MalformedError carrying the text AWS would
-// return. Parse does all the work that does not depend on a request, so
-// that evaluation is cheap.
+// evaluation. A refused document yields a *MalformedError carrying the text
+// AWS would return; a kind that is not one of the Kind constants is a
+// caller bug and yields a plain error. Parse does all the work that does
+// not depend on a request, so that evaluation is cheap.
 //
 // The checks run in phases, each over all statements, so that a document
 // with several problems reports the one AWS reports first: grammar, then
