@@ -630,3 +630,38 @@ func checkResult(t *testing.T, got Result, want Decision, decider string, miss *
 		t.Error("empty reason")
 	}
 }
+
+func TestContextHelpers(t *testing.T) {
+	ctx := NewContext()
+	ctx.Set("AWS:SourceIp", "192.0.2.1")
+	ctx.Add("aws:TagKeys", "team")
+	ctx.Add("AWS:TAGKEYS", "env")
+	if v, ok := ctx.Get("aws:sourceip"); !ok || len(v) != 1 || v[0] != "192.0.2.1" {
+		t.Errorf("Get after Set = %v, %v", v, ok)
+	}
+	if v, ok := ctx.Get("aws:tagkeys"); !ok || len(v) != 2 || v[0] != "team" || v[1] != "env" {
+		t.Errorf("Get after Add = %v, %v", v, ok)
+	}
+	if _, ok := ctx.Get("aws:username"); ok {
+		t.Error("Get found a key that was never set")
+	}
+	literal := Context{"AWS:UserName": {"alice"}}
+	if v, ok := literal.Get("aws:username"); !ok || v[0] != "alice" {
+		t.Errorf("Get on a map literal with mixed-case keys = %v, %v", v, ok)
+	}
+	var none Context
+	if _, ok := none.Get("k"); ok {
+		t.Error("Get on a nil Context found a key")
+	}
+}
+
+func TestDecisionString(t *testing.T) {
+	for d, want := range map[Decision]string{Allow: "Allow", ExplicitDeny: "ExplicitDeny", ImplicitDeny: "ImplicitDeny", 9: "Decision(9)"} {
+		if got := d.String(); got != want {
+			t.Errorf("Decision(%d).String() = %q, want %q", int(d), got, want)
+		}
+	}
+	if (Result{}).Allowed() {
+		t.Error("the zero Result must not allow")
+	}
+}

@@ -26,16 +26,6 @@ func (g glob) slice(i, j int) glob {
 	return glob{s: g.s[i:j], lit: g.lit[i:j]}
 }
 
-// hasWildcard reports whether g can match anything but its own text.
-func (g glob) hasWildcard() bool {
-	for i := 0; i < len(g.s); i++ {
-		if (g.s[i] == '*' || g.s[i] == '?') && g.wild(i) {
-			return true
-		}
-	}
-	return false
-}
-
 // match reports whether s matches g. With fold, ASCII letters match
 // regardless of case, which is how IAM compares actions.
 //
