@@ -38,10 +38,25 @@ type ServerOption interface {
 }
 
 type serverConfig struct {
-	logger *slog.Logger
+	logger    *slog.Logger
+	publisher *CAPublisher
 }
 
 func (o LoggerOption) applyServer(c *serverConfig) { c.logger = o.logger }
+
+type serverOption func(*serverConfig)
+
+func (f serverOption) applyServer(c *serverConfig) { f(c) }
+
+// WithCAPublisher makes the server publish the emulator CA into a pod's
+// namespace before returning a patch that mounts it. The volume is optional,
+// so without this a pod created together with its namespace could start
+// before the publisher's informer reaches the namespace and run without
+// the CA file until the kubelet's next volume sync. Dry-run requests are
+// never published for.
+func WithCAPublisher(p *CAPublisher) ServerOption {
+	return serverOption(func(c *serverConfig) { c.publisher = p })
+}
 
 // Server is the webhook's HTTPS admission endpoint.
 type Server struct {
@@ -49,6 +64,7 @@ type Server struct {
 	sas       ServiceAccountGetter
 	tlsConfig *tls.Config
 	log       *slog.Logger
+	publisher *CAPublisher // nil unless the patch mounts the emulator CA
 }
 
 // NewServer returns a server that mutates pods with m, looking their service
@@ -74,7 +90,14 @@ func NewServer(m *Mutator, sas ServiceAccountGetter, tlsConfig *tls.Config, opts
 			o.applyServer(&cfg)
 		}
 	}
-	return &Server{mutator: m, sas: sas, tlsConfig: tlsConfig.Clone(), log: cfg.logger}, nil
+	s := &Server{mutator: m, sas: sas, tlsConfig: tlsConfig.Clone(), log: cfg.logger}
+	if e := m.cfg.emulator; cfg.publisher != nil && e != nil && e.tls {
+		if cfg.publisher.Name() != e.caConfigMap {
+			return nil, fmt.Errorf("create webhook server: ca publisher writes %q but pods mount %q", cfg.publisher.Name(), e.caConfigMap)
+		}
+		s.publisher = cfg.publisher
+	}
+	return s, nil
 }
 
 // Handler returns the HTTP handler for /mutate and /healthz, for callers
@@ -217,6 +240,12 @@ func (s *Server) Mutate(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		log.Error("cannot encode patch", "error", err)
 		resp.Result = &metav1.Status{Message: fmt.Sprintf("encode patch: %v", err)}
 		return resp
+	}
+	if s.publisher != nil && (req.DryRun == nil || !*req.DryRun) {
+		if err := s.publisher.Ensure(ctx, namespace); err != nil {
+			// The publisher's own loop retries; the pod is still worth mutating.
+			log.Warn("cannot publish ca bundle before admitting pod", "error", err)
+		}
 	}
 	pt := admissionv1.PatchTypeJSONPatch
 	resp.Patch = patch

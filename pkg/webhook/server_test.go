@@ -63,12 +63,17 @@ func testCert(t *testing.T) (tls.Certificate, []byte) {
 // and a client trusting it.
 func testServer(t *testing.T, sas ServiceAccountGetter, opts ...Option) (string, *http.Client) {
 	t.Helper()
+	return testServerWith(t, sas, opts, nil)
+}
+
+func testServerWith(t *testing.T, sas ServiceAccountGetter, opts []Option, serverOpts []ServerOption) (string, *http.Client) {
+	t.Helper()
 	cert, caPEM := testCert(t)
 	m, err := NewMutator(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := NewServer(m, sas, &tls.Config{Certificates: []tls.Certificate{cert}})
+	srv, err := NewServer(m, sas, &tls.Config{Certificates: []tls.Certificate{cert}}, serverOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,5 +381,56 @@ func TestServeReturnsListenerErrors(t *testing.T) {
 	l.Close()
 	if err := srv.Serve(context.Background(), l); err == nil {
 		t.Fatal("Serve on a closed listener returned nil")
+	}
+}
+
+func TestServerPublishesCABeforeAdmitting(t *testing.T) {
+	client := fake.NewClientset()
+	pub, err := NewCAPublisher(client, []byte(testCAPEM), WithCAConfigMapName("emulator-ca"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emulator := WithEmulator(EmulatorConfig{EndpointURL: "https://irsa-local.irsa-local.svc:8443", CAConfigMap: "emulator-ca"})
+	url, httpClient := testServerWith(t, NewFakeServiceAccountGetter(roleServiceAccount("analytics", "reporter"), roleServiceAccount("dry", "reporter")),
+		[]Option{emulator}, []ServerOption{WithCAPublisher(pub)})
+
+	resp, data := post(t, httpClient, url+MutatePath, "application/json", reviewFor(t, admissionv1.Create, "analytics", testPod("reporter")))
+	if r := decodeReview(t, resp, data); r.Patch == nil {
+		t.Fatalf("not mutated: %s", data)
+	}
+	// Synchronous: no waiting needed.
+	cm, err := client.CoreV1().ConfigMaps("analytics").Get(context.Background(), "emulator-ca", metav1.GetOptions{})
+	if err != nil || cm.Data[CAKey] != testCAPEM {
+		t.Fatalf("ca configmap after admission: %+v, %v", cm, err)
+	}
+
+	var review admissionv1.AdmissionReview
+	if err := json.Unmarshal(reviewFor(t, admissionv1.Create, "dry", testPod("reporter")), &review); err != nil {
+		t.Fatal(err)
+	}
+	dryRun := true
+	review.Request.DryRun = &dryRun
+	body, _ := json.Marshal(review)
+	resp, data = post(t, httpClient, url+MutatePath, "application/json", body)
+	if r := decodeReview(t, resp, data); r.Patch == nil {
+		t.Fatalf("dry run not mutated: %s", data)
+	}
+	if _, err := client.CoreV1().ConfigMaps("dry").Get(context.Background(), "emulator-ca", metav1.GetOptions{}); err == nil {
+		t.Error("published for a dry-run request")
+	}
+}
+
+func TestNewServerRejectsMismatchedPublisher(t *testing.T) {
+	cert, _ := testCert(t)
+	pub, err := NewCAPublisher(fake.NewClientset(), []byte(testCAPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMutator(WithEmulator(EmulatorConfig{EndpointURL: "https://emulator:8443", CAConfigMap: "other-name"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewServer(m, NewFakeServiceAccountGetter(), &tls.Config{Certificates: []tls.Certificate{cert}}, WithCAPublisher(pub)); err == nil {
+		t.Fatal("mismatched ConfigMap names accepted")
 	}
 }
