@@ -17,7 +17,9 @@
 //     service account created just before its pod.
 //   - CAPublisher: keeps the emulator CA ConfigMap in every namespace, as
 //     kube-controller-manager does for kube-root-ca.crt.
-//   - Server: the /mutate and /healthz HTTPS endpoints.
+//   - Server: the /mutate and /healthz HTTPS endpoints. It always allows;
+//     with WithCAPublisher it also ensures the CA ConfigMap exists in a
+//     pod's namespace before returning a patch that mounts it.
 //   - Configuration: the MutatingWebhookConfiguration registering Server.
 //   - Run: cache, publisher and server together, for a ready-made webhook.
 //
