@@ -107,27 +107,20 @@ func (m *Mutator) BuildPatch(pod *corev1.Pod, sa *corev1.ServiceAccount) ([]Patc
 	}
 
 	var ops []PatchOperation
-	volumesExist := pod.Spec.Volumes != nil
 	if !hasVolume(pod.Spec.Volumes, TokenVolumeName) {
 		vol := m.tokenVolume(s)
-		if volumesExist {
+		if pod.Spec.Volumes != nil {
 			// Prepending keeps the index stable whatever the list holds.
 			ops = append(ops, PatchOperation{Op: "add", Path: "/spec/volumes/0", Value: vol})
 		} else {
 			// A JSON pointer into a missing array is an error, so create it.
 			ops = append(ops, PatchOperation{Op: "add", Path: "/spec/volumes", Value: []corev1.Volume{vol}})
-			volumesExist = true
 		}
 	}
+	// The list exists by now: a pod without volumes just got the token one.
+	// Appending leaves upstream's operation above untouched.
 	if e := m.cfg.emulator; e != nil && e.tls && !hasVolume(pod.Spec.Volumes, CAVolumeName) {
-		vol := caVolume(e.caConfigMap)
-		if volumesExist {
-			ops = append(ops, PatchOperation{Op: "add", Path: "/spec/volumes/-", Value: vol})
-		} else {
-			// Unreachable while the token volume is always added to a
-			// volume-less pod, but cheap to keep correct.
-			ops = append(ops, PatchOperation{Op: "add", Path: "/spec/volumes", Value: []corev1.Volume{vol}})
-		}
+		ops = append(ops, PatchOperation{Op: "add", Path: "/spec/volumes/-", Value: caVolume(e.caConfigMap)})
 	}
 
 	// Upstream always replaces the whole container list, even when nothing
