@@ -126,9 +126,10 @@ func rawPath(r *http.Request) string {
 // canonicalURIs returns the canonical URI forms a client may have signed for
 // the raw path, the most common first.
 //
-// S3 signs the path as sent, without a second encoding; AWS itself decodes
-// and re-encodes it, so a client that sends a character raw ("+", "!") but
-// signs it encoded is also accepted. Every other service encodes the path
+// S3 signs the path as sent, without a second encoding. Some clients send a
+// character raw ("+", "!", UTF-8) that they escape when signing, so that
+// spelling is accepted too; escapes already on the wire are never decoded,
+// so "a%2Fb" is not taken for "a/b". Every other service encodes the path
 // once more, and AWS's signers normalise it first (dot segments and
 // repeated slashes removed, as the SigV4 test suite's *-normalized cases
 // do) while aws-sdk-go-v2 does not; both forms are accepted. All forms
@@ -136,10 +137,8 @@ func rawPath(r *http.Request) string {
 func canonicalURIs(raw, service string) []string {
 	if service == serviceS3 {
 		uris := []string{raw}
-		if dec, err := url.PathUnescape(raw); err == nil {
-			if alt := httpbinding.EscapePath(dec, false); alt != raw {
-				uris = append(uris, alt)
-			}
+		if alt := completeEscapes(raw); alt != raw {
+			uris = append(uris, alt)
 		}
 		return uris
 	}
@@ -148,6 +147,38 @@ func canonicalURIs(raw, service string) []string {
 		uris = append(uris, httpbinding.EscapePath(norm, false))
 	}
 	return uris
+}
+
+// completeEscapes escapes every byte of p that SigV4 escapes and the client
+// sent raw, and spells existing escapes in upper case, as SigV4 does.
+func completeEscapes(p string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(p) + 16)
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c == '%' && i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]):
+			b.WriteByte('%')
+			b.WriteString(strings.ToUpper(p[i+1 : i+3]))
+			i += 2
+		case c == '/' || isUnreserved(c):
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func isUnreserved(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
 
 // normalizePath removes "." and ".." segments (RFC 3986 §5.2.4) and empty

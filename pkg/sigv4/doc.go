@@ -43,9 +43,10 @@
 //
 // The canonical URI is taken from the request line exactly as received, not
 // from r.URL, whose re-encoding may spell "~" or UTF-8 differently from the
-// client. S3 signs that path without a second encoding; AWS decodes and
-// re-encodes it, so the re-encoded spelling is accepted too (a client that
-// sends "+" raw but signs "%2B"). Other services encode the path once more,
+// client. S3 signs that path without a second encoding; a client that sends
+// a character raw ("+", UTF-8) but escapes it when signing is accepted too,
+// while escapes on the wire are never decoded, so "a%2Fb" cannot stand in
+// for a signed "a/b". Other services encode the path once more,
 // and AWS's own signers also normalise it (dot segments, repeated slashes),
 // which aws-sdk-go-v2 does not; both are accepted. Every accepted form
 // names the same decoded path, the one the handler acts on.
