@@ -1,0 +1,34 @@
+package stsmock
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// BenchmarkAssumeRoleWithWebIdentity measures the whole handler: parameter
+// checks, JWT parse, cached JWKS, RS256 verification, trust policy, sealing
+// the session and the XML answer. `make load` measures the same over HTTP.
+func BenchmarkAssumeRoleWithWebIdentity(b *testing.B) {
+	f := newFixture(b)
+	roleARN := f.setup()
+	body := assumeForm(roleARN, f.token("default", "app")).Encode()
+	// Warm the key cache.
+	if code, resp := f.wire(assumeForm(roleARN, f.token("default", "app"))); code != 200 {
+		b.Fatalf("warm-up: %d %s", code, resp)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+			rec := httptest.NewRecorder()
+			f.srv.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+		}
+	})
+}

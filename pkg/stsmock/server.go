@@ -1,0 +1,438 @@
+package stsmock
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/irsa-local/irsa-local/pkg/clock"
+	"github.com/irsa-local/irsa-local/pkg/sigv4"
+)
+
+// Server is irsa-local's AWS endpoint. It routes each request to IAM or STS
+// by the service in its SigV4 credential scope; the one unsigned request it
+// accepts is AssumeRoleWithWebIdentity, which SDKs send unsigned.
+type Server struct {
+	account, region string
+	adminKey        string
+	adminSecret     string
+	clock           *clock.Offset
+	log             *slog.Logger
+	thumbprints     bool
+
+	iam    *iamState
+	seal   *sealer
+	keys   *keyFetcher
+	admin  http.Handler
+	closed chan struct{}
+}
+
+// Option configures New.
+type Option interface{ apply(*config) error }
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+type config struct {
+	account, region    string
+	adminKey, adminSec string
+	clock              *clock.Offset
+	stateDir           string
+	roots              []*x509.Certificate
+	keyTTL             time.Duration
+	thumbprints        bool
+	logger             *slog.Logger
+}
+
+// WithAccount sets the 12-digit account ID (default 000000000000).
+func WithAccount(id string) Option {
+	return optionFunc(func(c *config) error {
+		if len(id) != 12 || strings.Trim(id, "0123456789") != "" {
+			return fmt.Errorf("invalid account id %q: want 12 digits", id)
+		}
+		c.account = id
+		return nil
+	})
+}
+
+// WithRegion sets the region the endpoint reports (default us-east-1).
+func WithRegion(region string) Option {
+	return optionFunc(func(c *config) error { c.region = region; return nil })
+}
+
+// WithAdminCredentials sets the static credentials that act as the account
+// root (default test/test, as LocalStack users expect).
+func WithAdminCredentials(accessKeyID, secret string) Option {
+	return optionFunc(func(c *config) error {
+		if accessKeyID == "" || secret == "" {
+			return errors.New("admin credentials must not be empty")
+		}
+		c.adminKey, c.adminSec = accessKeyID, secret
+		return nil
+	})
+}
+
+// WithClock uses clk as the emulator's notion of now for token and session
+// expiry.
+func WithClock(clk *clock.Offset) Option {
+	return optionFunc(func(c *config) error { c.clock = clk; return nil })
+}
+
+// WithStateDir persists IAM entities and the session sealing key in dir.
+// Without it everything is kept in memory. The clock offset is never
+// persisted: a restarted environment runs on real time again.
+func WithStateDir(dir string) Option {
+	return optionFunc(func(c *config) error { c.stateDir = dir; return nil })
+}
+
+// WithTrustedCAs adds CAs the endpoint trusts, on top of the system roots,
+// when it fetches an issuer's discovery document and keys over HTTPS.
+func WithTrustedCAs(certs ...*x509.Certificate) Option {
+	return optionFunc(func(c *config) error { c.roots = append(c.roots, certs...); return nil })
+}
+
+// WithKeyCacheTTL sets how long fetched key sets are cached (default 60s).
+func WithKeyCacheTTL(d time.Duration) Option {
+	return optionFunc(func(c *config) error { c.keyTTL = d; return nil })
+}
+
+// WithThumbprintCheck makes AssumeRoleWithWebIdentity require the
+// thumbprint of the JWKS host's top certificate to be in the provider's
+// ThumbprintList, as IAM did for every provider before 2023. Off by
+// default, as AWS now trusts its CA library for most issuers.
+func WithThumbprintCheck(on bool) Option {
+	return optionFunc(func(c *config) error { c.thumbprints = on; return nil })
+}
+
+// WithLogger sends the endpoint's logs to l.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) error { c.logger = l; return nil })
+}
+
+// New returns an endpoint configured by opts.
+func New(opts ...Option) (*Server, error) {
+	c := config{
+		account: "000000000000", region: "us-east-1",
+		adminKey: "test", adminSec: "test",
+		keyTTL: 60 * time.Second,
+		logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o.apply(&c); err != nil {
+			return nil, err
+		}
+	}
+	if c.clock == nil {
+		c.clock = clock.NewOffset(0)
+	}
+	var iamPath, keyPath string
+	if c.stateDir != "" {
+		if err := os.MkdirAll(c.stateDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create AWS state directory: %w", err)
+		}
+		iamPath = filepath.Join(c.stateDir, "iam.json")
+		keyPath = filepath.Join(c.stateDir, "session.key")
+	}
+	st, err := newIAMState(iamPath)
+	if err != nil {
+		return nil, err
+	}
+	seal, err := newSealer(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	for _, ca := range c.roots {
+		roots.AddCert(ca)
+	}
+	s := &Server{
+		account: c.account, region: c.region,
+		adminKey: c.adminKey, adminSecret: c.adminSec,
+		clock: c.clock, log: c.logger, thumbprints: c.thumbprints,
+		iam: st, seal: seal,
+		keys:   newKeyFetcher(defaultKeyClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}), c.keyTTL),
+		closed: make(chan struct{}),
+	}
+	s.admin = s.adminHandler()
+	return s, nil
+}
+
+// Account returns the account ID.
+func (s *Server) Account() string { return s.account }
+
+// Clock returns the emulator's clock.
+func (s *Server) Clock() *clock.Offset { return s.clock }
+
+// FlushKeys drops every cached issuer key set, so that a retired key stops
+// verifying at once.
+func (s *Server) FlushKeys() { s.keys.flush() }
+
+// Reset empties IAM, invalidates every issued session and returns the clock
+// to real time: a clean account for the next test.
+func (s *Server) Reset() error {
+	s.iam.mu.Lock()
+	s.iam.reset()
+	err := s.iam.save()
+	s.iam.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	s.clock.Reset()
+	s.keys.flush()
+	return s.seal.rotate()
+}
+
+// Close persists what is only kept in memory between writes (role last-used
+// dates).
+func (s *Server) Close() error {
+	s.iam.mu.Lock()
+	defer s.iam.mu.Unlock()
+	return s.iam.save()
+}
+
+// request is what the handlers of one call share.
+type request struct {
+	id      string
+	r       *http.Request
+	body    []byte
+	p       params
+	caller  *caller
+	started time.Time
+}
+
+// caller is who signed a request.
+type caller struct {
+	accessKeyID string
+	admin       bool
+	session     *session
+}
+
+// ServeHTTP routes a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, adminPrefix) {
+		s.admin.ServeHTTP(w, r)
+		return
+	}
+	req := &request{id: uuid.NewString(), r: r, started: time.Now()}
+	scope, signed, err := sigv4.Parse(r)
+	if err != nil {
+		s.queryError(w, req, "sts", authError(err))
+		return
+	}
+	service := scope.Service
+	if !signed {
+		service = "sts"
+	}
+	switch service {
+	case "sts", "iam":
+		s.serveQuery(w, req, service, signed)
+	default:
+		s.queryError(w, req, "sts", errorf(400, "InvalidAction", "irsa-local does not serve the %q service", service))
+	}
+}
+
+func (s *Server) serveQuery(w http.ResponseWriter, req *request, service string, signed bool) {
+	body, err := readBody(req.r, maxQueryBody)
+	if err != nil {
+		s.queryError(w, req, service, err.(*apiError))
+		return
+	}
+	req.body = body
+	req.r.Body = io.NopCloser(strings.NewReader(string(body)))
+	p, perr := readParams(req.r, body)
+	if perr != nil {
+		s.queryError(w, req, service, perr.(*apiError))
+		return
+	}
+	req.p = p
+	action := p.get("Action")
+	if !signed {
+		if service == "sts" && action == "AssumeRoleWithWebIdentity" {
+			s.serveSTS(w, req, action)
+			return
+		}
+		s.queryError(w, req, service, errorf(403, "MissingAuthenticationToken", "Request is missing Authentication Token"))
+		return
+	}
+	c, aerr := s.authenticate(req.r)
+	if aerr != nil {
+		s.queryError(w, req, service, aerr)
+		return
+	}
+	req.caller = c
+	if action == "" {
+		s.queryError(w, req, service, errorf(400, "MissingAction", "Missing Action"))
+		return
+	}
+	if service == "iam" {
+		s.serveIAM(w, req, action)
+		return
+	}
+	s.serveSTS(w, req, action)
+}
+
+// authenticate verifies a signed request and says who signed it.
+func (s *Server) authenticate(r *http.Request) (*caller, *apiError) {
+	c := &caller{}
+	creds := credentialFunc(func(_ context.Context, akid, token string) (string, error) {
+		c.accessKeyID = akid
+		if akid == s.adminKey {
+			if token != "" {
+				return "", sigv4.ErrInvalidToken
+			}
+			c.admin = true
+			return s.adminSecret, nil
+		}
+		if !strings.HasPrefix(akid, "ASIA") {
+			return "", sigv4.ErrUnknownAccessKey
+		}
+		if token == "" {
+			return "", sigv4.ErrInvalidToken
+		}
+		sess, err := s.seal.open(akid, token)
+		if err != nil {
+			return "", sigv4.ErrInvalidToken
+		}
+		if !s.clock.Now().Before(sess.Expiration) {
+			return "", sigv4.ErrExpiredToken
+		}
+		c.session = sess
+		return sess.SecretAccessKey, nil
+	})
+	if _, err := sigv4.Verify(r.Context(), r, creds, time.Now()); err != nil {
+		return nil, authError(err)
+	}
+	return c, nil
+}
+
+type credentialFunc func(ctx context.Context, accessKeyID, sessionToken string) (string, error)
+
+func (f credentialFunc) Lookup(ctx context.Context, accessKeyID, sessionToken string) (string, error) {
+	return f(ctx, accessKeyID, sessionToken)
+}
+
+// authError maps a signature verification failure to the error the Query
+// services send.
+func authError(err error) *apiError {
+	switch {
+	case errors.Is(err, sigv4.ErrUnknownAccessKey), errors.Is(err, sigv4.ErrInvalidToken):
+		return errorf(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
+	case errors.Is(err, sigv4.ErrExpiredToken):
+		return errorf(403, "ExpiredToken", "The security token included in the request is expired")
+	case errors.Is(err, sigv4.ErrSignatureMismatch), errors.Is(err, sigv4.ErrRequestExpired):
+		return errorf(403, "SignatureDoesNotMatch", "%s", sigv4Message(err, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."))
+	case errors.Is(err, sigv4.ErrMissingAuthentication):
+		return errorf(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
+	default:
+		return errorf(400, "IncompleteSignature", "%s", sigv4Message(err, "The request signature does not conform to AWS standards."))
+	}
+}
+
+// sigv4Message returns the AWS text a sigv4 error carries, or def.
+func sigv4Message(err error, def string) string {
+	var e *sigv4.Error
+	if errors.As(err, &e) && e.Message != "" {
+		return e.Message
+	}
+	return def
+}
+
+func (s *Server) queryError(w http.ResponseWriter, req *request, service string, e *apiError) {
+	ns := stsNamespace
+	if service == "iam" {
+		ns = iamNamespace
+	}
+	if e.Status >= 500 {
+		s.log.Error("request failed", "requestId", req.id, "code", e.Code, "message", e.Message)
+	}
+	writeError(w, ns, e, req.id)
+}
+
+const adminPrefix = "/_irsa-local/"
+
+// adminHandler serves irsa-local's own endpoints next to the AWS APIs. Bucket
+// names cannot start with "_", so these never shadow an S3 path.
+func (s *Server) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+adminPrefix+"health", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET "+adminPrefix+"clock", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.clockState())
+	})
+	mux.HandleFunc("POST "+adminPrefix+"clock", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Advance string `json:"advance"`
+			Reset   bool   `json:"reset"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&body); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"advance\":\"<duration>\"} or {\"reset\":true}"})
+			return
+		}
+		switch {
+		case body.Reset:
+			s.clock.Reset()
+		case body.Advance != "":
+			d, err := time.ParseDuration(body.Advance)
+			if err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "advance: " + err.Error()})
+				return
+			}
+			s.clock.Advance(d)
+		default:
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"advance\":\"<duration>\"} or {\"reset\":true}"})
+			return
+		}
+		writeJSON(w, http.StatusOK, s.clockState())
+	})
+	mux.HandleFunc("GET "+adminPrefix+"oidc-provider", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"arn": s.OIDCProviderARN(r.URL.Query().Get("url"))})
+	})
+	mux.HandleFunc("POST "+adminPrefix+"keys/flush", func(w http.ResponseWriter, _ *http.Request) {
+		s.FlushKeys()
+		writeJSON(w, http.StatusOK, map[string]string{"status": "flushed"})
+	})
+	mux.HandleFunc("POST "+adminPrefix+"reset", func(w http.ResponseWriter, _ *http.Request) {
+		if err := s.Reset(); err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "reset"})
+	})
+	return mux
+}
+
+// ClockState is what the clock admin endpoint reports.
+type ClockState struct {
+	Now    time.Time `json:"now"`
+	Offset string    `json:"offset"`
+}
+
+func (s *Server) clockState() ClockState {
+	return ClockState{Now: s.clock.Now().UTC(), Offset: s.clock.Get().String()}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,498 @@
+package stsmock
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/irsa-local/irsa-local/pkg/policy"
+)
+
+// Messages real STS sends (reference §1.6). The two spaces after the comma
+// in msgKeyRetrieval are in real captures and kept on purpose.
+const (
+	msgNotAuthorized     = "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+	msgKeyRetrieval      = "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements"
+	msgIncorrectAudience = "Incorrect token audience"
+	msgThumbprint        = "OpenIDConnect provider's HTTPS certificate doesn't match configured thumbprint"
+	// msgInvalidToken is the model's description of InvalidIdentityToken.
+	// STS's wording for an unparsable token or a bad signature was never
+	// captured, so irsa-local uses it for both; the audit trail and the log
+	// say exactly which check failed.
+	msgInvalidToken = "The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request."
+	msgDuration     = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+)
+
+// clockSkew is how long after exp IAM still accepts a token (IAM User Guide,
+// "OIDC federation"); irsa-local applies the same slack to nbf.
+const clockSkew = 5 * time.Minute
+
+// allowedAlgs are the signature algorithms STS documents for web identity
+// tokens. Parsing with this list rejects "none" and every HMAC algorithm
+// before any key is looked at.
+var allowedAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.ES256, jose.ES384, jose.ES512}
+
+var (
+	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]*$`)
+	policyCharset      = regexp.MustCompile("^[\u0009\u000A\u000D\u0020-\u00FF]+$")
+)
+
+func (s *Server) serveSTS(w http.ResponseWriter, req *request, action string) {
+	var result any
+	var err *apiError
+	switch action {
+	case "AssumeRoleWithWebIdentity":
+		var denial string
+		result, denial, err = s.assumeRoleWithWebIdentity(req.r.Context(), req.p)
+		if denial != "" {
+			s.log.Info("AssumeRoleWithWebIdentity refused", "requestId", req.id, "code", err.Code, "reason", denial)
+		}
+	case "GetCallerIdentity":
+		result = s.getCallerIdentity(req.caller)
+	default:
+		err = errorf(400, "InvalidAction", "Could not find operation %s for version 2011-06-15", action)
+	}
+	if err != nil {
+		s.queryError(w, req, "sts", err)
+		return
+	}
+	writeResult(w, stsNamespace, action, result, req.id)
+}
+
+type assumedRoleUser struct {
+	Arn           string `xml:"Arn"`
+	AssumedRoleID string `xml:"AssumedRoleId"`
+}
+
+type credentialsXML struct {
+	AccessKeyID     string `xml:"AccessKeyId"`
+	SecretAccessKey string `xml:"SecretAccessKey"`
+	SessionToken    string `xml:"SessionToken"`
+	Expiration      string `xml:"Expiration"`
+}
+
+type assumeRoleWithWebIdentityResult struct {
+	SubjectFromWebIdentityToken string          `xml:"SubjectFromWebIdentityToken"`
+	Audience                    string          `xml:"Audience"`
+	AssumedRoleUser             assumedRoleUser `xml:"AssumedRoleUser"`
+	Credentials                 credentialsXML  `xml:"Credentials"`
+	PackedPolicySize            *int            `xml:"PackedPolicySize,omitempty"`
+	Provider                    string          `xml:"Provider"`
+}
+
+// tokenClaims are the claims STS reads. Times are integers: STS requires
+// "an integer or a long integer", so a float or string is refused.
+type tokenClaims struct {
+	Issuer    string       `json:"iss"`
+	Subject   string       `json:"sub"`
+	Audience  audience     `json:"aud"`
+	Expiry    *json.Number `json:"exp"`
+	NotBefore *json.Number `json:"nbf"`
+	IssuedAt  *json.Number `json:"iat"`
+	AZP       string       `json:"azp"`
+}
+
+// audience accepts aud as a string or an array of strings, as STS does:
+// Kubernetes always sends an array, other issuers a string.
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = audience{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return fmt.Errorf("aud is neither a string nor an array of strings")
+	}
+	*a = many
+	return nil
+}
+
+func unixClaim(n *json.Number) (int64, bool) {
+	if n == nil {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(n.String(), 10, 64)
+	return v, err == nil
+}
+
+// assumeRoleWithWebIdentity runs STS's validation pipeline (reference §1.7)
+// in a fixed order and refuses at the first failed check. denial explains a
+// refusal in more detail than the wire message, for the log and the trail.
+func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params) (_ any, denial string, _ *apiError) {
+	// 1. Parameters.
+	var v validation
+	roleARN, _ := v.checkString(p, "RoleArn", true, 20, 2048, nil, "")
+	sessionName, _ := v.checkString(p, "RoleSessionName", true, 2, 64, sessionNamePattern, `[\w+=,.@-]*`)
+	raw, _ := v.checkString(p, "WebIdentityToken", true, 4, 20000, nil, "")
+	duration, hasDuration := v.checkInt(p, "DurationSeconds", 900, 43200)
+	sessPolicy, hasPolicy := v.checkString(p, "Policy", false, 1, 2048, policyCharset, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
+	policyARNs := p.list("PolicyArns")
+	for _, st := range p.structList("PolicyArns", "arn") {
+		policyARNs = append(policyARNs, st["arn"])
+	}
+	if len(policyARNs) > 10 {
+		n := strconv.Itoa(len(policyARNs))
+		v.add(&n, "policyArns", "Member must have length less than or equal to 10")
+	}
+	if e := v.err(); e != nil {
+		return nil, e.Message, e
+	}
+	if p.has("ProviderId") {
+		e := errorf(400, "ValidationError", "ProviderId is only for OAuth 2.0 access tokens from www.amazon.com or graph.facebook.com; do not send it with an OpenID Connect ID token")
+		return nil, e.Message, e
+	}
+	if !hasDuration {
+		duration = 3600
+	}
+	account, res, ok := arnAccountResource(roleARN, "iam")
+	if !ok || !strings.HasPrefix(res, "role/") {
+		e := errorf(400, "ValidationError", "%s is not a valid role ARN", roleARN)
+		return nil, e.Message, e
+	}
+	invalid := func(why string) (any, string, *apiError) {
+		return nil, why, errorf(400, "InvalidIdentityToken", "%s", msgInvalidToken)
+	}
+
+	// 2. Parse the JWT: compact JWS, allowed algorithms only. Claims are
+	// decoded with the standard library so that numbers stay numbers.
+	tok, err := jose.ParseSignedCompact(raw, allowedAlgs)
+	if err != nil {
+		return invalid("token is not a compact JWS signed with an allowed algorithm: " + err.Error())
+	}
+	var claims tokenClaims
+	dec := json.NewDecoder(bytes.NewReader(tok.UnsafePayloadWithoutVerification()))
+	dec.UseNumber()
+	if err := dec.Decode(&claims); err != nil {
+		return invalid("token claims do not decode: " + err.Error())
+	}
+
+	// 3. Required claims.
+	for _, c := range []struct{ name, value string }{{"iss", claims.Issuer}, {"sub", claims.Subject}} {
+		if c.value == "" {
+			return nil, "token has no " + c.name, errorf(400, "InvalidIdentityToken", "Missing a required claim: %s", c.name)
+		}
+	}
+	if len(claims.Audience) == 0 {
+		return nil, "token has no aud", errorf(400, "InvalidIdentityToken", "Missing a required claim: aud")
+	}
+	exp, ok := unixClaim(claims.Expiry)
+	if !ok {
+		if claims.Expiry == nil {
+			return nil, "token has no exp", errorf(400, "InvalidIdentityToken", "Missing a required claim: exp")
+		}
+		return invalid("exp is not an integer: " + claims.Expiry.String())
+	}
+	nbf, hasNBF := unixClaim(claims.NotBefore)
+	if claims.NotBefore != nil && !hasNBF {
+		return invalid("nbf is not an integer: " + claims.NotBefore.String())
+	}
+	if claims.IssuedAt != nil {
+		if _, ok := unixClaim(claims.IssuedAt); !ok {
+			return invalid("iat is not an integer: " + claims.IssuedAt.String())
+		}
+	}
+
+	// 4. Issuer → IAM OIDC provider in the role's account.
+	name := parseProvider(claims.Issuer)
+	if !strings.HasPrefix(claims.Issuer, "https://") {
+		return nil, "iss is not an https URL", errorf(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %s", claims.Issuer)
+	}
+	s.iam.mu.RLock()
+	prov, found := s.iam.Providers[name.Canonical]
+	var clientIDs, thumbs []string
+	if found {
+		clientIDs = append(clientIDs, prov.ClientIDs...)
+		thumbs = append(thumbs, prov.Thumbprints...)
+	}
+	s.iam.mu.RUnlock()
+	if !found || account != s.account {
+		return nil, "no IAM OIDC provider for " + name.Canonical, errorf(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %s", claims.Issuer)
+	}
+	provARN := providerARN(s.account, name.Canonical)
+
+	// 5, 6. Discovery and keys over HTTPS; optional thumbprint.
+	header := tok.Signatures[0].Header
+	set, chain, err := s.keys.keys(ctx, claims.Issuer, header.KeyID)
+	if err != nil {
+		return nil, err.Error(), errorf(400, "InvalidIdentityToken", "%s", msgKeyRetrieval)
+	}
+	if s.thumbprints && len(thumbs) > 0 {
+		tp := thumbprint(chain)
+		if !containsFold(thumbs, tp) {
+			return nil, "JWKS host's top certificate has thumbprint " + tp, errorf(400, "InvalidIdentityToken", "%s", msgThumbprint)
+		}
+	}
+
+	// 7. Signature, by kid and alg.
+	if why := verifySignature(tok, header, set); why != "" {
+		return invalid(why)
+	}
+
+	// 8. Audience against the provider's client IDs.
+	audience := ""
+	for _, a := range claims.Audience {
+		if contains(clientIDs, a) {
+			audience = a
+			break
+		}
+	}
+	if audience == "" {
+		return nil, fmt.Sprintf("token audience %q is not among the provider's client IDs %q", []string(claims.Audience), clientIDs), errorf(400, "InvalidIdentityToken", "%s", msgIncorrectAudience)
+	}
+
+	// 9. Time, on the emulator's clock, with AWS's five-minute skew.
+	now := s.clock.Now()
+	if now.After(time.Unix(exp, 0).Add(clockSkew)) {
+		return nil, "token expired at " + time.Unix(exp, 0).UTC().Format(time.RFC3339), errorf(400, "ExpiredTokenException", "Token expired: current date/time %d must be before the expiration date/time %d", now.Unix(), exp)
+	}
+	if hasNBF && time.Unix(nbf, 0).After(now.Add(clockSkew)) {
+		return invalid("token is not valid before " + time.Unix(nbf, 0).UTC().Format(time.RFC3339))
+	}
+
+	// 10. Role and trust policy.
+	s.iam.mu.RLock()
+	r, found := s.iam.roleByARN(s.account, roleARN)
+	var trust *policy.Document
+	var roleID, roleName string
+	var maxDuration int
+	if found {
+		trust, roleID, roleName, maxDuration = r.trust, r.ID, r.Name, r.MaxSessionDuration
+	}
+	s.iam.mu.RUnlock()
+	if !found {
+		return nil, "role " + roleARN + " does not exist", errorf(403, "AccessDenied", "%s", msgNotAuthorized)
+	}
+	keys := name.spellings()
+	preq := policy.Request{
+		Principal: policy.Principal{Type: "Federated", IDs: providerIDs(s.account, name)},
+		Action:    "sts:AssumeRoleWithWebIdentity",
+		Context:   webIdentityContext(keys, claims, audience, provARN, sessionName, now),
+	}
+	decision := policy.Evaluate(preq, policy.NamedDocument{Name: "trust policy of " + roleName, Doc: trust})
+	if !decision.Allowed() {
+		return nil, decision.Reason, errorf(403, "AccessDenied", "%s", msgNotAuthorized)
+	}
+
+	// 11. Duration.
+	if int(duration) > maxDuration {
+		return nil, fmt.Sprintf("DurationSeconds %d exceeds the role's MaxSessionDuration %d", duration, maxDuration), errorf(400, "ValidationError", "%s", msgDuration)
+	}
+
+	// 12. Session policies.
+	packed, perr := s.checkSessionPolicies(sessPolicy, hasPolicy, policyARNs)
+	if perr != nil {
+		return nil, perr.Message, perr
+	}
+
+	// 13. Issue.
+	sess := &session{
+		AccessKeyID:     newID("ASIA", 16),
+		SecretAccessKey: newSecret(),
+		RoleARN:         roleARN,
+		RoleID:          roleID,
+		SessionName:     sessionName,
+		Issued:          now.UTC().Truncate(time.Second),
+		Expiration:      now.Add(time.Duration(duration) * time.Second).UTC().Truncate(time.Second),
+		Subject:         claims.Subject,
+		Audience:        audience,
+		Provider:        provARN,
+		ProviderKeys:    keys,
+		Policy:          sessPolicy,
+		PolicyARNs:      policyARNs,
+	}
+	token, err := s.seal.seal(sess)
+	if err != nil {
+		return nil, err.Error(), errorf(500, "ServiceFailure", "issue credentials: %v", err)
+	}
+	s.touchRole(roleName, now, s.region)
+	out := &assumeRoleWithWebIdentityResult{
+		SubjectFromWebIdentityToken: claims.Subject,
+		Audience:                    audience,
+		AssumedRoleUser:             assumedRoleUser{Arn: sess.assumedRoleARN(), AssumedRoleID: roleID + ":" + sessionName},
+		Credentials: credentialsXML{
+			AccessKeyID:     sess.AccessKeyID,
+			SecretAccessKey: sess.SecretAccessKey,
+			SessionToken:    token,
+			Expiration:      sess.Expiration.Format(time.RFC3339),
+		},
+		Provider: provARN,
+	}
+	if hasPolicy || len(policyARNs) > 0 {
+		out.PackedPolicySize = &packed
+	}
+	return out, "", nil
+}
+
+// verifySignature checks tok's signature with a key of set chosen by the
+// header's kid (or, without one, keys without a kid, then every key). The
+// key's type and its JWK alg, when given, must agree with the header's alg.
+// It returns why no key verified, or "".
+func verifySignature(tok *jose.JSONWebSignature, h jose.Header, set *jose.JSONWebKeySet) string {
+	var candidates []jose.JSONWebKey
+	if h.KeyID != "" {
+		candidates = set.Key(h.KeyID)
+	} else {
+		for _, k := range set.Keys {
+			if k.KeyID == "" {
+				candidates = append(candidates, k)
+			}
+		}
+		if len(candidates) == 0 {
+			candidates = set.Keys
+		}
+	}
+	if len(candidates) == 0 {
+		return "no key with kid " + strconv.Quote(h.KeyID) + " in the issuer's JWKS"
+	}
+	why := ""
+	for _, k := range candidates {
+		if k.Algorithm != "" && k.Algorithm != h.Algorithm {
+			why = fmt.Sprintf("token alg %s does not match key %s's alg %s", h.Algorithm, k.KeyID, k.Algorithm)
+			continue
+		}
+		if !keyFitsAlg(k, h.Algorithm) {
+			why = fmt.Sprintf("token alg %s does not fit key %s's type", h.Algorithm, k.KeyID)
+			continue
+		}
+		if _, err := tok.Verify(k.Key); err == nil {
+			return ""
+		}
+		why = "signature does not verify with key " + k.KeyID
+	}
+	return why
+}
+
+// keyFitsAlg refuses an RSA key for an EC algorithm and the reverse, and an
+// EC key on another curve than its algorithm names.
+func keyFitsAlg(k jose.JSONWebKey, alg string) bool {
+	switch key := k.Key.(type) {
+	case *rsa.PublicKey:
+		return strings.HasPrefix(alg, "RS")
+	case *ecdsa.PublicKey:
+		want := map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}[alg]
+		return want != nil && key.Curve == want
+	}
+	return false
+}
+
+// providerIDs are the provider ARNs a trust policy's Federated principal
+// may name: the canonical one and, when the issuer has a port, the ARN a
+// user builds from the URL with the port.
+func providerIDs(account string, n providerName) []string {
+	ids := make([]string, 0, 2)
+	for _, sp := range n.spellings() {
+		ids = append(ids, providerARN(account, sp))
+	}
+	return ids
+}
+
+// webIdentityContext builds the condition keys of an AssumeRoleWithWebIdentity
+// request: "<provider>:sub", ":aud" (the matched client ID, single-valued),
+// ":azp" when present, under every spelling of the provider.
+func webIdentityContext(keys []string, c tokenClaims, audience, provARN, sessionName string, now time.Time) policy.Context {
+	ctx := policy.NewContext()
+	for _, k := range keys {
+		ctx.Set(k+":sub", c.Subject)
+		ctx.Set(k+":aud", audience)
+		if c.AZP != "" {
+			ctx.Set(k+":azp", c.AZP)
+		}
+	}
+	ctx.Set("aws:FederatedProvider", provARN)
+	ctx.Set("sts:RoleSessionName", sessionName)
+	ctx.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
+	ctx.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
+	return ctx
+}
+
+// checkSessionPolicies validates session policies and returns their packed
+// size in percent. STS packs (compresses) them; irsa-local approximates the
+// packed size as the compacted plain text plus the ARNs against a 2048-byte
+// allowance.
+func (s *Server) checkSessionPolicies(doc string, has bool, arns []string) (int, *apiError) {
+	size := 0
+	if has {
+		d, err := policy.Parse(doc, policy.Identity)
+		if err != nil {
+			var me *policy.MalformedError
+			if errors.As(err, &me) {
+				return 0, errorf(400, "MalformedPolicyDocument", "%s", me.Message)
+			}
+			return 0, errorf(400, "MalformedPolicyDocument", "%v", err)
+		}
+		size += len(compactJSON(d.Text()))
+	}
+	s.iam.mu.RLock()
+	defer s.iam.mu.RUnlock()
+	for _, a := range arns {
+		if _, ok := s.lookupPolicy(a); !ok {
+			return 0, errorf(400, "InvalidParameterValue", "Policy %s does not exist or is not attachable.", a)
+		}
+		size += len(a)
+	}
+	pct := size * 100 / 2048
+	if pct > 100 {
+		return pct, errorf(400, "PackedPolicyTooLarge", "Packed policy consumes %d%% of allotted space, please use smaller policy.", pct)
+	}
+	return pct, nil
+}
+
+func compactJSON(s string) string {
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+type getCallerIdentityResult struct {
+	UserID  string `xml:"UserId"`
+	Account string `xml:"Account"`
+	Arn     string `xml:"Arn"`
+}
+
+// getCallerIdentity needs no permission and cannot be denied.
+func (s *Server) getCallerIdentity(c *caller) any {
+	if c.session != nil {
+		return &getCallerIdentityResult{
+			UserID:  c.session.RoleID + ":" + c.session.SessionName,
+			Account: c.session.account(),
+			Arn:     c.session.assumedRoleARN(),
+		}
+	}
+	return &getCallerIdentityResult{UserID: s.account, Account: s.account, Arn: "arn:aws:iam::" + s.account + ":root"}
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func containsFold(list []string, v string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, v) {
+			return true
+		}
+	}
+	return false
+}
