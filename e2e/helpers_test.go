@@ -89,6 +89,9 @@ type status struct {
 		Listen  string `json:"listen"`
 	} `json:"issuer"`
 	AWS struct {
+		Endpoint        string `json:"endpoint"`
+		EndpointHTTPS   string `json:"endpointHTTPS"`
+		OIDCProviderARN string `json:"oidcProviderArn"`
 		Region          string `json:"region"`
 		AccountID       string `json:"accountId"`
 		AccessKeyID     string `json:"accessKeyId"`

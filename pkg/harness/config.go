@@ -47,6 +47,8 @@ type Config struct {
 	IssuerID    string      `json:"issuerId"`
 	IssuerHost  string      `json:"issuerHost"`
 	IssuerPort  int         `json:"issuerPort"`
+	AWSPort     int         `json:"awsPort"`
+	AWSTLSPort  int         `json:"awsTlsPort"`
 	Region      string      `json:"region"`
 	AccountID   string      `json:"accountId"`
 	ClusterName string      `json:"clusterName"`
@@ -78,6 +80,7 @@ func (l Layout) LockFile() string   { return filepath.Join(l.RunDir(), "env.lock
 func (l Layout) StatusFile() string { return filepath.Join(l.RunDir(), "status.json") }
 func (l Layout) PIDFile() string    { return filepath.Join(l.RunDir(), "irsa-local.pid") }
 func (l Layout) LogFile() string    { return filepath.Join(l.LogDir(), "irsa-local.log") }
+func (l Layout) AWSDir() string     { return filepath.Join(l.Dir, "aws") }
 
 // StateDir resolves where an environment lives: an explicit directory wins,
 // then $IRSA_LOCAL_HOME/<name>, then ~/.irsa-local/<name>.
@@ -131,7 +134,7 @@ func saveConfig(l Layout, c *Config) error {
 // PrepareStateDir creates the state directory tree, saying which directory
 // could not be made and how to choose another.
 func PrepareStateDir(l Layout) error {
-	for _, d := range []string{l.Dir, l.PKIDir(), l.KeyDir(), l.RunDir(), l.LogDir()} {
+	for _, d := range []string{l.Dir, l.PKIDir(), l.KeyDir(), l.RunDir(), l.LogDir(), l.AWSDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fmt.Errorf("create state directory %s: %w (choose another with --state-dir or IRSA_LOCAL_HOME)", d, unwrapPath(err))
 		}

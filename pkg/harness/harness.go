@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/irsa-local/irsa-local/pkg/issuer"
+	"github.com/irsa-local/irsa-local/pkg/stsmock"
 )
 
 // Env is a running environment.
@@ -31,6 +32,10 @@ type Env struct {
 	ca        *issuer.CA
 	issuerURL string
 	handler   *issuer.Handler
+	aws       *stsmock.Server
+	awsURL    string
+	awsTLSURL string
+	provider  string
 
 	mu         sync.Mutex
 	keys       *issuer.KeySet
@@ -82,6 +87,9 @@ func Start(ctx context.Context, opts ...Option) (_ *Env, retErr error) {
 	if err := e.startIssuer(ctx); err != nil {
 		return nil, err
 	}
+	if err := e.startAWS(ctx); err != nil {
+		return nil, err
+	}
 	if err := e.writeStatus(); err != nil {
 		return nil, err
 	}
@@ -96,6 +104,17 @@ func (e *Env) loadOrCreateConfig() error {
 			return fmt.Errorf("state directory %s holds environment %q, not %q", e.layout.Dir, cfg.Name, e.opts.name)
 		}
 		cfg.Cluster = e.opts.cluster
+		// Environments made before the AWS endpoint existed get its ports now.
+		if cfg.AWSPort == 0 {
+			if cfg.AWSPort, err = freePort(cfg.IssuerHost); err != nil {
+				return err
+			}
+		}
+		if cfg.AWSTLSPort == 0 {
+			if cfg.AWSTLSPort, err = freePort(cfg.IssuerHost); err != nil {
+				return err
+			}
+		}
 		e.cfg = *cfg
 		return saveConfig(e.layout, &e.cfg)
 	case errors.Is(err, ErrNoEnvironment):
@@ -108,8 +127,20 @@ func (e *Env) loadOrCreateConfig() error {
 			return err
 		}
 	}
+	awsPort := e.opts.awsPort
+	if awsPort == 0 {
+		if awsPort, err = freePort(e.opts.issuerHost); err != nil {
+			return err
+		}
+	}
+	awsTLSPort, err := freePort(e.opts.issuerHost)
+	if err != nil {
+		return err
+	}
 	e.cfg = Config{
 		Version:     configVersion,
+		AWSPort:     awsPort,
+		AWSTLSPort:  awsTLSPort,
 		Name:        e.opts.name,
 		IssuerID:    issuer.NewID(),
 		IssuerHost:  e.opts.issuerHost,
@@ -147,7 +178,46 @@ func (e *Env) startIssuer(ctx context.Context) error {
 	mux := http.NewServeMux()
 	e.handler.Mount(mux)
 	addr := net.JoinHostPort(e.cfg.IssuerHost, strconv.Itoa(e.cfg.IssuerPort))
-	return e.serveTLS(ctx, "issuer", addr, cert, mux)
+	return e.serve(ctx, "issuer", addr, &cert, mux)
+}
+
+// startAWS starts the AWS endpoint on its HTTP and HTTPS ports and, unless
+// told not to, registers the issuer as an IAM OIDC provider with client ID
+// sts.amazonaws.com, as eksctl's associate step does.
+func (e *Env) startAWS(ctx context.Context) error {
+	srv, err := stsmock.New(
+		stsmock.WithAccount(e.cfg.AccountID),
+		stsmock.WithRegion(e.cfg.Region),
+		stsmock.WithAdminCredentials(DefaultAccessKeyID, DefaultSecretAccessKey),
+		stsmock.WithStateDir(e.layout.AWSDir()),
+		stsmock.WithTrustedCAs(e.ca.Cert),
+		stsmock.WithLogger(e.opts.logger.With("component", "aws")),
+	)
+	if err != nil {
+		return err
+	}
+	e.aws = srv
+	host := e.cfg.IssuerHost
+	e.awsURL = "http://" + net.JoinHostPort(host, strconv.Itoa(e.cfg.AWSPort))
+	e.awsTLSURL = "https://" + net.JoinHostPort(host, strconv.Itoa(e.cfg.AWSTLSPort))
+	if err := e.serve(ctx, "aws", net.JoinHostPort(host, strconv.Itoa(e.cfg.AWSPort)), nil, srv); err != nil {
+		return err
+	}
+	cert, err := e.ca.Leaf(e.layout.PKIDir(), "aws", serverHosts(host))
+	if err != nil {
+		return err
+	}
+	if err := e.serve(ctx, "aws-https", net.JoinHostPort(host, strconv.Itoa(e.cfg.AWSTLSPort)), &cert, srv); err != nil {
+		return err
+	}
+	if !e.opts.noProvider {
+		arn, err := srv.EnsureOIDCProvider(e.issuerURL, []string{"sts.amazonaws.com"}, []string{e.ca.Thumbprint()})
+		if err != nil {
+			return err
+		}
+		e.provider = arn
+	}
+	return nil
 }
 
 // serverHosts lists the names a serving certificate covers: the configured
@@ -162,8 +232,9 @@ func serverHosts(host string) []string {
 	return append(hosts, host)
 }
 
-// serveTLS listens on addr and serves h over HTTPS as the named component.
-func (e *Env) serveTLS(ctx context.Context, name, addr string, cert tls.Certificate, h http.Handler) error {
+// serve listens on addr and serves h as the named component, over HTTPS
+// when cert is given.
+func (e *Env) serve(ctx context.Context, name, addr string, cert *tls.Certificate, h http.Handler) error {
 	var lc net.ListenConfig
 	l, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
@@ -172,10 +243,9 @@ func (e *Env) serveTLS(ctx context.Context, name, addr string, cert tls.Certific
 		}
 		return fmt.Errorf("listen on %s for the %s: %w", addr, name, err)
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if cert != nil {
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12}
 	}
 	c := &Component{Name: name, State: StateRunning, Listen: l.Addr().String()}
 	e.mu.Lock()
@@ -185,7 +255,12 @@ func (e *Env) serveTLS(ctx context.Context, name, addr string, cert tls.Certific
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		err := srv.ServeTLS(l, "", "")
+		var err error
+		if cert != nil {
+			err = srv.ServeTLS(l, "", "")
+		} else {
+			err = srv.Serve(l)
+		}
 		if errors.Is(err, http.ErrServerClosed) {
 			return
 		}
@@ -223,6 +298,11 @@ func (e *Env) Stop(ctx context.Context) error {
 		}
 	}
 	e.wg.Wait()
+	if e.aws != nil {
+		if err := e.aws.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	e.mu.Lock()
 	for _, c := range e.components {
 		if c.State == StateRunning {
@@ -249,6 +329,16 @@ func (e *Env) Config() Config { return e.cfg }
 
 // IssuerURL returns the issuer URL, the "iss" of every token.
 func (e *Env) IssuerURL() string { return e.issuerURL }
+
+// AWS returns the environment's AWS endpoint server.
+func (e *Env) AWS() *stsmock.Server { return e.aws }
+
+// AWSEndpoint returns the plain-HTTP URL of the AWS endpoint.
+func (e *Env) AWSEndpoint() string { return e.awsURL }
+
+// AWSEndpointHTTPS returns the HTTPS URL of the AWS endpoint, served with a
+// certificate of the environment CA.
+func (e *Env) AWSEndpointHTTPS() string { return e.awsTLSURL }
 
 // CA returns the environment's certificate authority.
 func (e *Env) CA() *issuer.CA { return e.ca }
@@ -299,6 +389,10 @@ func (e *Env) setKeys(ks *issuer.KeySet) error {
 	if err := e.handler.SetKeys(ks); err != nil {
 		return err
 	}
+	// STS caches key sets; a retired key must stop verifying at once.
+	if e.aws != nil {
+		e.aws.FlushKeys()
+	}
 	e.mu.Lock()
 	e.keys = ks
 	e.mu.Unlock()
@@ -310,6 +404,10 @@ func (e *Env) Describe() Description {
 	d := describeConfig(e.layout, &e.cfg)
 	d.Running = true
 	d.PID = os.Getpid()
+	d.AWS.OIDCProviderARN = e.provider
+	if e.aws != nil {
+		d.AWS.OIDCProviderARN = e.aws.OIDCProviderARN(e.issuerURL)
+	}
 	e.mu.Lock()
 	for _, name := range componentOrder {
 		if c, ok := e.components[name]; ok {

@@ -45,8 +45,16 @@ func TestStartServesIssuerAndTokensVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !d.Running || len(d.Components) != 1 || d.Components[0].State != StateRunning {
+	if !d.Running || len(d.Components) != 3 {
 		t.Fatalf("Inspect while running: %+v", d)
+	}
+	for _, c := range d.Components {
+		if c.State != StateRunning {
+			t.Errorf("component %s is %s", c.Name, c.State)
+		}
+	}
+	if d.AWS.OIDCProviderARN == "" || !strings.HasPrefix(d.AWS.Endpoint, "http://127.0.0.1:") {
+		t.Errorf("AWS side: %+v", d.AWS)
 	}
 }
 
@@ -61,7 +69,7 @@ func TestRestartKeepsIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Running || d.Components[0].State != StateStopped {
+	if d.Running || len(d.Components) == 0 || d.Components[0].State != StateStopped {
 		t.Fatalf("after Stop: running %v, components %+v", d.Running, d.Components)
 	}
 	e2 := start(t, dir)

@@ -23,6 +23,8 @@ type options struct {
 	cluster    ClusterMode
 	issuerHost string
 	issuerPort int
+	awsPort    int
+	noProvider bool
 	region     string
 	accountID  string
 	logger     *slog.Logger
@@ -83,6 +85,25 @@ func WithIssuerPort(port int) Option {
 		o.issuerPort = port
 		return nil
 	})
+}
+
+// WithAWSPort fixes the plain-HTTP port of a new environment's AWS endpoint;
+// 0 (the default) picks a free one, kept from then on. The HTTPS endpoint
+// always gets a port of its own.
+func WithAWSPort(port int) Option {
+	return optionFunc(func(o *options) error {
+		if port < 0 || port > 65535 {
+			return fmt.Errorf("invalid AWS port %d", port)
+		}
+		o.awsPort = port
+		return nil
+	})
+}
+
+// WithoutOIDCProvider leaves the environment's issuer unregistered in IAM, as
+// an EKS cluster is before `eksctl utils associate-iam-oidc-provider`.
+func WithoutOIDCProvider() Option {
+	return optionFunc(func(o *options) error { o.noProvider = true; return nil })
 }
 
 // WithIssuerHost sets the host name of a new environment's issuer URL

@@ -6,9 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/irsa-local/irsa-local/pkg/fsutil"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
@@ -22,7 +27,7 @@ const (
 )
 
 // componentOrder is the order components are started and reported in.
-var componentOrder = []string{"issuer"}
+var componentOrder = []string{"issuer", "aws", "aws-https"}
 
 // Component is one server or process an environment runs.
 type Component struct {
@@ -53,10 +58,13 @@ type IssuerInfo struct {
 	Listen string `json:"listen"`
 }
 
-// AWSInfo describes the AWS side. Endpoint and the OIDC provider are empty
-// until the AWS endpoint serves them.
+// AWSInfo describes the AWS endpoint. Endpoint is plain HTTP (what
+// AWS_ENDPOINT_URL usually points at); EndpointHTTPS is the same service over
+// HTTPS with a certificate of the environment CA. OIDCProviderARN is empty
+// while the issuer is not registered in IAM.
 type AWSInfo struct {
 	Endpoint        string `json:"endpoint"`
+	EndpointHTTPS   string `json:"endpointHTTPS"`
 	Region          string `json:"region"`
 	AccountID       string `json:"accountId"`
 	OIDCProviderARN string `json:"oidcProviderArn"`
@@ -83,6 +91,8 @@ func describeConfig(l Layout, c *Config) Description {
 			Listen:  fmt.Sprintf("%s:%d", c.IssuerHost, c.IssuerPort),
 		},
 		AWS: AWSInfo{
+			Endpoint:        fmt.Sprintf("http://%s", net.JoinHostPort(c.IssuerHost, strconv.Itoa(c.AWSPort))),
+			EndpointHTTPS:   fmt.Sprintf("https://%s", net.JoinHostPort(c.IssuerHost, strconv.Itoa(c.AWSTLSPort))),
 			Region:          c.Region,
 			AccountID:       c.AccountID,
 			AccessKeyID:     DefaultAccessKeyID,
@@ -95,13 +105,14 @@ func describeConfig(l Layout, c *Config) Description {
 
 // runtimeStatus is what a running environment records in run/status.json.
 type runtimeStatus struct {
-	PID        int         `json:"pid"`
-	Components []Component `json:"components"`
+	PID             int         `json:"pid"`
+	OIDCProviderARN string      `json:"oidcProviderArn,omitempty"`
+	Components      []Component `json:"components"`
 }
 
 func (e *Env) writeStatus() error {
 	d := e.Describe()
-	b, err := json.MarshalIndent(runtimeStatus{PID: d.PID, Components: d.Components}, "", "  ")
+	b, err := json.MarshalIndent(runtimeStatus{PID: d.PID, OIDCProviderARN: d.AWS.OIDCProviderARN, Components: d.Components}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("marshal status: %w", err)
 	}
@@ -132,6 +143,14 @@ func Inspect(l Layout) (Description, error) {
 	d.Running = LockHeld(l.LockFile())
 	if d.Running {
 		d.PID = rs.PID
+	}
+	d.AWS.OIDCProviderARN = rs.OIDCProviderARN
+	if d.Running {
+		// IAM changes while the environment runs; ask it rather than trust
+		// what it recorded at start.
+		if arn, err := liveProviderARN(d.AWS.Endpoint, d.Issuer.URL); err == nil {
+			d.AWS.OIDCProviderARN = arn
+		}
 	}
 	for _, c := range rs.Components {
 		if !d.Running && c.State == StateRunning {
@@ -219,4 +238,22 @@ func MintToken(l Layout, req issuer.TokenRequest) (string, error) {
 		return "", err
 	}
 	return issuer.Mint(issuer.URL(cfg.IssuerHost, cfg.IssuerPort, cfg.IssuerID), ks, req)
+}
+
+// liveProviderARN asks a running AWS endpoint for the ARN of the OIDC
+// provider registered for issuerURL.
+func liveProviderARN(endpoint, issuerURL string) (string, error) {
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(endpoint + "/_irsa-local/oidc-provider?url=" + url.QueryEscape(issuerURL))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		ARN string `json:"arn"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return "", err
+	}
+	return body.ARN, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/irsa-local/irsa-local/pkg/cmd/cli"
+	"github.com/irsa-local/irsa-local/pkg/cmd/clockcmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/deletecmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/down"
 	"github.com/irsa-local/irsa-local/pkg/cmd/keys"
@@ -48,8 +49,9 @@ func NewCommand(s cli.Streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "irsa-local",
 		Short: "Run the whole EKS IRSA chain locally: OIDC issuer, IAM/STS emulator, and checks",
-		Long: `irsa-local runs an OIDC issuer whose keys sign service-account tokens, and
-checks every link of IAM Roles for Service Accounts the way AWS does, offline.`,
+		Long: `irsa-local runs an OIDC issuer whose keys sign service-account tokens and an
+AWS endpoint (IAM and STS) that validates those tokens and trust policies the
+way AWS does, offline.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -63,6 +65,7 @@ checks every link of IAM Roles for Service Accounts the way AWS does, offline.`,
 		status.NewCommand(s, env),
 		token.NewCommand(s, env),
 		keys.NewCommand(s, env),
+		clockcmd.NewCommand(s, env),
 		deletecmd.NewCommand(s, env),
 		serve.NewCommand(s, env),
 		version.NewCommand(s),

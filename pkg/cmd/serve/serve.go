@@ -20,10 +20,12 @@ import (
 )
 
 type flagpole struct {
-	Cluster    string
-	IssuerPort int
-	IssuerHost string
-	Region     string
+	Cluster        string
+	IssuerPort     int
+	IssuerHost     string
+	Region         string
+	AWSPort        int
+	NoOIDCProvider bool
 }
 
 // NewCommand returns the serve command.
@@ -39,6 +41,8 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 	cmd.Flags().StringVar(&f.Cluster, "cluster", string(harness.ClusterNone), "cluster mode")
 	cmd.Flags().IntVar(&f.IssuerPort, "issuer-port", 0, "issuer port of a new environment")
 	cmd.Flags().StringVar(&f.IssuerHost, "issuer-host", harness.DefaultIssuerHost, "issuer host of a new environment")
+	cmd.Flags().IntVar(&f.AWSPort, "aws-port", 0, "plain-HTTP port of the AWS endpoint of a new environment (default: a free port, kept from then on)")
+	cmd.Flags().BoolVar(&f.NoOIDCProvider, "no-oidc-provider", false, "do not register the issuer as an IAM OIDC provider (as before 'eksctl utils associate-iam-oidc-provider')")
 	cmd.Flags().StringVar(&f.Region, "region", harness.DefaultRegion, "AWS region of a new environment")
 	return cmd
 }
@@ -51,7 +55,7 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) (re
 	defer signal.Stop(hup)
 
 	logger := slog.New(slog.NewTextHandler(s.ErrOut, nil))
-	e, err := harness.Start(ctx,
+	opts := []harness.Option{
 		harness.WithName(env.Name),
 		harness.WithStateDir(env.StateDir),
 		harness.WithCluster(harness.ClusterMode(f.Cluster)),
@@ -59,7 +63,12 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) (re
 		harness.WithIssuerHost(f.IssuerHost),
 		harness.WithRegion(f.Region),
 		harness.WithLogger(logger),
-	)
+		harness.WithAWSPort(f.AWSPort),
+	}
+	if f.NoOIDCProvider {
+		opts = append(opts, harness.WithoutOIDCProvider())
+	}
+	e, err := harness.Start(ctx, opts...)
 	if err != nil {
 		logger.Error("start environment", "err", err)
 		daemon.Ready(err)

@@ -53,6 +53,13 @@ func printText(s cli.Streams, d harness.Description) error {
 	fmt.Fprintf(w, "Issuer:\t%s\n", d.Issuer.URL)
 	fmt.Fprintf(w, "JWKS:\t%s\n", d.Issuer.JWKSURL)
 	fmt.Fprintf(w, "CA file:\t%s\n", d.Issuer.CAFile)
+	fmt.Fprintf(w, "AWS endpoint:\t%s  (https: %s)\n", d.AWS.Endpoint, d.AWS.EndpointHTTPS)
+	provider := d.AWS.OIDCProviderARN
+	if provider == "" {
+		provider = "(none registered)"
+	}
+	fmt.Fprintf(w, "OIDC provider:\t%s\n", provider)
+	fmt.Fprintf(w, "Credentials:\t%s / %s\n", d.AWS.AccessKeyID, d.AWS.SecretAccessKey)
 	fmt.Fprintf(w, "Region:\t%s\n", d.AWS.Region)
 	fmt.Fprintf(w, "Account:\t%s\n", d.AWS.AccountID)
 	fmt.Fprintf(w, "Cluster:\t%s\n", d.Cluster.Mode)

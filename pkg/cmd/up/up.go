@@ -19,11 +19,13 @@ import (
 )
 
 type flagpole struct {
-	Cluster    string
-	IssuerPort int
-	IssuerHost string
-	Region     string
-	Wait       time.Duration
+	Cluster        string
+	IssuerPort     int
+	IssuerHost     string
+	Region         string
+	AWSPort        int
+	NoOIDCProvider bool
+	Wait           time.Duration
 }
 
 // NewCommand returns the up command.
@@ -43,6 +45,8 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 	cmd.Flags().StringVar(&f.Cluster, "cluster", string(harness.ClusterNone), "cluster mode: none")
 	cmd.Flags().IntVar(&f.IssuerPort, "issuer-port", 0, "HTTPS port of the issuer for a new environment (default: a free port, kept from then on)")
 	cmd.Flags().StringVar(&f.IssuerHost, "issuer-host", harness.DefaultIssuerHost, "host name in the issuer URL of a new environment")
+	cmd.Flags().IntVar(&f.AWSPort, "aws-port", 0, "plain-HTTP port of the AWS endpoint of a new environment (default: a free port, kept from then on)")
+	cmd.Flags().BoolVar(&f.NoOIDCProvider, "no-oidc-provider", false, "do not register the issuer as an IAM OIDC provider (as before 'eksctl utils associate-iam-oidc-provider')")
 	cmd.Flags().StringVar(&f.Region, "region", harness.DefaultRegion, "AWS region of a new environment")
 	cmd.Flags().DurationVar(&f.Wait, "wait", time.Minute, "how long to wait for the environment to serve")
 	return cmd
@@ -89,6 +93,10 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 		"--issuer-port", strconv.Itoa(f.IssuerPort),
 		"--issuer-host", f.IssuerHost,
 		"--region", f.Region,
+		"--aws-port", strconv.Itoa(f.AWSPort),
+	}
+	if f.NoOIDCProvider {
+		argv = append(argv, "--no-oidc-provider")
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.Wait)
 	defer cancel()
@@ -108,6 +116,10 @@ func printSummary(s cli.Streams, d harness.Description) error {
 	fmt.Fprintf(s.Out, "issuer:   %s\n", d.Issuer.URL)
 	fmt.Fprintf(s.Out, "jwks:     %s\n", d.Issuer.JWKSURL)
 	fmt.Fprintf(s.Out, "ca file:  %s\n", d.Issuer.CAFile)
+	fmt.Fprintf(s.Out, "aws:      %s (https: %s)\n", d.AWS.Endpoint, d.AWS.EndpointHTTPS)
+	if d.AWS.OIDCProviderARN != "" {
+		fmt.Fprintf(s.Out, "provider: %s\n", d.AWS.OIDCProviderARN)
+	}
 	fmt.Fprintf(s.Out, "state:    %s\n", d.StateDir)
 	return nil
 }

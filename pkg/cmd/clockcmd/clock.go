@@ -1,0 +1,100 @@
+// Package clockcmd implements `irsa-local clock`: move the emulator's clock
+// to reach token and session expiry without waiting.
+package clockcmd
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/irsa-local/irsa-local/pkg/cmd/cli"
+	"github.com/irsa-local/irsa-local/pkg/harness"
+)
+
+// NewCommand returns the clock command.
+func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "clock",
+		Short: "Show or move the AWS emulator's clock (token and session expiry)",
+		Long: `The AWS emulator judges token expiry (with AWS's 5-minute skew) and session
+expiry by its own clock. Advancing it tests expiry paths without sleeping;
+request signatures still follow the real clock, as real clients sign with it.
+The clock returns to real time when the environment restarts.
+
+The same is available over HTTP on the AWS endpoint:
+  curl -X POST $AWS_ENDPOINT_URL/_irsa-local/clock -d '{"advance":"2h"}'
+  curl -X POST $AWS_ENDPOINT_URL/_irsa-local/clock -d '{"reset":true}'`,
+		Example: "  irsa-local clock advance 2h\n  irsa-local clock reset\n  irsa-local clock",
+		Args:    cobra.NoArgs,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			return call(s, env, http.MethodGet, nil)
+		},
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "advance DURATION",
+		Short: "Move the clock forward (e.g. 90m, 2h, 25h)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			if _, err := time.ParseDuration(args[0]); err != nil {
+				return fmt.Errorf("invalid duration %q: use a Go duration such as 90m or 2h", args[0])
+			}
+			return call(s, env, http.MethodPost, map[string]any{"advance": args[0]})
+		},
+	}, &cobra.Command{
+		Use:   "reset",
+		Short: "Return the clock to real time",
+		Args:  cobra.NoArgs,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			return call(s, env, http.MethodPost, map[string]any{"reset": true})
+		},
+	})
+	return cmd
+}
+
+func call(s cli.Streams, env *cli.EnvFlags, method string, body any) error {
+	l, err := env.Layout()
+	if err != nil {
+		return err
+	}
+	d, err := harness.Inspect(l)
+	if errors.Is(err, harness.ErrNoEnvironment) {
+		return fmt.Errorf("environment %q does not exist; create it with 'irsa-local up'", env.Name)
+	}
+	if err != nil {
+		return err
+	}
+	if !d.Running {
+		return fmt.Errorf("environment %q is not running; start it with 'irsa-local up'", d.Name)
+	}
+	var buf bytes.Buffer
+	if body != nil {
+		_ = json.NewEncoder(&buf).Encode(body)
+	}
+	req, err := http.NewRequest(method, d.AWS.Endpoint+"/_irsa-local/clock", &buf)
+	if err != nil {
+		return fmt.Errorf("build clock request: %w", err)
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("reach the AWS endpoint: %w", err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Now    time.Time `json:"now"`
+		Offset string    `json:"offset"`
+		Error  string    `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return fmt.Errorf("read clock response: %w", err)
+	}
+	if out.Error != "" {
+		return errors.New(out.Error)
+	}
+	fmt.Fprintf(s.Out, "now:    %s\noffset: %s\n", out.Now.Format(time.RFC3339), out.Offset)
+	return nil
+}
