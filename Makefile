@@ -18,6 +18,11 @@ demo:
 test:
 	hack/test.sh
 
+## load: AssumeRoleWithWebIdentity load test (8 clients, 60 s): throughput, latency, memory
+.PHONY: load
+load:
+	hack/load.sh
+
 ## verify: go vet and gofmt only
 .PHONY: verify
 verify:
