@@ -1,0 +1,273 @@
+// Package trail is irsa-local's audit trail: one CloudTrail-shaped JSON
+// record per STS call, S3 call and IAM write, with an extension field that
+// holds irsa-local's authorization decision and the reason for it. Records
+// are appended to a JSON-lines file; Read and Follow give them back.
+package trail
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync"
+	"time"
+)
+
+// Record is one event, in CloudTrail's field names, plus IrsaLocal.
+type Record struct {
+	EventVersion       string         `json:"eventVersion"`
+	EventTime          time.Time      `json:"eventTime"`
+	EventSource        string         `json:"eventSource"`
+	EventName          string         `json:"eventName"`
+	AWSRegion          string         `json:"awsRegion"`
+	SourceIPAddress    string         `json:"sourceIPAddress"`
+	UserAgent          string         `json:"userAgent"`
+	UserIdentity       UserIdentity   `json:"userIdentity"`
+	RequestParameters  map[string]any `json:"requestParameters"`
+	ResponseElements   map[string]any `json:"responseElements"`
+	ErrorCode          string         `json:"errorCode,omitempty"`
+	ErrorMessage       string         `json:"errorMessage,omitempty"`
+	RequestID          string         `json:"requestID"`
+	EventID            string         `json:"eventID"`
+	ReadOnly           bool           `json:"readOnly"`
+	EventType          string         `json:"eventType"`
+	ManagementEvent    bool           `json:"managementEvent"`
+	RecipientAccountID string         `json:"recipientAccountId"`
+	EventCategory      string         `json:"eventCategory"`
+	// IrsaLocal is irsa-local's extension: the decision and why.
+	IrsaLocal *Decision `json:"irsaLocal,omitempty"`
+}
+
+// UserIdentity is CloudTrail's userIdentity element.
+type UserIdentity struct {
+	Type             string          `json:"type"`
+	PrincipalID      string          `json:"principalId,omitempty"`
+	ARN              string          `json:"arn,omitempty"`
+	AccountID        string          `json:"accountId,omitempty"`
+	AccessKeyID      string          `json:"accessKeyId,omitempty"`
+	UserName         string          `json:"userName,omitempty"`
+	IdentityProvider string          `json:"identityProvider,omitempty"`
+	SessionContext   *SessionContext `json:"sessionContext,omitempty"`
+}
+
+// SessionContext describes the role session behind a call.
+type SessionContext struct {
+	SessionIssuer       SessionIssuer        `json:"sessionIssuer"`
+	WebIDFederationData *WebIDFederationData `json:"webIdFederationData,omitempty"`
+	Attributes          SessionAttributes    `json:"attributes"`
+}
+
+// SessionIssuer is the role a session belongs to.
+type SessionIssuer struct {
+	Type        string `json:"type"`
+	PrincipalID string `json:"principalId"`
+	ARN         string `json:"arn"`
+	AccountID   string `json:"accountId"`
+	UserName    string `json:"userName"`
+}
+
+// WebIDFederationData names the identity provider of a web identity session.
+type WebIDFederationData struct {
+	FederatedProvider string            `json:"federatedProvider"`
+	Attributes        map[string]string `json:"attributes"`
+}
+
+// SessionAttributes are the session's creation date and MFA flag.
+type SessionAttributes struct {
+	CreationDate     time.Time `json:"creationDate"`
+	MFAAuthenticated string    `json:"mfaAuthenticated"`
+}
+
+// Decision is irsa-local's extension of a record.
+type Decision struct {
+	// Decision is "allow" or "deny".
+	Decision string `json:"decision"`
+	// Reason says which statement decided, or which check or condition
+	// failed and the value it saw.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Writer appends records to a JSON-lines file. When the file grows past its
+// limit it is renamed to <path>.1 (replacing an older one) and a new file is
+// started, so sustained load cannot fill the disk.
+type Writer struct {
+	mu    sync.Mutex
+	path  string
+	limit int64
+	f     *os.File
+	size  int64
+}
+
+// DefaultLimit is the size at which a trail file is rotated.
+const DefaultLimit = 64 << 20
+
+// Open opens (creating) the trail file at path.
+func Open(path string, limit int64) (*Writer, error) {
+	w := &Writer{path: path, limit: limit}
+	if err := w.open(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Writer) open() error {
+	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open trail: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("stat trail: %w", err)
+	}
+	w.f, w.size = f, fi.Size()
+	return nil
+}
+
+// Write appends r as one line.
+func (w *Writer) Write(r *Record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("marshal trail record: %w", err)
+	}
+	b = append(b, '\n')
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return errors.New("write trail: closed")
+	}
+	if w.limit > 0 && w.size+int64(len(b)) > w.limit {
+		if err := w.rotate(); err != nil {
+			return err
+		}
+	}
+	n, err := w.f.Write(b)
+	w.size += int64(n)
+	if err != nil {
+		return fmt.Errorf("write trail: %w", err)
+	}
+	return nil
+}
+
+func (w *Writer) rotate() error {
+	if err := w.f.Close(); err != nil {
+		return fmt.Errorf("close trail: %w", err)
+	}
+	if err := os.Rename(w.path, w.path+".1"); err != nil {
+		return fmt.Errorf("rotate trail: %w", err)
+	}
+	return w.open()
+}
+
+// Close closes the file.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return nil
+	}
+	err := w.f.Close()
+	w.f = nil
+	return err
+}
+
+// Read returns the records of the trail at path (its rotated part first)
+// whose time is not before since. Lines that do not parse are skipped.
+func Read(path string, since time.Time) ([]Record, error) {
+	var out []Record
+	for _, p := range []string{path + ".1", path} {
+		f, err := os.Open(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("open trail: %w", err)
+		}
+		recs, err := scan(f, since)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+	}
+	return out, nil
+}
+
+func scan(r io.Reader, since time.Time) ([]Record, error) {
+	var out []Record
+	s := bufio.NewScanner(r)
+	s.Buffer(make([]byte, 64*1024), 4<<20)
+	for s.Scan() {
+		var rec Record
+		if json.Unmarshal(s.Bytes(), &rec) != nil {
+			continue
+		}
+		if !rec.EventTime.Before(since) {
+			out = append(out, rec)
+		}
+	}
+	if err := s.Err(); err != nil {
+		return nil, fmt.Errorf("read trail: %w", err)
+	}
+	return out, nil
+}
+
+// Follow calls fn for every record appended to the trail at path after the
+// call, until ctx ends. It polls, which works across processes and survives
+// rotation.
+func Follow(ctx context.Context, path string, fn func(Record) error) error {
+	var offset int64
+	if fi, err := os.Stat(path); err == nil {
+		offset = fi.Size()
+	}
+	var partial []byte
+	for {
+		fi, err := os.Stat(path)
+		if err == nil {
+			if fi.Size() < offset {
+				offset = 0 // rotated
+				partial = nil
+			}
+			if fi.Size() > offset {
+				f, err := os.Open(path)
+				if err != nil {
+					return fmt.Errorf("open trail: %w", err)
+				}
+				if _, err := f.Seek(offset, io.SeekStart); err != nil {
+					f.Close()
+					return fmt.Errorf("seek trail: %w", err)
+				}
+				b, err := io.ReadAll(f)
+				f.Close()
+				if err != nil {
+					return fmt.Errorf("read trail: %w", err)
+				}
+				offset += int64(len(b))
+				partial = append(partial, b...)
+				for {
+					i := bytes.IndexByte(partial, '\n')
+					if i < 0 {
+						break
+					}
+					var rec Record
+					if json.Unmarshal(partial[:i], &rec) == nil {
+						if err := fn(rec); err != nil {
+							return err
+						}
+					}
+					partial = partial[i+1:]
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
