@@ -79,14 +79,24 @@ var iamActions = map[string]iamHandler{
 	"DeletePolicyVersion":                     {run: (*Server).deletePolicyVersion, write: true, resource: policyResource},
 }
 
-func (s *Server) serveIAM(w http.ResponseWriter, req *request, action string) {
+func (s *Server) serveIAM(w http.ResponseWriter, req *request, action string, rec *eventRecord) {
+	fail := func(e *apiError) {
+		if rec != nil {
+			rec.fail(e.Code, e.Message)
+			s.record(rec)
+		}
+		s.queryError(w, req, "iam", e)
+	}
 	h, ok := iamActions[action]
 	if !ok {
-		s.queryError(w, req, "iam", errorf(400, "InvalidAction", "Could not find operation %s for version 2010-05-08", action))
+		fail(errorf(400, "InvalidAction", "Could not find operation %s for version 2010-05-08", action))
 		return
 	}
-	if e := s.authorizeIAM(req, action, h); e != nil {
-		s.queryError(w, req, "iam", e)
+	if rec != nil {
+		rec.RequestParameters = iamParameters(req.p)
+	}
+	if e := s.authorizeIAM(req, action, h, rec); e != nil {
+		fail(e)
 		return
 	}
 	if h.write {
@@ -106,25 +116,52 @@ func (s *Server) serveIAM(w http.ResponseWriter, req *request, action string) {
 		s.iam.mu.RUnlock()
 	}
 	if e != nil {
-		s.queryError(w, req, "iam", e)
+		fail(e)
 		return
 	}
+	s.record(rec)
 	writeResult(w, iamNamespace, action, result, req.id)
+}
+
+// iamParameters turns Query parameters into CloudTrail's requestParameters:
+// names with a lower-case first letter, lists as arrays.
+func iamParameters(p params) map[string]any {
+	out := map[string]any{}
+	for k, vs := range p {
+		if k == "Action" || k == "Version" || len(vs) == 0 {
+			continue
+		}
+		name, _, isList := strings.Cut(k, ".member.")
+		name = lowerFirst(strings.SplitN(name, ".", 2)[0])
+		if isList {
+			list, _ := out[name].([]string)
+			out[name] = append(list, vs[0])
+			continue
+		}
+		out[name] = vs[0]
+	}
+	return out
 }
 
 // authorizeIAM lets the admin credentials do anything, as the account root
 // may, and holds role sessions to their role's policies and session
 // policies.
-func (s *Server) authorizeIAM(req *request, action string, h iamHandler) *apiError {
+func (s *Server) authorizeIAM(req *request, action string, h iamHandler, rec *eventRecord) *apiError {
 	c := req.caller
 	if c == nil || c.admin {
+		if rec != nil {
+			rec.decide(true, "admin credentials act as the account root")
+		}
 		return nil
 	}
 	resource := "*"
 	if h.resource != nil {
 		resource = h.resource(s, req.p)
 	}
-	res := s.authorizeSession(c.session, "iam:"+action, resource, nil)
+	res := s.authorizeSession(c.session, "iam:"+action, resource, nil, nil)
+	if rec != nil {
+		rec.decide(res.Allowed(), res.Reason)
+	}
 	if res.Allowed() {
 		return nil
 	}
@@ -138,7 +175,7 @@ func (s *Server) authorizeIAM(req *request, action string, h iamHandler) *apiErr
 // authorizeSession evaluates a request made with a role session against the
 // role's attached and inline policies, the session policies and any
 // resource policy.
-func (s *Server) authorizeSession(sess *session, action, resource string, resourcePolicies []policy.NamedDocument) policy.Result {
+func (s *Server) authorizeSession(sess *session, action, resource string, resourcePolicies []policy.NamedDocument, extra policy.Context) policy.Result {
 	s.iam.mu.RLock()
 	r, ok := s.iam.roleByARN(s.account, sess.RoleARN)
 	var identity []policy.NamedDocument
@@ -169,11 +206,15 @@ func (s *Server) authorizeSession(sess *session, action, resource string, resour
 		// Every session policy is gone: nothing may be allowed through it.
 		sessionDocs = append(sessionDocs, policy.NamedDocument{Name: "session policy", Doc: denyAll})
 	}
+	ctx := s.sessionContext(sess)
+	for k, v := range extra {
+		ctx.Set(k, v...)
+	}
 	req := policy.Request{
 		Principal: policy.Principal{Type: "AWS", IDs: []string{sess.assumedRoleARN(), sess.RoleARN, sess.account()}},
 		Action:    action,
 		Resource:  resource,
-		Context:   s.sessionContext(sess),
+		Context:   ctx,
 	}
 	return policy.Authorize(req, identity, sessionDocs, resourcePolicies)
 }

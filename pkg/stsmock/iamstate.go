@@ -97,6 +97,12 @@ type iamState struct {
 	Providers map[string]*oidcProvider  `json:"providers"` // by canonical host/path
 	Roles     map[string]*role          `json:"roles"`     // by lower-case name: names are unique case-insensitively
 	Policies  map[string]*managedPolicy `json:"policies"`  // customer managed, by ARN
+	// BucketPolicies holds S3 bucket policies by bucket name.
+	BucketPolicies map[string]string `json:"bucketPolicies"`
+	// ClusterTags are the EKS cluster's tags (TagResource).
+	ClusterTags map[string]string `json:"clusterTags"`
+
+	bucketDocs map[string]*policy.Document
 }
 
 func newIAMState(path string) (*iamState, error) {
@@ -115,8 +121,13 @@ func newIAMState(path string) (*iamState, error) {
 	if err := json.Unmarshal(b, s); err != nil {
 		return nil, fmt.Errorf("parse IAM state %s: %w (restore it or remove it to start with an empty account)", path, err)
 	}
-	if s.Providers == nil || s.Roles == nil || s.Policies == nil {
-		s.fillMaps()
+	s.fillMaps()
+	for bucket, text := range s.BucketPolicies {
+		d, err := policy.Parse(text, policy.Resource)
+		if err != nil {
+			return nil, fmt.Errorf("parse IAM state %s: bucket policy of %s: %w", path, bucket, err)
+		}
+		s.bucketDocs[bucket] = d
 	}
 	// Documents were validated when written; parse them again for evaluation.
 	for _, r := range s.Roles {
@@ -137,7 +148,7 @@ func newIAMState(path string) (*iamState, error) {
 }
 
 func (s *iamState) reset() {
-	s.Providers, s.Roles, s.Policies = nil, nil, nil
+	s.Providers, s.Roles, s.Policies, s.BucketPolicies, s.bucketDocs, s.ClusterTags = nil, nil, nil, nil, nil, nil
 	s.fillMaps()
 }
 
@@ -150,6 +161,15 @@ func (s *iamState) fillMaps() {
 	}
 	if s.Policies == nil {
 		s.Policies = map[string]*managedPolicy{}
+	}
+	if s.BucketPolicies == nil {
+		s.BucketPolicies = map[string]string{}
+	}
+	if s.ClusterTags == nil {
+		s.ClusterTags = map[string]string{}
+	}
+	if s.bucketDocs == nil {
+		s.bucketDocs = map[string]*policy.Document{}
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/irsa-local/irsa-local/pkg/clock"
 	"github.com/irsa-local/irsa-local/pkg/sigv4"
+	"github.com/irsa-local/irsa-local/pkg/trail"
 )
 
 // Server is irsa-local's AWS endpoint. It routes each request to IAM or STS
@@ -32,11 +33,14 @@ type Server struct {
 	log             *slog.Logger
 	thumbprints     bool
 
-	iam    *iamState
-	seal   *sealer
-	keys   *keyFetcher
-	admin  http.Handler
-	closed chan struct{}
+	iam     *iamState
+	seal    *sealer
+	keys    *keyFetcher
+	s3      *s3Store
+	s3Hosts []string
+	cluster *EKSCluster
+	trail   *trail.Writer
+	admin   http.Handler
 }
 
 // Option configures New.
@@ -55,6 +59,10 @@ type config struct {
 	keyTTL             time.Duration
 	thumbprints        bool
 	logger             *slog.Logger
+	s3InMemory         bool
+	s3Hosts            []string
+	cluster            *EKSCluster
+	trailPath          string
 }
 
 // WithAccount sets the 12-digit account ID (default 000000000000).
@@ -117,6 +125,37 @@ func WithThumbprintCheck(on bool) Option {
 	return optionFunc(func(c *config) error { c.thumbprints = on; return nil })
 }
 
+// WithInMemoryS3 keeps S3 buckets and objects in memory instead of under
+// the state directory.
+func WithInMemoryS3() Option {
+	return optionFunc(func(c *config) error { c.s3InMemory = true; return nil })
+}
+
+// WithS3Hosts adds base host names whose sub-domains address a bucket
+// (virtual-hosted style: <bucket>.<host>). s3.<region>.amazonaws.com,
+// s3.amazonaws.com, s3.localhost and localhost are always recognised.
+func WithS3Hosts(hosts ...string) Option {
+	return optionFunc(func(c *config) error { c.s3Hosts = append(c.s3Hosts, hosts...); return nil })
+}
+
+// WithEKSCluster makes EKS DescribeCluster and ListClusters describe
+// cluster.
+func WithEKSCluster(cluster EKSCluster) Option {
+	return optionFunc(func(c *config) error {
+		if cluster.Name == "" || cluster.IssuerURL == "" {
+			return errors.New("EKS cluster needs a name and an issuer URL")
+		}
+		c.cluster = &cluster
+		return nil
+	})
+}
+
+// WithTrail appends an audit record for every STS and S3 call and every IAM
+// write to the JSON-lines file at path.
+func WithTrail(path string) Option {
+	return optionFunc(func(c *config) error { c.trailPath = path; return nil })
+}
+
 // WithLogger sends the endpoint's logs to l.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) error { c.logger = l; return nil })
@@ -141,8 +180,9 @@ func New(opts ...Option) (*Server, error) {
 	if c.clock == nil {
 		c.clock = clock.NewOffset(0)
 	}
-	var iamPath, keyPath string
+	var iamPath, keyPath, s3Dir string
 	if c.stateDir != "" {
+		s3Dir = storageDir(c.stateDir)
 		if err := os.MkdirAll(c.stateDir, 0o700); err != nil {
 			return nil, fmt.Errorf("create AWS state directory: %w", err)
 		}
@@ -157,6 +197,19 @@ func New(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.s3InMemory {
+		s3Dir = ""
+	}
+	store, err := newS3Store(s3Dir)
+	if err != nil {
+		return nil, err
+	}
+	var tw *trail.Writer
+	if c.trailPath != "" {
+		if tw, err = trail.Open(c.trailPath, trail.DefaultLimit); err != nil {
+			return nil, err
+		}
+	}
 	roots, err := x509.SystemCertPool()
 	if err != nil || roots == nil {
 		roots = x509.NewCertPool()
@@ -168,9 +221,9 @@ func New(opts ...Option) (*Server, error) {
 		account: c.account, region: c.region,
 		adminKey: c.adminKey, adminSecret: c.adminSec,
 		clock: c.clock, log: c.logger, thumbprints: c.thumbprints,
-		iam: st, seal: seal,
-		keys:   newKeyFetcher(defaultKeyClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}), c.keyTTL),
-		closed: make(chan struct{}),
+		iam: st, seal: seal, s3: store, trail: tw, cluster: c.cluster,
+		s3Hosts: append(c.s3Hosts, defaultS3Hosts(c.region)...),
+		keys:    newKeyFetcher(defaultKeyClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}), c.keyTTL),
 	}
 	s.admin = s.adminHandler()
 	return s, nil
@@ -202,11 +255,15 @@ func (s *Server) Reset() error {
 }
 
 // Close persists what is only kept in memory between writes (role last-used
-// dates).
+// dates) and closes the trail.
 func (s *Server) Close() error {
 	s.iam.mu.Lock()
-	defer s.iam.mu.Unlock()
-	return s.iam.save()
+	err := s.iam.save()
+	s.iam.mu.Unlock()
+	if s.trail != nil {
+		err = errors.Join(err, s.trail.Close())
+	}
+	return err
 }
 
 // request is what the handlers of one call share.
@@ -235,19 +292,42 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := &request{id: uuid.NewString(), r: r, started: time.Now()}
 	scope, signed, err := sigv4.Parse(r)
 	if err != nil {
-		s.queryError(w, req, "sts", authError(err))
+		if isQueryCall(r) {
+			s.queryError(w, req, "sts", authError(err))
+			return
+		}
+		wire, _ := sigv4.ToWire(err, sigv4.ProtocolS3)
+		writeS3Error(w, r, req.id, wire.Code, wire.Status, wire.Message)
 		return
 	}
 	service := scope.Service
 	if !signed {
-		service = "sts"
+		// Unsigned: AssumeRoleWithWebIdentity (Query), or anonymous S3.
+		service = "s3"
+		if isQueryCall(r) {
+			service = "sts"
+		}
 	}
 	switch service {
 	case "sts", "iam":
 		s.serveQuery(w, req, service, signed)
+	case "s3":
+		s.serveS3(w, req, signed)
+	case "eks":
+		s.serveEKS(w, req)
 	default:
 		s.queryError(w, req, "sts", errorf(400, "InvalidAction", "irsa-local does not serve the %q service", service))
 	}
+}
+
+// isQueryCall tells an unsigned Query-protocol call (a form POST to "/" or
+// an Action parameter) from an S3 request.
+func isQueryCall(r *http.Request) bool {
+	if r.URL.Query().Has("Action") {
+		return true
+	}
+	ct := r.Header.Get("Content-Type")
+	return r.Method == http.MethodPost && r.URL.Path == "/" && strings.HasPrefix(ct, "application/x-www-form-urlencoded")
 }
 
 func (s *Server) serveQuery(w http.ResponseWriter, req *request, service string, signed bool) {
@@ -265,35 +345,60 @@ func (s *Server) serveQuery(w http.ResponseWriter, req *request, service string,
 	}
 	req.p = p
 	action := p.get("Action")
+	rec := s.newEvent(req, service, action)
+	// Every STS call is recorded; IAM calls only when they write.
+	audited := service == "sts" || iamActions[action].write
+	fail := func(e *apiError) {
+		if audited {
+			rec.fail(e.Code, e.Message)
+			s.record(rec)
+		}
+		s.queryError(w, req, service, e)
+	}
 	if !signed {
 		if service == "sts" && action == "AssumeRoleWithWebIdentity" {
-			s.serveSTS(w, req, action)
+			s.serveSTS(w, req, action, rec)
 			return
 		}
-		s.queryError(w, req, service, errorf(403, "MissingAuthenticationToken", "Request is missing Authentication Token"))
+		fail(errorf(403, "MissingAuthenticationToken", "Request is missing Authentication Token"))
 		return
 	}
 	c, aerr := s.authenticate(req.r)
 	if aerr != nil {
-		s.queryError(w, req, service, aerr)
+		fail(aerr)
 		return
 	}
 	req.caller = c
+	rec.identity(s, c)
 	if action == "" {
-		s.queryError(w, req, service, errorf(400, "MissingAction", "Missing Action"))
+		fail(errorf(400, "MissingAction", "Missing Action"))
 		return
 	}
 	if service == "iam" {
-		s.serveIAM(w, req, action)
+		if !audited {
+			rec = nil
+		}
+		s.serveIAM(w, req, action, rec)
 		return
 	}
-	s.serveSTS(w, req, action)
+	s.serveSTS(w, req, action, rec)
 }
 
 // authenticate verifies a signed request and says who signed it.
 func (s *Server) authenticate(r *http.Request) (*caller, *apiError) {
 	c := &caller{}
-	creds := credentialFunc(func(_ context.Context, akid, token string) (string, error) {
+	if _, err := sigv4.Verify(r.Context(), r, s.credentials(c), time.Now()); err != nil {
+		return nil, authError(err)
+	}
+	return c, nil
+}
+
+// credentials resolves access keys for sigv4.Verify and records in c who
+// signed: the admin key (which takes no session token), or a session whose
+// sealed token must open for its key and must not have expired on the
+// emulator clock.
+func (s *Server) credentials(c *caller) sigv4.Credentials {
+	return credentialFunc(func(_ context.Context, akid, token string) (string, error) {
 		c.accessKeyID = akid
 		if akid == s.adminKey {
 			if token != "" {
@@ -306,7 +411,8 @@ func (s *Server) authenticate(r *http.Request) (*caller, *apiError) {
 			return "", sigv4.ErrUnknownAccessKey
 		}
 		if token == "" {
-			return "", sigv4.ErrInvalidToken
+			// A temporary key means nothing without its session token.
+			return "", sigv4.ErrUnknownAccessKey
 		}
 		sess, err := s.seal.open(akid, token)
 		if err != nil {
@@ -318,10 +424,6 @@ func (s *Server) authenticate(r *http.Request) (*caller, *apiError) {
 		c.session = sess
 		return sess.SecretAccessKey, nil
 	})
-	if _, err := sigv4.Verify(r.Context(), r, creds, time.Now()); err != nil {
-		return nil, authError(err)
-	}
-	return c, nil
 }
 
 type credentialFunc func(ctx context.Context, accessKeyID, sessionToken string) (string, error)

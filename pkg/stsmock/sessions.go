@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,6 +73,35 @@ const sessionTokenPrefix = "IQoJb3JpZ2luX2Vj"
 type sealer struct {
 	aead atomic.Pointer[cipher.AEAD]
 	path string
+	// opened remembers recently opened tokens: a client sends the same
+	// token on every call, and opening it (AES-GCM and JSON) costs more than
+	// the rest of authorization. Bounded, so memory stays flat.
+	opened atomic.Pointer[openedCache]
+}
+
+// openedCacheSize bounds the cache of opened session tokens; when full it
+// is dropped whole, which is cheap and keeps the working set.
+const openedCacheSize = 4096
+
+type openedCache struct {
+	mu sync.RWMutex
+	m  map[string]*session
+}
+
+func (c *openedCache) get(token string) (*session, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	s, ok := c.m[token]
+	return s, ok
+}
+
+func (c *openedCache) put(token string, s *session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= openedCacheSize {
+		c.m = make(map[string]*session, openedCacheSize)
+	}
+	c.m[token] = s
 }
 
 // newSealer loads the sealing key from path, creating it when missing; an
@@ -106,6 +136,7 @@ func (s *sealer) use(key []byte) error {
 		return fmt.Errorf("create session cipher: %w", err)
 	}
 	s.aead.Store(&aead)
+	s.opened.Store(&openedCache{m: make(map[string]*session)})
 	return nil
 }
 
@@ -141,8 +172,25 @@ func (s *sealer) seal(sess *session) (string, error) {
 
 var errBadSessionToken = errors.New("session token is not valid for this access key")
 
-// open returns the session sealed in token for accessKeyID.
+// open returns the session sealed in token for accessKeyID. The returned
+// session is shared and must not be changed.
 func (s *sealer) open(accessKeyID, token string) (*session, error) {
+	cache := s.opened.Load()
+	if sess, ok := cache.get(token); ok {
+		if sess.AccessKeyID != accessKeyID {
+			return nil, errBadSessionToken
+		}
+		return sess, nil
+	}
+	sess, err := s.unseal(accessKeyID, token)
+	if err != nil {
+		return nil, err
+	}
+	cache.put(token, sess)
+	return sess, nil
+}
+
+func (s *sealer) unseal(accessKeyID, token string) (*session, error) {
 	body, ok := cutPrefix(token, sessionTokenPrefix)
 	if !ok {
 		return nil, errBadSessionToken

@@ -18,6 +18,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/irsa-local/irsa-local/pkg/policy"
+	"github.com/irsa-local/irsa-local/pkg/trail"
 )
 
 // Messages real STS sends (reference §1.6). The two spaces after the comma
@@ -49,26 +50,66 @@ var (
 	policyCharset      = regexp.MustCompile("^[\u0009\u000A\u000D\u0020-\u00FF]+$")
 )
 
-func (s *Server) serveSTS(w http.ResponseWriter, req *request, action string) {
+func (s *Server) serveSTS(w http.ResponseWriter, req *request, action string, rec *eventRecord) {
 	var result any
 	var err *apiError
+	rec.ReadOnly = true
 	switch action {
 	case "AssumeRoleWithWebIdentity":
-		var denial string
-		result, denial, err = s.assumeRoleWithWebIdentity(req.r.Context(), req.p)
-		if denial != "" {
-			s.log.Info("AssumeRoleWithWebIdentity refused", "requestId", req.id, "code", err.Code, "reason", denial)
+		var wi webIdentity
+		var reason string
+		result, reason, err = s.assumeRoleWithWebIdentity(req.r.Context(), req.p, &wi)
+		rec.ReadOnly = false
+		s.auditAssume(rec, req.p, &wi, result)
+		if err != nil {
+			s.log.Info("AssumeRoleWithWebIdentity refused", "requestId", req.id, "code", err.Code, "reason", reason)
 		}
+		rec.decide(err == nil, reason)
 	case "GetCallerIdentity":
 		result = s.getCallerIdentity(req.caller)
+		rec.decide(true, "GetCallerIdentity needs no permission")
 	default:
 		err = errorf(400, "InvalidAction", "Could not find operation %s for version 2011-06-15", action)
 	}
 	if err != nil {
+		rec.fail(err.Code, err.Message)
+		s.record(rec)
 		s.queryError(w, req, "sts", err)
 		return
 	}
+	s.record(rec)
 	writeResult(w, stsNamespace, action, result, req.id)
+}
+
+// webIdentity is what a web identity token said, as far as it was read: the
+// audit trail names the caller by it even when the call is refused.
+type webIdentity struct {
+	subject, audience, provider string
+}
+
+// auditAssume fills the trail record of AssumeRoleWithWebIdentity as
+// CloudTrail does: a WebIdentityUser caller, the role and session name as
+// parameters (never the token), and the issued session without its secret
+// key or token.
+func (s *Server) auditAssume(rec *eventRecord, p params, wi *webIdentity, result any) {
+	provider := wi.provider
+	rec.UserIdentity = trail.UserIdentity{Type: "WebIdentityUser", UserName: wi.subject, IdentityProvider: provider}
+	if wi.subject != "" {
+		rec.UserIdentity.PrincipalID = provider + ":" + wi.audience + ":" + wi.subject
+	}
+	rec.RequestParameters = map[string]any{"roleArn": p.get("RoleArn"), "roleSessionName": p.get("RoleSessionName")}
+	if d := p.get("DurationSeconds"); d != "" {
+		rec.RequestParameters["durationSeconds"] = d
+	}
+	if out, ok := result.(*assumeRoleWithWebIdentityResult); ok {
+		rec.ResponseElements = map[string]any{
+			"credentials":                 map[string]string{"accessKeyId": out.Credentials.AccessKeyID, "expiration": out.Credentials.Expiration},
+			"subjectFromWebIdentityToken": out.SubjectFromWebIdentityToken,
+			"assumedRoleUser":             map[string]string{"assumedRoleId": out.AssumedRoleUser.AssumedRoleID, "arn": out.AssumedRoleUser.Arn},
+			"provider":                    out.Provider,
+			"audience":                    out.Audience,
+		}
+	}
 }
 
 type assumedRoleUser struct {
@@ -133,7 +174,7 @@ func unixClaim(n *json.Number) (int64, bool) {
 // assumeRoleWithWebIdentity runs STS's validation pipeline (reference §1.7)
 // in a fixed order and refuses at the first failed check. denial explains a
 // refusal in more detail than the wire message, for the log and the trail.
-func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params) (_ any, denial string, _ *apiError) {
+func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params, wi *webIdentity) (_ any, denial string, _ *apiError) {
 	// 1. Parameters.
 	var v validation
 	roleARN, _ := v.checkString(p, "RoleArn", true, 20, 2048, nil, "")
@@ -207,8 +248,11 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params) (_ any
 		}
 	}
 
+	wi.subject, wi.audience = claims.Subject, claims.Audience[0]
+
 	// 4. Issuer → IAM OIDC provider in the role's account.
 	name := parseProvider(claims.Issuer)
+	wi.provider = claims.Issuer
 	if !strings.HasPrefix(claims.Issuer, "https://") {
 		return nil, "iss is not an https URL", errorf(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %s", claims.Issuer)
 	}
@@ -224,6 +268,7 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params) (_ any
 		return nil, "no IAM OIDC provider for " + name.Canonical, errorf(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %s", claims.Issuer)
 	}
 	provARN := providerARN(s.account, name.Canonical)
+	wi.provider = provARN
 
 	// 5, 6. Discovery and keys over HTTPS; optional thumbprint.
 	header := tok.Signatures[0].Header
@@ -250,6 +295,9 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params) (_ any
 			audience = a
 			break
 		}
+	}
+	if audience != "" {
+		wi.audience = audience
 	}
 	if audience == "" {
 		return nil, fmt.Sprintf("token audience %q is not among the provider's client IDs %q", []string(claims.Audience), clientIDs), errorf(400, "InvalidIdentityToken", "%s", msgIncorrectAudience)
@@ -287,6 +335,7 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params) (_ any
 	if !decision.Allowed() {
 		return nil, decision.Reason, errorf(403, "AccessDenied", "%s", msgNotAuthorized)
 	}
+	allowedBy := decision.Reason
 
 	// 11. Duration.
 	if int(duration) > maxDuration {
@@ -335,7 +384,7 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params) (_ any
 	if hasPolicy || len(policyARNs) > 0 {
 		out.PackedPolicySize = &packed
 	}
-	return out, "", nil
+	return out, allowedBy, nil
 }
 
 // verifySignature checks tok's signature with a key of set chosen by the

@@ -1,0 +1,235 @@
+package stsmock
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/irsa-local/irsa-local/pkg/sigv4"
+)
+
+// EKSCluster describes the environment's cluster as EKS DescribeCluster
+// reports it.
+type EKSCluster struct {
+	Name string
+	// Version is the Kubernetes minor version, e.g. "1.37".
+	Version string
+	// PatchVersion is the full Kubernetes version, e.g. "1.37.2".
+	PatchVersion string
+	// IssuerURL is cluster.identity.oidc.issuer.
+	IssuerURL string
+	// Endpoint is the Kubernetes API server URL.
+	Endpoint string
+	// CertificateAuthority is the PEM CA of the API server.
+	CertificateAuthority []byte
+	CreatedAt            time.Time
+}
+
+func (c *EKSCluster) arn(region, account string) string {
+	return "arn:aws:eks:" + region + ":" + account + ":cluster/" + c.Name
+}
+
+// serveEKS answers the REST-JSON EKS calls clients make to learn a
+// cluster's issuer: DescribeCluster, ListClusters, DescribeClusterVersions,
+// and TagResource/ListTagsForResource (eksctl tags the cluster after
+// associating its OIDC provider).
+func (s *Server) serveEKS(w http.ResponseWriter, req *request) {
+	r := req.r
+	c, err := s.authenticateJSON(r)
+	if err != nil {
+		wire, ok := sigv4.ToWire(err, sigv4.ProtocolJSON)
+		if !ok {
+			wire = sigv4.WireError{Code: "ServerException", Status: 500, Message: err.Error()}
+		}
+		writeEKSError(w, req.id, wire.Status, wire.Code, wire.Message)
+		return
+	}
+	req.caller = c
+	path := r.URL.EscapedPath()
+	switch {
+	case r.Method == http.MethodGet && path == "/clusters":
+		s.eksAuthorized(w, req, "eks:ListClusters", "*", func() (int, any) {
+			names := []string{}
+			if s.cluster != nil {
+				names = append(names, s.cluster.Name)
+			}
+			return 200, map[string]any{"clusters": names}
+		})
+	case r.Method == http.MethodGet && strings.HasPrefix(path, "/clusters/") && !strings.Contains(path[len("/clusters/"):], "/"):
+		name, _ := url.PathUnescape(path[len("/clusters/"):])
+		s.eksAuthorized(w, req, "eks:DescribeCluster", "arn:aws:eks:"+s.region+":"+s.account+":cluster/"+name, func() (int, any) {
+			if s.cluster == nil || s.cluster.Name != name {
+				return 404, eksError{"ResourceNotFoundException", "No cluster found for name: " + name + "."}
+			}
+			return 200, map[string]any{"cluster": s.describeCluster()}
+		})
+	case r.Method == http.MethodGet && path == "/cluster-versions":
+		s.eksAuthorized(w, req, "eks:DescribeClusterVersions", "*", func() (int, any) {
+			return 200, map[string]any{"clusterVersions": s.clusterVersions()}
+		})
+	case strings.HasPrefix(path, "/tags/"):
+		arn, _ := url.PathUnescape(path[len("/tags/"):])
+		s.serveEKSTags(w, req, arn)
+	default:
+		writeEKSError(w, req.id, 404, "NotFoundException", "irsa-local's EKS endpoint does not serve "+r.Method+" "+path)
+	}
+}
+
+// authenticateJSON verifies a signed EKS request.
+func (s *Server) authenticateJSON(r *http.Request) (*caller, error) {
+	c := &caller{}
+	if _, err := sigv4.Verify(r.Context(), r, s.credentials(c), time.Now()); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+type eksError struct{ code, message string }
+
+// eksAuthorized runs answer if the caller may perform action on resource.
+func (s *Server) eksAuthorized(w http.ResponseWriter, req *request, action, resource string, answer func() (int, any)) {
+	if c := req.caller; c != nil && c.session != nil {
+		res := s.authorizeSession(c.session, action, resource, nil, nil)
+		if !res.Allowed() {
+			writeEKSError(w, req.id, 403, "AccessDeniedException", "User: "+c.session.assumedRoleARN()+" is not authorized to perform: "+action+" on resource: "+resource)
+			return
+		}
+	}
+	status, body := answer()
+	if e, ok := body.(eksError); ok {
+		writeEKSError(w, req.id, status, e.code, e.message)
+		return
+	}
+	writeEKSJSON(w, req.id, status, body)
+}
+
+func (s *Server) describeCluster() map[string]any {
+	c := s.cluster
+	version := c.Version
+	if version == "" {
+		version = "1.37"
+	}
+	endpoint := c.Endpoint
+	if endpoint == "" {
+		// No cluster runs (--cluster none): eksctl dereferences the field,
+		// so it names the loopback rather than being absent.
+		endpoint = "https://127.0.0.1"
+	}
+	s.iam.mu.RLock()
+	tags := map[string]string{}
+	for k, v := range s.iam.ClusterTags {
+		tags[k] = v
+	}
+	s.iam.mu.RUnlock()
+	return map[string]any{
+		"name":      c.Name,
+		"arn":       c.arn(s.region, s.account),
+		"createdAt": float64(c.CreatedAt.UnixMilli()) / 1000,
+		"version":   version,
+		"endpoint":  endpoint,
+		"roleArn":   "arn:aws:iam::" + s.account + ":role/" + c.Name + "-cluster",
+		"resourcesVpcConfig": map[string]any{
+			"subnetIds": []string{}, "securityGroupIds": []string{}, "clusterSecurityGroupId": "sg-00000000000000000",
+			"vpcId": "vpc-00000000000000000", "endpointPublicAccess": true, "endpointPrivateAccess": false,
+			"publicAccessCidrs": []string{"0.0.0.0/0"},
+		},
+		"kubernetesNetworkConfig": map[string]any{"serviceIpv4Cidr": "10.96.0.0/12", "ipFamily": "ipv4"},
+		"logging":                 map[string]any{"clusterLogging": []any{map[string]any{"types": []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}, "enabled": false}}},
+		"identity":                map[string]any{"oidc": map[string]any{"issuer": c.IssuerURL}},
+		"status":                  "ACTIVE",
+		"certificateAuthority":    map[string]any{"data": base64.StdEncoding.EncodeToString(c.CertificateAuthority)},
+		"platformVersion":         "eks.1",
+		"tags":                    tags,
+		"accessConfig":            map[string]any{"authenticationMode": "API_AND_CONFIG_MAP"},
+		"upgradePolicy":           map[string]any{"supportType": "STANDARD"},
+	}
+}
+
+func (s *Server) clusterVersions() []map[string]any {
+	v := "1.37"
+	patch := "1.37.2"
+	if s.cluster != nil && s.cluster.Version != "" {
+		v = s.cluster.Version
+	}
+	if s.cluster != nil && s.cluster.PatchVersion != "" {
+		patch = s.cluster.PatchVersion
+	}
+	return []map[string]any{{
+		"clusterVersion": v, "clusterType": "eks", "defaultPlatformVersion": "eks.1", "defaultVersion": true,
+		"status": "STANDARD_SUPPORT", "versionStatus": "STANDARD_SUPPORT", "kubernetesPatchVersion": patch,
+	}}
+}
+
+func (s *Server) serveEKSTags(w http.ResponseWriter, req *request, arn string) {
+	r := req.r
+	if s.cluster == nil || arn != s.cluster.arn(s.region, s.account) {
+		writeEKSError(w, req.id, 404, "ResourceNotFoundException", "No cluster found for arn: "+arn+".")
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		s.eksAuthorized(w, req, "eks:ListTagsForResource", arn, func() (int, any) {
+			return 200, map[string]any{"tags": s.describeCluster()["tags"]}
+		})
+	case http.MethodPost:
+		var body struct {
+			Tags map[string]string `json:"tags"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
+			writeEKSError(w, req.id, 400, "InvalidParameterException", "The request body is not valid JSON: "+err.Error())
+			return
+		}
+		s.eksAuthorized(w, req, "eks:TagResource", arn, func() (int, any) {
+			s.iam.mu.Lock()
+			for k, v := range body.Tags {
+				s.iam.ClusterTags[k] = v
+			}
+			err := s.iam.save()
+			s.iam.mu.Unlock()
+			if err != nil {
+				return 500, eksError{"ServerException", err.Error()}
+			}
+			return 200, map[string]any{}
+		})
+	case http.MethodDelete:
+		keys := r.URL.Query()["tagKeys"]
+		sort.Strings(keys)
+		s.eksAuthorized(w, req, "eks:UntagResource", arn, func() (int, any) {
+			s.iam.mu.Lock()
+			for _, k := range keys {
+				delete(s.iam.ClusterTags, k)
+			}
+			err := s.iam.save()
+			s.iam.mu.Unlock()
+			if err != nil {
+				return 500, eksError{"ServerException", err.Error()}
+			}
+			return 200, map[string]any{}
+		})
+	default:
+		writeEKSError(w, req.id, 405, "InvalidRequestException", "Method not allowed")
+	}
+}
+
+func writeEKSJSON(w http.ResponseWriter, requestID string, status int, v any) {
+	b, _ := json.Marshal(v)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("x-amzn-RequestId", requestID)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// writeEKSError writes a REST-JSON error: the code in x-amzn-ErrorType and
+// the message in the body's "message".
+func writeEKSError(w http.ResponseWriter, requestID string, status int, code, msg string) {
+	w.Header().Set("x-amzn-ErrorType", code)
+	writeEKSJSON(w, requestID, status, map[string]string{"message": msg})
+}

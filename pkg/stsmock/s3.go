@@ -1,0 +1,459 @@
+package stsmock
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3afero"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/irsa-local/irsa-local/pkg/policy"
+	"github.com/irsa-local/irsa-local/pkg/sigv4"
+)
+
+// S3 storage is gofakes3: embeddable, maintained, with a filesystem backend
+// that keeps objects as plain files (persisted in the state directory) and
+// an in-memory one for tests. irsa-local puts authentication and IAM
+// authorization in front of it and answers the bucket-policy sub-resource
+// itself, since authorization needs the policies.
+
+// s3Store is the storage behind S3.
+type s3Store struct {
+	backend gofakes3.Backend
+	handler http.Handler
+}
+
+func newS3Store(dir string) (*s3Store, error) {
+	var backend gofakes3.Backend
+	if dir == "" {
+		backend = s3mem.New()
+	} else {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create S3 storage directory: %w", err)
+		}
+		fs, err := s3afero.FsPath(dir, 0)
+		if err != nil {
+			return nil, fmt.Errorf("open S3 storage %s: %w", dir, err)
+		}
+		b, err := s3afero.MultiBucket(fs)
+		if err != nil {
+			return nil, fmt.Errorf("open S3 storage %s: %w", dir, err)
+		}
+		backend = b
+	}
+	g := gofakes3.New(backend,
+		// Signatures and their time window are checked in front of
+		// gofakes3, against the real clock; it must not judge them again.
+		gofakes3.WithTimeSkewLimit(0),
+		gofakes3.WithoutVersioning(),
+	)
+	return &s3Store{backend: backend, handler: g.Server()}, nil
+}
+
+// s3Request is an S3 call after addressing is resolved.
+type s3Request struct {
+	bucket, key string
+	op          s3Op
+}
+
+// s3Address resolves virtual-hosted style (bucket.<base host>) and path
+// style addressing. Bases are the endpoint's own names and S3's.
+func (s *Server) s3Address(r *http.Request) (bucket, key string) {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(host)
+	for _, base := range s.s3Hosts {
+		if b, ok := strings.CutSuffix(host, "."+base); ok && b != "" {
+			return b, strings.TrimPrefix(r.URL.Path, "/")
+		}
+	}
+	path := strings.TrimPrefix(r.URL.Path, "/")
+	bucket, key, _ = strings.Cut(path, "/")
+	return bucket, key
+}
+
+// defaultS3Hosts are the base names whose sub-domains address a bucket.
+func defaultS3Hosts(region string) []string {
+	return []string{"s3." + region + ".amazonaws.com", "s3.amazonaws.com", "s3.localhost", "localhost"}
+}
+
+func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
+	r := req.r
+	bucket, key := s.s3Address(r)
+	rec := s.s3Event(req, bucket, key)
+	fail := func(code string, status int, msg string, extra ...string) {
+		rec.fail(code, msg)
+		s.record(rec)
+		writeS3Error(w, r, req.id, code, status, msg, extra...)
+	}
+	if signed {
+		c, err := s.authenticateS3(r)
+		if err != nil {
+			wire, ok := sigv4.ToWire(err, sigv4.ProtocolS3)
+			if !ok {
+				wire = sigv4.WireError{Code: "InternalError", Status: 500, Message: "We encountered an internal error. Please try again."}
+			}
+			var extra []string
+			if wire.Code == "InvalidAccessKeyId" {
+				if sc, ok, _ := sigv4.Parse(r); ok {
+					extra = []string{"AWSAccessKeyId", sc.AccessKeyID}
+				}
+			}
+			fail(wire.Code, wire.Status, wire.Message, extra...)
+			return
+		}
+		req.caller = c
+		rec.identity(s, c)
+	}
+	op, ok := classifyS3(r.Method, r.URL.Query(), r.Header, bucket, key)
+	if !ok {
+		fail("NotImplemented", http.StatusNotImplemented, "A header you provided implies functionality that is not implemented")
+		return
+	}
+	rec.EventName = op.Name
+	rec.ReadOnly = op.ReadOnly
+	sr := &s3Request{bucket: bucket, key: key, op: op}
+	if decision, reason := s.authorizeS3(req, sr); !decision {
+		rec.decide(false, reason)
+		fail("AccessDenied", http.StatusForbidden, "Access Denied")
+		return
+	} else {
+		rec.decide(true, reason)
+	}
+	if _, ok := r.URL.Query()["policy"]; ok && key == "" {
+		s.serveBucketPolicy(w, req, sr, rec)
+		return
+	}
+	// gofakes3 reads path-style addresses and plain bodies: rewrite the
+	// address, and say the (already decoded and verified) body is unsigned.
+	r.URL.Path = "/" + bucket
+	if key != "" {
+		r.URL.Path += "/" + key
+	}
+	r.URL.RawPath = ""
+	if strings.HasPrefix(r.Header.Get("X-Amz-Content-Sha256"), "STREAMING-") {
+		r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	}
+	// gofakes3 reads the length from the header; a chunked upload (as
+	// botocore sends over HTTPS) has none, only the decoded length.
+	if r.ContentLength >= 0 && r.Header.Get("Content-Length") == "" && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		r.Header.Set("Content-Length", strconv.FormatInt(r.ContentLength, 10))
+	}
+	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	s.s3.handler.ServeHTTP(rw, r)
+	if rw.status >= 300 {
+		rec.fail(rw.errCode(), "")
+	}
+	if op.Name == "DeleteBucket" && rw.status < 300 {
+		s.deleteBucketPolicy(bucket)
+	}
+	s.record(rec)
+}
+
+// authenticateS3 verifies a signed S3 request: the same credentials as the
+// Query services, answered in S3's error shape by the caller.
+func (s *Server) authenticateS3(r *http.Request) (*caller, error) {
+	c := &caller{}
+	if _, err := sigv4.Verify(r.Context(), r, s.credentials(c), time.Now()); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// authorizeS3 decides an S3 request: the admin credentials may do anything,
+// as an account root; a role session needs its identity policies (with any
+// session policies) or the bucket policy to allow, and no explicit deny
+// anywhere; an anonymous request needs the bucket policy to allow it.
+func (s *Server) authorizeS3(req *request, sr *s3Request) (bool, string) {
+	c := req.caller
+	if c != nil && c.admin {
+		return true, "admin credentials act as the account root"
+	}
+	actions := []struct{ action, resource string }{{sr.op.Action, sr.op.Resource}}
+	if sr.op.CopySource != "" {
+		actions = append(actions, struct{ action, resource string }{"s3:GetObject", copySourceARN(sr.op.CopySource)})
+	}
+	if sr.op.Name == "DeleteObjects" {
+		keys, err := deleteObjectsKeys(req.r)
+		if err != nil {
+			return false, "the DeleteObjects body does not parse: " + err.Error()
+		}
+		actions = actions[:0]
+		for _, k := range keys {
+			actions = append(actions, struct{ action, resource string }{"s3:DeleteObject", "arn:aws:s3:::" + sr.bucket + "/" + k})
+		}
+	}
+	bucketPolicy := s.bucketPolicy(sr.bucket)
+	var reasons []string
+	for _, a := range actions {
+		var res policy.Result
+		ctx := s.s3Context(req.r, sr)
+		if c == nil || c.session == nil {
+			res = policy.Authorize(policy.Request{Action: a.action, Resource: a.resource, Context: ctx}, nil, nil, bucketPolicy)
+		} else {
+			res = s.authorizeSession(c.session, a.action, a.resource, bucketPolicy, ctx)
+		}
+		if !res.Allowed() {
+			return false, a.action + " on " + a.resource + ": " + res.Reason
+		}
+		reasons = append(reasons, a.action+" on "+a.resource+": "+res.Reason)
+	}
+	return true, strings.Join(reasons, "; ")
+}
+
+// s3Context adds the S3 condition keys of a request.
+func (s *Server) s3Context(r *http.Request, sr *s3Request) policy.Context {
+	ctx := policy.NewContext()
+	ctx.Set("aws:SecureTransport", strconv.FormatBool(r.TLS != nil))
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		ctx.Set("aws:SourceIp", host)
+	}
+	if ua := r.UserAgent(); ua != "" {
+		ctx.Set("aws:UserAgent", ua)
+	}
+	q := r.URL.Query()
+	if sr.op.Action == "s3:ListBucket" {
+		for _, k := range []string{"prefix", "delimiter", "max-keys"} {
+			if q.Has(k) {
+				ctx.Set("s3:"+k, q.Get(k))
+			}
+		}
+	}
+	for _, h := range []string{"x-amz-acl", "x-amz-server-side-encryption", "x-amz-content-sha256", "x-amz-copy-source", "x-amz-metadata-directive", "x-amz-storage-class"} {
+		if v := r.Header.Get(h); v != "" {
+			ctx.Set("s3:"+h, v)
+		}
+	}
+	if q.Has("X-Amz-Signature") {
+		ctx.Set("s3:authType", "REST-QUERY-STRING")
+		ctx.Set("s3:signatureversion", "AWS4-HMAC-SHA256")
+	} else if r.Header.Get("Authorization") != "" {
+		ctx.Set("s3:authType", "REST-HEADER")
+		ctx.Set("s3:signatureversion", "AWS4-HMAC-SHA256")
+	}
+	return ctx
+}
+
+// deleteObjectsKeys reads the keys of a DeleteObjects body, leaving the body
+// readable for storage.
+func deleteObjectsKeys(r *http.Request) ([]string, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 2<<20))
+	if err != nil {
+		return nil, err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var del struct {
+		Objects []struct {
+			Key string `xml:"Key"`
+		} `xml:"Object"`
+	}
+	if err := xml.Unmarshal(body, &del); err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(del.Objects))
+	for _, o := range del.Objects {
+		keys = append(keys, o.Key)
+	}
+	return keys, nil
+}
+
+// ---- bucket policies
+
+// bucketPolicy returns the bucket's policy as a resource policy, or nil.
+func (s *Server) bucketPolicy(bucket string) []policy.NamedDocument {
+	s.iam.mu.RLock()
+	defer s.iam.mu.RUnlock()
+	d, ok := s.iam.bucketDocs[bucket]
+	if !ok {
+		return nil
+	}
+	return []policy.NamedDocument{{Name: "bucket policy of " + bucket, Doc: d}}
+}
+
+func (s *Server) deleteBucketPolicy(bucket string) {
+	s.iam.mu.Lock()
+	defer s.iam.mu.Unlock()
+	if _, ok := s.iam.BucketPolicies[bucket]; ok {
+		delete(s.iam.BucketPolicies, bucket)
+		delete(s.iam.bucketDocs, bucket)
+		_ = s.iam.save()
+	}
+}
+
+func (s *Server) serveBucketPolicy(w http.ResponseWriter, req *request, sr *s3Request, rec *eventRecord) {
+	r := req.r
+	fail := func(code string, status int, msg string, extra ...string) {
+		rec.fail(code, msg)
+		s.record(rec)
+		writeS3Error(w, r, req.id, code, status, msg, extra...)
+	}
+	exists, err := s.s3.backend.BucketExists(sr.bucket)
+	if err != nil {
+		fail("InternalError", 500, "We encountered an internal error. Please try again.")
+		return
+	}
+	if !exists {
+		fail("NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist", "BucketName", sr.bucket)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		s.iam.mu.RLock()
+		text, ok := s.iam.BucketPolicies[sr.bucket]
+		s.iam.mu.RUnlock()
+		if !ok {
+			fail("NoSuchBucketPolicy", http.StatusNotFound, "The bucket policy does not exist", "BucketName", sr.bucket)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("x-amz-request-id", req.id)
+		_, _ = io.WriteString(w, text)
+	case http.MethodPut:
+		body, err := io.ReadAll(io.LimitReader(r.Body, 20<<10+1))
+		if err != nil {
+			fail("IncompleteBody", http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+			return
+		}
+		if len(body) > 20<<10 {
+			fail("PolicyTooLarge", http.StatusBadRequest, "Policy exceeds the maximum allowed document size.")
+			return
+		}
+		d, err := policy.Parse(string(body), policy.Resource)
+		if err != nil {
+			var me *policy.MalformedError
+			msg := err.Error()
+			if errors.As(err, &me) {
+				msg = me.Message
+			}
+			fail("MalformedPolicy", http.StatusBadRequest, msg)
+			return
+		}
+		if bad := foreignResource(d, sr.bucket); bad != "" {
+			fail("MalformedPolicy", http.StatusBadRequest, "Policy has invalid resource")
+			return
+		}
+		s.iam.mu.Lock()
+		s.iam.BucketPolicies[sr.bucket] = string(body)
+		s.iam.bucketDocs[sr.bucket] = d
+		err = s.iam.save()
+		s.iam.mu.Unlock()
+		if err != nil {
+			fail("InternalError", 500, "We encountered an internal error. Please try again.")
+			return
+		}
+		w.Header().Set("x-amz-request-id", req.id)
+		w.WriteHeader(http.StatusNoContent)
+	case http.MethodDelete:
+		s.deleteBucketPolicy(sr.bucket)
+		w.Header().Set("x-amz-request-id", req.id)
+		w.WriteHeader(http.StatusNoContent)
+	}
+	s.record(rec)
+}
+
+// foreignResource returns a Resource of d outside bucket, which S3 refuses.
+func foreignResource(d *policy.Document, bucket string) string {
+	base := "arn:aws:s3:::" + bucket
+	for _, st := range d.Statements() {
+		for _, res := range st.Resource {
+			if res != base && !strings.HasPrefix(res, base+"/") && res != "*" {
+				return res
+			}
+		}
+	}
+	return ""
+}
+
+// ---- wire
+
+type s3ErrorXML struct {
+	XMLName   xml.Name `xml:"Error"`
+	Code      string   `xml:"Code"`
+	Message   string   `xml:"Message"`
+	Extra     []xmlKV  `xml:",any"`
+	RequestID string   `xml:"RequestId"`
+	HostID    string   `xml:"HostId"`
+}
+
+type xmlKV struct {
+	XMLName xml.Name
+	Value   string `xml:",chardata"`
+}
+
+// writeS3Error writes S3's XML error; extra are element name/value pairs
+// (BucketName, AWSAccessKeyId) placed after the message. HEAD answers carry
+// no body, as S3's do.
+func writeS3Error(w http.ResponseWriter, r *http.Request, requestID, code string, status int, msg string, extra ...string) {
+	e := s3ErrorXML{Code: code, Message: msg, RequestID: requestID, HostID: hostID(requestID)}
+	for i := 0; i+1 < len(extra); i += 2 {
+		e.Extra = append(e.Extra, xmlKV{XMLName: xml.Name{Local: extra[i]}, Value: extra[i+1]})
+	}
+	h := w.Header()
+	h.Set("x-amz-request-id", requestID)
+	h.Set("x-amz-id-2", e.HostID)
+	if r.Method == http.MethodHead {
+		w.WriteHeader(status)
+		return
+	}
+	body, _ := xml.Marshal(e)
+	body = append([]byte(xml.Header), body...)
+	h.Set("Content-Type", "application/xml")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func hostID(requestID string) string {
+	return strings.ReplaceAll(requestID, "-", "") + "irsalocal"
+}
+
+// statusWriter remembers the status and, for errors, the S3 error code.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+	body   []byte
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.status >= 300 && len(w.body) < 4096 {
+		w.body = append(w.body, b...)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) errCode() string {
+	var e struct {
+		Code string `xml:"Code"`
+	}
+	if xml.Unmarshal(w.body, &e) == nil && e.Code != "" {
+		return e.Code
+	}
+	return http.StatusText(w.status)
+}
+
+// storageDir is where S3 objects are kept under a state directory.
+func storageDir(stateDir string) string { return filepath.Join(stateDir, "s3") }
