@@ -81,6 +81,7 @@ func (l Layout) StatusFile() string { return filepath.Join(l.RunDir(), "status.j
 func (l Layout) PIDFile() string    { return filepath.Join(l.RunDir(), "irsa-local.pid") }
 func (l Layout) LogFile() string    { return filepath.Join(l.LogDir(), "irsa-local.log") }
 func (l Layout) AWSDir() string     { return filepath.Join(l.Dir, "aws") }
+func (l Layout) TrailFile() string  { return filepath.Join(l.Dir, "trail.jsonl") }
 
 // StateDir resolves where an environment lives: an explicit directory wins,
 // then $IRSA_LOCAL_HOME/<name>, then ~/.irsa-local/<name>.

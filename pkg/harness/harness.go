@@ -185,14 +185,30 @@ func (e *Env) startIssuer(ctx context.Context) error {
 // told not to, registers the issuer as an IAM OIDC provider with client ID
 // sts.amazonaws.com, as eksctl's associate step does.
 func (e *Env) startAWS(ctx context.Context) error {
-	srv, err := stsmock.New(
+	opts := []stsmock.Option{
 		stsmock.WithAccount(e.cfg.AccountID),
 		stsmock.WithRegion(e.cfg.Region),
 		stsmock.WithAdminCredentials(DefaultAccessKeyID, DefaultSecretAccessKey),
 		stsmock.WithStateDir(e.layout.AWSDir()),
 		stsmock.WithTrustedCAs(e.ca.Cert),
 		stsmock.WithLogger(e.opts.logger.With("component", "aws")),
-	)
+		stsmock.WithTrail(e.layout.TrailFile()),
+		stsmock.WithEKSCluster(stsmock.EKSCluster{
+			Name:                 e.cfg.ClusterName,
+			IssuerURL:            e.issuerURL,
+			CertificateAuthority: e.ca.CertPEM,
+			CreatedAt:            e.cfg.CreatedAt,
+		}),
+	}
+	if net.ParseIP(e.cfg.IssuerHost) == nil {
+		// A DNS name for the environment also addresses buckets as
+		// <bucket>.<name>.
+		opts = append(opts, stsmock.WithS3Hosts(e.cfg.IssuerHost))
+	}
+	if e.opts.inMemoryS3 {
+		opts = append(opts, stsmock.WithInMemoryS3())
+	}
+	srv, err := stsmock.New(opts...)
 	if err != nil {
 		return err
 	}

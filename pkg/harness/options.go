@@ -25,6 +25,7 @@ type options struct {
 	issuerPort int
 	awsPort    int
 	noProvider bool
+	inMemoryS3 bool
 	region     string
 	accountID  string
 	logger     *slog.Logger
@@ -104,6 +105,12 @@ func WithAWSPort(port int) Option {
 // an EKS cluster is before `eksctl utils associate-iam-oidc-provider`.
 func WithoutOIDCProvider() Option {
 	return optionFunc(func(o *options) error { o.noProvider = true; return nil })
+}
+
+// WithInMemoryS3 keeps S3 buckets and objects in memory rather than in the
+// state directory: faster, and gone when the environment stops.
+func WithInMemoryS3() Option {
+	return optionFunc(func(o *options) error { o.inMemoryS3 = true; return nil })
 }
 
 // WithIssuerHost sets the host name of a new environment's issuer URL

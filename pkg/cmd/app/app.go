@@ -21,6 +21,7 @@ import (
 	"github.com/irsa-local/irsa-local/pkg/cmd/serve"
 	"github.com/irsa-local/irsa-local/pkg/cmd/status"
 	"github.com/irsa-local/irsa-local/pkg/cmd/token"
+	"github.com/irsa-local/irsa-local/pkg/cmd/trailcmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/up"
 	"github.com/irsa-local/irsa-local/pkg/cmd/version"
 )
@@ -50,8 +51,8 @@ func NewCommand(s cli.Streams) *cobra.Command {
 		Use:   "irsa-local",
 		Short: "Run the whole EKS IRSA chain locally: OIDC issuer, IAM/STS emulator, and checks",
 		Long: `irsa-local runs an OIDC issuer whose keys sign service-account tokens and an
-AWS endpoint (IAM and STS) that validates those tokens and trust policies the
-way AWS does, offline.`,
+AWS endpoint (IAM, STS, S3 and EKS) that validates those tokens, trust
+policies and permissions the way AWS does, offline.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -66,6 +67,7 @@ way AWS does, offline.`,
 		token.NewCommand(s, env),
 		keys.NewCommand(s, env),
 		clockcmd.NewCommand(s, env),
+		trailcmd.NewCommand(s, env),
 		deletecmd.NewCommand(s, env),
 		serve.NewCommand(s, env),
 		version.NewCommand(s),
