@@ -39,6 +39,8 @@ const (
 	queryContentSHA256 = "X-Amz-Content-Sha256"
 )
 
+const msgUnsupportedMechanism = "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
+
 // Scope is the credential scope a request was signed for: who signed it, on
 // which day, for which region and service.
 type Scope struct {
@@ -114,6 +116,10 @@ func parseAuth(r *http.Request) (*auth, error) {
 		return parseHeaderAuth(r, header[0], query)
 	case presigned:
 		return parseQueryAuth(r, query)
+	case query.Has("AWSAccessKeyId") || query.Has("SignatureVersion"):
+		// Signature Version 2 in the query (what botocore presigns S3 URLs
+		// with unless told s3v4): signed, but not in a way we verify.
+		return nil, newError(ErrMalformed, true, msgUnsupportedMechanism)
 	}
 	return nil, nil
 }
@@ -121,7 +127,7 @@ func parseAuth(r *http.Request) (*auth, error) {
 func parseHeaderAuth(r *http.Request, value string, query url.Values) (*auth, error) {
 	alg, rest, _ := strings.Cut(strings.TrimLeft(value, " "), " ")
 	if alg != algorithm {
-		return nil, newError(ErrMalformed, false, "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
+		return nil, newError(ErrMalformed, false, msgUnsupportedMechanism)
 	}
 	a := &auth{raw: value, expires: -1, query: query}
 	var credential string

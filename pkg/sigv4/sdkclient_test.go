@@ -136,16 +136,19 @@ func TestSDKClients(t *testing.T) {
 						client := s3Client(e, id, a.endpoint, a.pathStyle, calc)
 						for _, size := range a.sizes {
 							s3RoundTrip(t, e, client, "objects", fmt.Sprintf("size-%d", size), patterned(size), useTLS, calc)
+							checkAddressing(t, e.lastRecords(), !a.pathStyle)
 						}
 					})
 				}
 				t.Run(fmt.Sprintf("%s/s3 %s special keys and queries", prefix, a.name), func(t *testing.T) {
 					client := s3Client(e, id, a.endpoint, a.pathStyle, aws.RequestChecksumCalculationWhenSupported)
 					s3SpecialKeys(t, e, client)
+					checkAddressing(t, e.lastRecords(), !a.pathStyle)
 				})
 				t.Run(fmt.Sprintf("%s/s3 %s presigned", prefix, a.name), func(t *testing.T) {
 					client := s3Client(e, id, a.endpoint, a.pathStyle, aws.RequestChecksumCalculationWhenSupported)
 					s3Presigned(t, e, client)
+					checkAddressing(t, e.lastRecords(), !a.pathStyle)
 				})
 			}
 		}

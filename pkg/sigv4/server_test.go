@@ -130,12 +130,12 @@ func (e *testEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 	rec := record{method: r.Method, requestURI: r.RequestURI, host: r.Host, header: r.Header.Clone(), body: raw}
 
-	scope, _, _ := Parse(r)
+	scope, ok, _ := Parse(r)
 	proto := ProtocolQuery
-	switch scope.Service {
-	case "s3":
+	switch {
+	case scope.Service == "s3" || !ok && r.URL.Path != "/":
 		proto = ProtocolS3
-	case "eks":
+	case scope.Service == "eks":
 		proto = ProtocolJSON
 	}
 	// The response is written only after the record is kept, so a client
@@ -402,4 +402,20 @@ func errorKinds(recs []record) []error {
 		}
 	}
 	return out
+}
+
+// checkAddressing checks that every S3 request the endpoint saw named its
+// bucket in the host (virtual) or in the path (path-style).
+func checkAddressing(t testing.TB, recs []record, virtual bool) {
+	t.Helper()
+	for _, rec := range recs {
+		if rec.verified == nil || rec.verified.Service != "s3" {
+			continue
+		}
+		host, _, _ := net.SplitHostPort(rec.host)
+		inHost := strings.HasSuffix(host, "."+nipDomain) || strings.HasSuffix(host, "."+localhostDomain)
+		if inHost != virtual {
+			t.Errorf("%s %s to host %s: bucket in host is %v, want %v", rec.method, rec.requestURI, rec.host, inHost, virtual)
+		}
+	}
 }
