@@ -16,10 +16,11 @@
 // query as received, and the canonical URI as the client computed it, and
 // hands it to Signer.SignHTTP, or Signer.PresignHTTP for query
 // authentication, with DisableURIPathEscaping, DisableHeaderHoisting and
-// DisableSessionToken so the signer adds nothing of its own. A new Signer is
-// made for every request: the signer caches derived keys by access key,
-// region, service and day but not by secret, so a shared one would go on
-// accepting a key's old secret for the rest of the day after it changed.
+// DisableSessionToken so the signer adds nothing of its own. Signers are
+// kept one per access key and secret: the signer caches derived keys by
+// access key, region, service and day but not by secret, so a single shared
+// one would go on accepting a key's old secret for the rest of the day
+// after it changed.
 // aws-chunked chunk signatures come from the SDK's v4.StreamSigner: a chunk
 // is signed exactly as an event-stream message with no headers.
 //

@@ -97,7 +97,10 @@ func (a *auth) presigned() bool { return a.scope.Presigned }
 // when there is none.
 func parseAuth(r *http.Request) (*auth, error) {
 	header := r.Header.Values(headerAuthorization)
-	query, qerr := url.ParseQuery(r.URL.RawQuery)
+	query, qerr := url.Values{}, error(nil)
+	if r.URL.RawQuery != "" {
+		query, qerr = url.ParseQuery(r.URL.RawQuery)
+	}
 	presigned := qerr == nil && (query.Has(queryAlgorithm) || query.Has(queryCredential) || query.Has(querySignature))
 	if qerr != nil {
 		// The query is signed as the handler will parse it; a query Go
