@@ -268,9 +268,9 @@ func testAWSCLI(t *testing.T, aws string, useTLS bool) {
 }
 
 // boto3Script exercises boto3 and, through botocore's SigV4Auth used
-// directly, a request no SDK client makes: a signed User-Agent (which the
-// Go SDK's signer never signs), repeated query keys, and a path botocore
-// normalises before signing.
+// directly, requests no SDK client makes: a signed User-Agent (which the
+// Go SDK's signer never signs) with repeated query keys and a path botocore
+// normalises before signing, and a signed "content-length: 0".
 const boto3Script = `
 import http.client, json, os, ssl, sys, urllib.parse, urllib.request
 import boto3
@@ -334,6 +334,16 @@ resp = conn.getresponse()
 body = resp.read()
 assert resp.status == 200, (resp.status, body)
 result["signed_user_agent"] = "user-agent" in req.headers["Authorization"]
+
+# A signed "content-length: 0", which the SDK signer only signs when
+# positive.
+req = AWSRequest(method="GET", url=endpoint + "/clusters", headers={"Content-Length": "0"})
+botocore.auth.SigV4Auth(creds, "eks", "us-east-1").add_auth(req)
+conn.request("GET", "/clusters", headers=dict(req.headers.items()))
+resp = conn.getresponse()
+body = resp.read()
+assert resp.status == 200, (resp.status, body)
+result["signed_content_length"] = "content-length" in req.headers["Authorization"]
 json.dump(result, sys.stdout)
 `
 
@@ -382,11 +392,12 @@ func testBoto3(t *testing.T, py string, useTLS bool) {
 					User            string `json:"user"`
 					SignedUserAgent bool   `json:"signed_user_agent"`
 					SigV2Status     int    `json:"sigv2_status"`
+					SignedLength    bool   `json:"signed_content_length"`
 				}
 				if err := json.Unmarshal([]byte(out), &res); err != nil {
 					t.Fatalf("script printed %q: %v", out, err)
 				}
-				if res.User != id.key || !res.SignedUserAgent || res.SigV2Status != http.StatusBadRequest {
+				if res.User != id.key || !res.SignedUserAgent || !res.SignedLength || res.SigV2Status != http.StatusBadRequest {
 					t.Errorf("script reported %+v", res)
 				}
 				var recs []record
@@ -422,8 +433,8 @@ func testBoto3(t *testing.T, py string, useTLS bool) {
 						}
 					}
 				}
-				if own != 1 {
-					t.Errorf("%d requests were verified by the own canonical request, want the one with a signed User-Agent", own)
+				if own != 2 {
+					t.Errorf("%d requests were verified by the own canonical request, want the two the SDK signer cannot reproduce", own)
 				}
 			})
 		}
