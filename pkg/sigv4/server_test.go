@@ -48,6 +48,7 @@ type testEndpoint struct {
 	// URL is the endpoint's base URL; Port its port.
 	URL  string
 	Port string
+	h2   bool
 
 	mu      sync.Mutex
 	objects map[string][]byte
@@ -64,13 +65,24 @@ type record struct {
 }
 
 func newTestEndpoint(t testing.TB, creds Credentials, useTLS bool) *testEndpoint {
+	return startTestEndpoint(t, creds, useTLS, false)
+}
+
+// newHTTP2Endpoint is a TLS endpoint that speaks HTTP/2, as a Go server
+// does by default with TLS and as the SDK's client prefers.
+func newHTTP2Endpoint(t testing.TB, creds Credentials) *testEndpoint {
+	return startTestEndpoint(t, creds, true, true)
+}
+
+func startTestEndpoint(t testing.TB, creds Credentials, useTLS, h2 bool) *testEndpoint {
 	t.Helper()
-	e := &testEndpoint{t: t, creds: creds, objects: map[string][]byte{}}
+	e := &testEndpoint{t: t, creds: creds, objects: map[string][]byte{}, h2: h2}
 	e.srv = httptest.NewUnstartedServer(http.HandlerFunc(e.serve))
 	if useTLS {
 		caPEM, pool, cert := testCertificates(t)
 		e.caPEM, e.caPool = caPEM, pool
 		e.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		e.srv.EnableHTTP2 = h2
 		e.srv.StartTLS()
 	} else {
 		e.srv.Start()
@@ -100,7 +112,7 @@ func (e *testEndpoint) httpClient() *http.Client {
 			var d net.Dialer
 			return d.DialContext(ctx, network, addr)
 		},
-		ForceAttemptHTTP2: false,
+		ForceAttemptHTTP2: e.h2,
 	}
 	if e.caPool != nil {
 		tr.TLSClientConfig = &tls.Config{RootCAs: e.caPool}
@@ -122,6 +134,10 @@ func (e *testEndpoint) lastRecords() []record {
 }
 
 func (e *testEndpoint) serve(w http.ResponseWriter, r *http.Request) {
+	if e.h2 && r.ProtoMajor != 2 {
+		http.Error(w, "this endpoint expects HTTP/2, got "+r.Proto, http.StatusHTTPVersionNotSupported)
+		return
+	}
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
