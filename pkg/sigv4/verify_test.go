@@ -401,3 +401,33 @@ func TestHostAsReceived(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionTokenPlacement: the token may travel in the header or, signed
+// with the rest of the query, in the query string; either way Credentials
+// gets it, and decides even for keys that take none.
+func TestSessionTokenPlacement(t *testing.T) {
+	var seen []string
+	creds := CredentialsFunc(func(_ context.Context, id, token string) (string, error) {
+		seen = append(seen, token)
+		return staticSecret, nil
+	})
+	header := sdkSigned(t, http.MethodGet, "/b/k", "s3", staticSecret, "tok/+=", nil, false)
+	presigned := sdkSigned(t, http.MethodGet, "/b/k", "s3", staticSecret, "tok/+=", nil, true)
+	inQuery := httptest.NewRequest(http.MethodPost, "http://localhost:4566/?X-Amz-Security-Token=tok%2F%2B%3D", strings.NewReader("Action=GetCallerIdentity"))
+	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: staticKey, SecretAccessKey: staticSecret}, inQuery,
+		sha256Hex([]byte("Action=GetCallerIdentity")), "sts", "us-east-1", unitTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inQuery.RequestURI = inQuery.URL.RequestURI()
+	for name, r := range map[string]*http.Request{"header": header, "presigned": presigned, "query with header auth": inQuery} {
+		seen = nil
+		v, err := Verify(context.Background(), r, creds, unitTime)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if v.SessionToken != "tok/+=" || len(seen) != 1 || seen[0] != "tok/+=" {
+			t.Errorf("%s: Request token %q, Credentials saw %q", name, v.SessionToken, seen)
+		}
+	}
+}
