@@ -337,6 +337,20 @@ func scopeName(s string) bool {
 	return true
 }
 
+// isToken reports whether s is an HTTP token (RFC 9110 §5.6.2).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // printable reports whether s is visible ASCII with no spaces.
 func printable(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -354,14 +368,16 @@ func splitSignedHeaders(v string) []string {
 	return strings.Split(v, ";")
 }
 
-// checkSignedHeaders refuses lists no signer produces: empty names, names in
-// upper case, repeated names, and lists without host, which SigV4 requires to
-// be signed so a request cannot be replayed against another endpoint.
+// checkSignedHeaders refuses lists no signer produces: names that are not
+// lower-case HTTP tokens (a newline or colon in a name could move bytes
+// between the canonical request's lines), repeated names, and lists without
+// host, which SigV4 requires to be signed so a request cannot be replayed
+// against another endpoint.
 func checkSignedHeaders(names []string, presigned bool) error {
 	hasHost := false
 	seen := make(map[string]struct{}, len(names))
 	for _, n := range names {
-		if n == "" || n != strings.ToLower(n) || strings.ContainsAny(n, " \t:") {
+		if !isToken(n) || n != strings.ToLower(n) {
 			return newError(ErrMalformed, presigned, fmt.Sprintf("SignedHeaders has an invalid header name '%s'.", n))
 		}
 		if _, dup := seen[n]; dup {
