@@ -55,9 +55,11 @@ type Scope struct {
 
 // Parse extracts the SigV4 credential scope from the Authorization header or
 // the X-Amz-* query parameters, without verifying anything; it reads no body.
-// ok is false, with a nil error, when the request carries no SigV4
-// authentication at all. It is meant for routing a request to IAM, STS, S3 or
-// EKS by the service it was signed for.
+// ok is false, with a nil error, when the request carries no authentication
+// at all. Authentication that cannot be read, or that uses another scheme
+// (Signature Version 2, SigV4A), is an *Error of kind ErrMalformed. It is
+// meant for routing a request to IAM, STS, S3 or EKS by the service it was
+// signed for.
 func Parse(r *http.Request) (scope Scope, ok bool, err error) {
 	a, err := parseAuth(r)
 	if err != nil {
