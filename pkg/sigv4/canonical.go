@@ -290,6 +290,7 @@ func collapseSpaces(s string) string {
 	return b.String()
 }
 
+// String returns the scope as it is signed: "20130524/us-east-1/s3/aws4_request".
 func (s Scope) String() string {
 	return s.Date + "/" + s.Region + "/" + s.Service + "/" + terminator
 }

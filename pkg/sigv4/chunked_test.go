@@ -222,7 +222,7 @@ func swapChunks(b []byte) []byte {
 // signedStream encodes data as a signed aws-chunked upload the way a
 // client does: the seed from the SDK's SignHTTP, chunks from its stream
 // signer. It returns a request ready for Verify.
-func signedStream(t *testing.T, data []byte, chunkSize int, trailer map[string]string, signedDecodedLength int) *http.Request {
+func signedStream(t testing.TB, data []byte, chunkSize int, trailer map[string]string, signedDecodedLength int) *http.Request {
 	t.Helper()
 	mode := payloadStreamingSigned
 	if trailer != nil {

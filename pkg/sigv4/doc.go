@@ -8,20 +8,22 @@
 //
 // # Computing signatures: the SDK's signer, and where it cannot be used
 //
-// The signature is recomputed with aws-sdk-go-v2's signer (aws/signer/v4),
-// the one the Go clients sign with, rather than with a canonicalisation of
-// our own. The client's SignedHeaders list, not the server, decides what was
-// signed, so Verify rebuilds a request holding exactly the signed headers
+// Wherever it can reproduce what the client signed, the signature is
+// recomputed with aws-sdk-go-v2's signer (aws/signer/v4), the one the Go
+// clients sign with. The client's SignedHeaders list, not the server,
+// decides what was signed, so Verify rebuilds a request holding exactly the
+// signed headers
 // with the values received (Host as received, including its port), the
 // query as received, and the canonical URI as the client computed it, and
 // hands it to Signer.SignHTTP, or Signer.PresignHTTP for query
 // authentication, with DisableURIPathEscaping, DisableHeaderHoisting and
-// DisableSessionToken so the signer adds nothing of its own. A new Signer is
-// made for every request: the signer caches derived keys by access key,
-// region, service and day but not by secret, so a shared one would go on
-// accepting a key's old secret for the rest of the day after it changed.
-// aws-chunked chunk signatures come from the SDK's v4.StreamSigner: a chunk
-// is signed exactly as an event-stream message with no headers.
+// DisableSessionToken so the signer adds nothing of its own. Signers are
+// kept one per access key and secret: the signer caches derived keys by
+// access key, region, service and day but not by secret, so a single shared
+// one would go on accepting a key's old secret for the rest of the day
+// after it changed. aws-chunked chunk signatures come from the SDK's
+// v4.StreamSigner: a chunk is signed exactly as an event-stream message with
+// no headers.
 //
 // The SDK signer applies its own rules to what it signs, and they differ
 // from what some clients sign. It never signs Authorization, User-Agent,
@@ -34,7 +36,7 @@
 // those requests, and whenever the SignedHeaders the SDK reports differ from
 // the client's (so a change in the SDK's rules degrades to the fallback, not
 // to a rejection), Verify builds the canonical request itself from the
-// client's list (canonical.go). Both paths share the inputs gathered once
+// client's list. Both paths share the inputs gathered once
 // from the request; the tests hold both to AWS's published vectors and to
 // each other over generated requests. Trailer signatures of aws-chunked
 // uploads are computed here too, since the SDK has no helper for them.
@@ -62,7 +64,16 @@
 // The time window is AWS's: X-Amz-Date within 15 minutes of now for header
 // authentication; for presigned URLs, X-Amz-Expires of at most 604800
 // seconds, not yet past, and not signed more than 15 minutes in the future.
-// Signatures are compared in constant time.
+// Signatures are compared in constant time. Only AWS4-HMAC-SHA256 is
+// verified: Signature Version 2 (which botocore still presigns S3 URLs with
+// unless configured for s3v4) and SigV4A are refused as ErrMalformed, with
+// S3's "not supported" text.
+//
+// Bodies the signature covers by hash are held in memory up to 32 MiB; a
+// larger S3 body is checked as the handler reads it, a larger body for the
+// other services is refused. Signed aws-chunked chunks are held whole (up to
+// 16 MiB each) until their signature is checked. HTTP/1.1 and HTTP/2
+// requests are handled alike.
 //
 // Verify never writes a response: the caller maps the error's Kind to its
 // service's wire error with ToWire, whose documentation has the table.

@@ -148,7 +148,10 @@ type WireError struct {
 //	ErrUnsignedHeaders        403 AccessDenied                     403 SignatureDoesNotMatch       403 InvalidSignatureException
 //
 // The Query and JSON services sign the body itself, so a body that does not
-// match is a signature mismatch there.
+// match is a signature mismatch there. S3's codes follow its published error
+// list; the Query and JSON codes are those the SDKs model and real responses
+// show. Not confirmed against AWS: the 400 status of ExpiredToken outside S3,
+// and MissingAuthenticationTokenException for the JSON services.
 func ToWire(err error, p Protocol) (w WireError, ok bool) {
 	var e *Error
 	if !errors.As(err, &e) {

@@ -39,6 +39,8 @@ const (
 	queryContentSHA256 = "X-Amz-Content-Sha256"
 )
 
+const msgUnsupportedMechanism = "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
+
 // Scope is the credential scope a request was signed for: who signed it, on
 // which day, for which region and service.
 type Scope struct {
@@ -53,9 +55,11 @@ type Scope struct {
 
 // Parse extracts the SigV4 credential scope from the Authorization header or
 // the X-Amz-* query parameters, without verifying anything; it reads no body.
-// ok is false, with a nil error, when the request carries no SigV4
-// authentication at all. It is meant for routing a request to IAM, STS, S3 or
-// EKS by the service it was signed for.
+// ok is false, with a nil error, when the request carries no authentication
+// at all. Authentication that cannot be read, or that uses another scheme
+// (Signature Version 2, SigV4A), is an *Error of kind ErrMalformed. It is
+// meant for routing a request to IAM, STS, S3 or EKS by the service it was
+// signed for.
 func Parse(r *http.Request) (scope Scope, ok bool, err error) {
 	a, err := parseAuth(r)
 	if err != nil {
@@ -95,7 +99,10 @@ func (a *auth) presigned() bool { return a.scope.Presigned }
 // when there is none.
 func parseAuth(r *http.Request) (*auth, error) {
 	header := r.Header.Values(headerAuthorization)
-	query, qerr := url.ParseQuery(r.URL.RawQuery)
+	query, qerr := url.Values{}, error(nil)
+	if r.URL.RawQuery != "" {
+		query, qerr = url.ParseQuery(r.URL.RawQuery)
+	}
 	presigned := qerr == nil && (query.Has(queryAlgorithm) || query.Has(queryCredential) || query.Has(querySignature))
 	if qerr != nil {
 		// The query is signed as the handler will parse it; a query Go
@@ -114,6 +121,10 @@ func parseAuth(r *http.Request) (*auth, error) {
 		return parseHeaderAuth(r, header[0], query)
 	case presigned:
 		return parseQueryAuth(r, query)
+	case query.Has("AWSAccessKeyId") || query.Has("SignatureVersion"):
+		// Signature Version 2 in the query (what botocore presigns S3 URLs
+		// with unless told s3v4): signed, but not in a way we verify.
+		return nil, newError(ErrMalformed, true, msgUnsupportedMechanism)
 	}
 	return nil, nil
 }
@@ -121,7 +132,7 @@ func parseAuth(r *http.Request) (*auth, error) {
 func parseHeaderAuth(r *http.Request, value string, query url.Values) (*auth, error) {
 	alg, rest, _ := strings.Cut(strings.TrimLeft(value, " "), " ")
 	if alg != algorithm {
-		return nil, newError(ErrMalformed, false, "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")
+		return nil, newError(ErrMalformed, false, msgUnsupportedMechanism)
 	}
 	a := &auth{raw: value, expires: -1, query: query}
 	var credential string
@@ -328,6 +339,20 @@ func scopeName(s string) bool {
 	return true
 }
 
+// isToken reports whether s is an HTTP token (RFC 9110 §5.6.2).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // printable reports whether s is visible ASCII with no spaces.
 func printable(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -345,14 +370,16 @@ func splitSignedHeaders(v string) []string {
 	return strings.Split(v, ";")
 }
 
-// checkSignedHeaders refuses lists no signer produces: empty names, names in
-// upper case, repeated names, and lists without host, which SigV4 requires to
-// be signed so a request cannot be replayed against another endpoint.
+// checkSignedHeaders refuses lists no signer produces: names that are not
+// lower-case HTTP tokens (a newline or colon in a name could move bytes
+// between the canonical request's lines), repeated names, and lists without
+// host, which SigV4 requires to be signed so a request cannot be replayed
+// against another endpoint.
 func checkSignedHeaders(names []string, presigned bool) error {
 	hasHost := false
 	seen := make(map[string]struct{}, len(names))
 	for _, n := range names {
-		if n == "" || n != strings.ToLower(n) || strings.ContainsAny(n, " \t:") {
+		if !isToken(n) || n != strings.ToLower(n) {
 			return newError(ErrMalformed, presigned, fmt.Sprintf("SignedHeaders has an invalid header name '%s'.", n))
 		}
 		if _, dup := seen[n]; dup {

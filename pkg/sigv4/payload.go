@@ -51,12 +51,11 @@ func checkBody(r *http.Request, want string, presigned bool) error {
 		restoreBody(r, buf)
 		return nil
 	}
-	h := sha256.New()
-	h.Write(buf)
+	// The bytes already read are read again through the hash.
 	r.Body = &hashedBody{
 		r:         io.MultiReader(bytes.NewReader(buf), r.Body),
 		c:         r.Body,
-		h:         h,
+		h:         sha256.New(),
 		want:      want,
 		presigned: presigned,
 	}

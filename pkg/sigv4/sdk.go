@@ -2,11 +2,13 @@ package sigv4
 
 import (
 	"context"
+	"crypto/sha256"
 	"net/http"
 	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -44,11 +46,7 @@ func (in *signingInput) sdkSignature(ctx context.Context, secret, uri string) (s
 	}
 
 	creds := aws.Credentials{AccessKeyID: in.scope.AccessKeyID, SecretAccessKey: secret}
-	// A new signer for every request: the signer's derived-key cache is
-	// keyed by access key, region, service and day but not by the secret,
-	// so a shared signer would keep accepting a key's old secret for the
-	// rest of the day after the secret changed.
-	signer := v4.NewSigner()
+	signer := signerFor(in.scope.AccessKeyID, secret)
 	opts := func(o *v4.SignerOptions) {
 		o.DisableURIPathEscaping = true
 		o.DisableHeaderHoisting = true
@@ -86,6 +84,34 @@ func (in *signingInput) sdkSignature(ctx context.Context, secret, uri string) (s
 		return "", false
 	}
 	return sig, true
+}
+
+// signers holds one SDK signer per access key and secret. The signer caches
+// derived keys by access key, region, service and day but not by secret, so
+// one signer shared by every request would go on accepting a key's old
+// secret for the rest of the day after the secret changed; a signer per
+// key and secret keeps the cache's speed without that.
+var signers struct {
+	sync.Mutex
+	m map[[sha256.Size]byte]*v4.Signer
+}
+
+// maxSigners bounds the signers kept; past it the set starts over.
+const maxSigners = 1024
+
+func signerFor(accessKeyID, secret string) *v4.Signer {
+	k := sha256.Sum256([]byte(accessKeyID + "\x00" + secret))
+	signers.Lock()
+	defer signers.Unlock()
+	if s, ok := signers.m[k]; ok {
+		return s
+	}
+	if signers.m == nil || len(signers.m) >= maxSigners {
+		signers.m = make(map[[sha256.Size]byte]*v4.Signer)
+	}
+	s := v4.NewSigner()
+	signers.m[k] = s
+	return s
 }
 
 // sdkCanSign reports whether the SDK signer can be handed this request at

@@ -83,13 +83,16 @@ func patterned(n int) []byte {
 }
 
 // TestSDKClients drives aws-sdk-go-v2's STS, IAM and S3 clients against a
-// real endpoint wrapping Verify, over HTTP and HTTPS, with long-term and
-// session credentials, and checks what Verify reported for each request.
+// real endpoint wrapping Verify, over HTTP, HTTPS and HTTP/2, with long-term
+// and session credentials, and checks what Verify reported for each request.
 func TestSDKClients(t *testing.T) {
 	ctx := context.Background()
-	for _, useTLS := range []bool{false, true} {
-		scheme := map[bool]string{false: "http", true: "https"}[useTLS]
+	for _, scheme := range []string{"http", "https", "h2"} {
+		useTLS := scheme != "http"
 		e := newTestEndpoint(t, testCredentials(), useTLS)
+		if scheme == "h2" {
+			e = newHTTP2Endpoint(t, testCredentials())
+		}
 		for _, id := range []identity{staticIdentity, sessionIdentity} {
 			prefix := scheme + "/" + id.name
 
@@ -136,16 +139,19 @@ func TestSDKClients(t *testing.T) {
 						client := s3Client(e, id, a.endpoint, a.pathStyle, calc)
 						for _, size := range a.sizes {
 							s3RoundTrip(t, e, client, "objects", fmt.Sprintf("size-%d", size), patterned(size), useTLS, calc)
+							checkAddressing(t, e.lastRecords(), !a.pathStyle)
 						}
 					})
 				}
 				t.Run(fmt.Sprintf("%s/s3 %s special keys and queries", prefix, a.name), func(t *testing.T) {
 					client := s3Client(e, id, a.endpoint, a.pathStyle, aws.RequestChecksumCalculationWhenSupported)
 					s3SpecialKeys(t, e, client)
+					checkAddressing(t, e.lastRecords(), !a.pathStyle)
 				})
 				t.Run(fmt.Sprintf("%s/s3 %s presigned", prefix, a.name), func(t *testing.T) {
 					client := s3Client(e, id, a.endpoint, a.pathStyle, aws.RequestChecksumCalculationWhenSupported)
 					s3Presigned(t, e, client)
+					checkAddressing(t, e.lastRecords(), !a.pathStyle)
 				})
 			}
 		}

@@ -48,6 +48,7 @@ type testEndpoint struct {
 	// URL is the endpoint's base URL; Port its port.
 	URL  string
 	Port string
+	h2   bool
 
 	mu      sync.Mutex
 	objects map[string][]byte
@@ -64,13 +65,24 @@ type record struct {
 }
 
 func newTestEndpoint(t testing.TB, creds Credentials, useTLS bool) *testEndpoint {
+	return startTestEndpoint(t, creds, useTLS, false)
+}
+
+// newHTTP2Endpoint is a TLS endpoint that speaks HTTP/2, as a Go server
+// does by default with TLS and as the SDK's client prefers.
+func newHTTP2Endpoint(t testing.TB, creds Credentials) *testEndpoint {
+	return startTestEndpoint(t, creds, true, true)
+}
+
+func startTestEndpoint(t testing.TB, creds Credentials, useTLS, h2 bool) *testEndpoint {
 	t.Helper()
-	e := &testEndpoint{t: t, creds: creds, objects: map[string][]byte{}}
+	e := &testEndpoint{t: t, creds: creds, objects: map[string][]byte{}, h2: h2}
 	e.srv = httptest.NewUnstartedServer(http.HandlerFunc(e.serve))
 	if useTLS {
 		caPEM, pool, cert := testCertificates(t)
 		e.caPEM, e.caPool = caPEM, pool
 		e.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		e.srv.EnableHTTP2 = h2
 		e.srv.StartTLS()
 	} else {
 		e.srv.Start()
@@ -100,7 +112,7 @@ func (e *testEndpoint) httpClient() *http.Client {
 			var d net.Dialer
 			return d.DialContext(ctx, network, addr)
 		},
-		ForceAttemptHTTP2: false,
+		ForceAttemptHTTP2: e.h2,
 	}
 	if e.caPool != nil {
 		tr.TLSClientConfig = &tls.Config{RootCAs: e.caPool}
@@ -122,6 +134,10 @@ func (e *testEndpoint) lastRecords() []record {
 }
 
 func (e *testEndpoint) serve(w http.ResponseWriter, r *http.Request) {
+	if e.h2 && r.ProtoMajor != 2 {
+		http.Error(w, "this endpoint expects HTTP/2, got "+r.Proto, http.StatusHTTPVersionNotSupported)
+		return
+	}
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -130,12 +146,12 @@ func (e *testEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 	rec := record{method: r.Method, requestURI: r.RequestURI, host: r.Host, header: r.Header.Clone(), body: raw}
 
-	scope, _, _ := Parse(r)
+	scope, ok, _ := Parse(r)
 	proto := ProtocolQuery
-	switch scope.Service {
-	case "s3":
+	switch {
+	case scope.Service == "s3" || !ok && r.URL.Path != "/":
 		proto = ProtocolS3
-	case "eks":
+	case scope.Service == "eks":
 		proto = ProtocolJSON
 	}
 	// The response is written only after the record is kept, so a client
@@ -402,4 +418,20 @@ func errorKinds(recs []record) []error {
 		}
 	}
 	return out
+}
+
+// checkAddressing checks that every S3 request the endpoint saw named its
+// bucket in the host (virtual) or in the path (path-style).
+func checkAddressing(t testing.TB, recs []record, virtual bool) {
+	t.Helper()
+	for _, rec := range recs {
+		if rec.verified == nil || rec.verified.Service != "s3" {
+			continue
+		}
+		host, _, _ := net.SplitHostPort(rec.host)
+		inHost := strings.HasSuffix(host, "."+nipDomain) || strings.HasSuffix(host, "."+localhostDomain)
+		if inHost != virtual {
+			t.Errorf("%s %s to host %s: bucket in host is %v, want %v", rec.method, rec.requestURI, rec.host, inHost, virtual)
+		}
+	}
 }

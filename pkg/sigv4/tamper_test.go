@@ -185,6 +185,8 @@ func TestTamperedRequests(t *testing.T) {
 			a := r.Header.Get("Authorization")
 			r.Header.Set("Authorization", a[:strings.LastIndex(a, ", Signature=")])
 		}, 0, ErrMalformed},
+		{"sts", "line break in a signed header name", func(r *http.Request) { editAuthz(r, "host;", "host\nx:;") }, 0, ErrMalformed},
+		{"sts", "line break in the method", func(r *http.Request) { r.Method = "POST\n/" }, 0, ErrMalformed},
 		{"sts", "two Authorization headers", func(r *http.Request) { r.Header.Add("Authorization", r.Header.Get("Authorization")) }, 0, ErrMalformed},
 		{"sts", "X-Amz-Date removed", func(r *http.Request) { r.Header.Del("X-Amz-Date") }, 0, ErrMalformed},
 		{"sts", "unsigned", func(r *http.Request) { r.Header.Del("Authorization") }, 0, ErrMissingAuthentication},

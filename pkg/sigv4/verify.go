@@ -88,6 +88,11 @@ func Verify(ctx context.Context, r *http.Request, creds Credentials, now time.Ti
 	if a == nil {
 		return nil, newError(ErrMissingAuthentication, false, "")
 	}
+	// net/http only admits tokens and valid hosts; a request built some
+	// other way must not smuggle line breaks into the canonical request.
+	if !isToken(r.Method) || !printable(r.Host) {
+		return nil, newError(ErrMalformed, a.presigned(), "The request method or Host header is not valid.")
+	}
 	if err := checkTime(a, now); err != nil {
 		return nil, err
 	}
