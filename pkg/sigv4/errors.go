@@ -140,7 +140,7 @@ type WireError struct {
 //	                          (presigned: AuthorizationQueryParametersError)
 //	ErrUnknownAccessKey       403 InvalidAccessKeyId               403 InvalidClientTokenId        403 UnrecognizedClientException
 //	ErrInvalidToken           400 InvalidToken                     403 InvalidClientTokenId        403 UnrecognizedClientException
-//	ErrExpiredToken           400 ExpiredToken                     400 ExpiredToken                400 ExpiredTokenException
+//	ErrExpiredToken           400 ExpiredToken                     403 ExpiredToken                400 ExpiredTokenException
 //	ErrSignatureMismatch      403 SignatureDoesNotMatch            403 SignatureDoesNotMatch       403 InvalidSignatureException
 //	ErrRequestExpired         403 RequestTimeTooSkewed             403 SignatureDoesNotMatch       403 InvalidSignatureException
 //	                          (presigned: 403 AccessDenied)
@@ -150,8 +150,8 @@ type WireError struct {
 // The Query and JSON services sign the body itself, so a body that does not
 // match is a signature mismatch there. S3's codes follow its published error
 // list; the Query and JSON codes are those the SDKs model and real responses
-// show. Not confirmed against AWS: the 400 status of ExpiredToken outside S3,
-// and MissingAuthenticationTokenException for the JSON services.
+// show. Not confirmed against AWS: the 400 status of ExpiredTokenException
+// for the JSON services, and their MissingAuthenticationTokenException.
 func ToWire(err error, p Protocol) (w WireError, ok bool) {
 	var e *Error
 	if !errors.As(err, &e) {
@@ -210,7 +210,9 @@ func queryWire(e *Error, msg string) WireError {
 	case ErrUnknownAccessKey, ErrInvalidToken:
 		return WireError{"InvalidClientTokenId", http.StatusForbidden, msgInvalidClientToken}
 	case ErrExpiredToken:
-		return WireError{"ExpiredToken", http.StatusBadRequest, msgExpiredToken}
+		// 403, as captured from IAM ("BotoServerError: 403 Forbidden …
+		// ExpiredToken") and from STS (aws/aws-sdk-java-v2#1649).
+		return WireError{"ExpiredToken", http.StatusForbidden, msgExpiredToken}
 	case ErrRequestExpired:
 		return WireError{"SignatureDoesNotMatch", http.StatusForbidden, msg}
 	}

@@ -147,7 +147,7 @@ func TestToWire(t *testing.T) {
 		{newError(ErrInvalidToken, false, ""), ProtocolS3, "InvalidToken", 400},
 		{newError(ErrInvalidToken, false, ""), ProtocolQuery, "InvalidClientTokenId", 403},
 		{newError(ErrExpiredToken, false, ""), ProtocolS3, "ExpiredToken", 400},
-		{newError(ErrExpiredToken, false, ""), ProtocolQuery, "ExpiredToken", 400},
+		{newError(ErrExpiredToken, false, ""), ProtocolQuery, "ExpiredToken", 403},
 		{newError(ErrExpiredToken, false, ""), ProtocolJSON, "ExpiredTokenException", 400},
 		{newError(ErrSignatureMismatch, false, ""), ProtocolS3, "SignatureDoesNotMatch", 403},
 		{newError(ErrSignatureMismatch, false, ""), ProtocolQuery, "SignatureDoesNotMatch", 403},

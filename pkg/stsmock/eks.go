@@ -41,7 +41,7 @@ func (c *EKSCluster) arn(region, account string) string {
 // associating its OIDC provider).
 func (s *Server) serveEKS(w http.ResponseWriter, req *request) {
 	r := req.r
-	c, err := s.authenticateJSON(r)
+	c, err := s.verify(r)
 	if err != nil {
 		wire, ok := sigv4.ToWire(err, sigv4.ProtocolJSON)
 		if !ok {
@@ -79,15 +79,6 @@ func (s *Server) serveEKS(w http.ResponseWriter, req *request) {
 	default:
 		writeEKSError(w, req.id, 404, "NotFoundException", "irsa-local's EKS endpoint does not serve "+r.Method+" "+path)
 	}
-}
-
-// authenticateJSON verifies a signed EKS request.
-func (s *Server) authenticateJSON(r *http.Request) (*caller, error) {
-	c := &caller{}
-	if _, err := sigv4.Verify(r.Context(), r, s.credentials(c), time.Now()); err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 type eksError struct{ code, message string }

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3afero"
@@ -100,7 +99,7 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 		writeS3Error(w, r, req.id, code, status, msg, extra...)
 	}
 	if signed {
-		c, err := s.authenticateS3(r)
+		c, err := s.verify(r)
 		if err != nil {
 			wire, ok := sigv4.ToWire(err, sigv4.ProtocolS3)
 			if !ok {
@@ -161,16 +160,6 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 		s.deleteBucketPolicy(bucket)
 	}
 	s.record(rec)
-}
-
-// authenticateS3 verifies a signed S3 request: the same credentials as the
-// Query services, answered in S3's error shape by the caller.
-func (s *Server) authenticateS3(r *http.Request) (*caller, error) {
-	c := &caller{}
-	if _, err := sigv4.Verify(r.Context(), r, s.credentials(c), time.Now()); err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // authorizeS3 decides an S3 request: the admin credentials may do anything,

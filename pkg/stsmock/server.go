@@ -384,10 +384,21 @@ func (s *Server) serveQuery(w http.ResponseWriter, req *request, service string,
 	s.serveSTS(w, req, action, rec)
 }
 
-// authenticate verifies a signed request and says who signed it.
-func (s *Server) authenticate(r *http.Request) (*caller, *apiError) {
+// verify checks a signed request's signature (against the real clock, as
+// clients sign with it) and says who signed it. Callers map a failure to
+// their protocol's error with sigv4.ToWire.
+func (s *Server) verify(r *http.Request) (*caller, error) {
 	c := &caller{}
 	if _, err := sigv4.Verify(r.Context(), r, s.credentials(c), time.Now()); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// authenticate verifies a signed Query-protocol request.
+func (s *Server) authenticate(r *http.Request) (*caller, *apiError) {
+	c, err := s.verify(r)
+	if err != nil {
 		return nil, authError(err)
 	}
 	return c, nil
@@ -435,27 +446,10 @@ func (f credentialFunc) Lookup(ctx context.Context, accessKeyID, sessionToken st
 // authError maps a signature verification failure to the error the Query
 // services send.
 func authError(err error) *apiError {
-	switch {
-	case errors.Is(err, sigv4.ErrUnknownAccessKey), errors.Is(err, sigv4.ErrInvalidToken):
-		return errorf(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
-	case errors.Is(err, sigv4.ErrExpiredToken):
-		return errorf(403, "ExpiredToken", "The security token included in the request is expired")
-	case errors.Is(err, sigv4.ErrSignatureMismatch), errors.Is(err, sigv4.ErrRequestExpired):
-		return errorf(403, "SignatureDoesNotMatch", "%s", sigv4Message(err, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."))
-	case errors.Is(err, sigv4.ErrMissingAuthentication):
-		return errorf(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
-	default:
-		return errorf(400, "IncompleteSignature", "%s", sigv4Message(err, "The request signature does not conform to AWS standards."))
+	if wire, ok := sigv4.ToWire(err, sigv4.ProtocolQuery); ok {
+		return &apiError{Status: wire.Status, Code: wire.Code, Message: wire.Message}
 	}
-}
-
-// sigv4Message returns the AWS text a sigv4 error carries, or def.
-func sigv4Message(err error, def string) string {
-	var e *sigv4.Error
-	if errors.As(err, &e) && e.Message != "" {
-		return e.Message
-	}
-	return def
+	return errorf(500, "ServiceFailure", "verify signature: %v", err)
 }
 
 func (s *Server) queryError(w http.ResponseWriter, req *request, service string, e *apiError) {
