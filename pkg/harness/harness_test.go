@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
 
@@ -200,6 +202,51 @@ func TestOptionsValidate(t *testing.T) {
 	} {
 		if _, err := Start(context.Background(), WithStateDir(t.TempDir()), opt); err == nil {
 			t.Errorf("%s: Start succeeded", name)
+		}
+	}
+}
+
+func TestRoleHelpersAndWebIdentityConfig(t *testing.T) {
+	e := start(t, t.TempDir(), WithInMemoryS3())
+	ctx := context.Background()
+	roleARN, err := e.CreateRole(ctx, "reader", TrustServiceAccount("team", "app"), "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsRole, err := e.CreateRole(ctx, "team-wide", TrustServiceAccount("team", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenFor := func(sa string) string {
+		tok, err := e.Token(issuer.TokenRequest{Namespace: "team", ServiceAccount: sa, Audiences: []string{"sts.amazonaws.com"}, Duration: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "token")
+		if err := os.WriteFile(path, []byte(tok), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for _, tc := range []struct {
+		role, sa string
+		ok       bool
+	}{
+		{roleARN, "app", true},
+		{roleARN, "other", false},
+		{nsRole, "other", true},
+	} {
+		cfg := e.WebIdentityAWSConfig(tc.role, tokenFor(tc.sa))
+		cfg.RetryMaxAttempts = 1
+		who, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if tc.ok && err != nil {
+			t.Errorf("%s as team/%s: %v", tc.role, tc.sa, err)
+		}
+		if !tc.ok && !IsAWSError(err, "AccessDenied") {
+			t.Errorf("%s as team/%s: %v, want AccessDenied", tc.role, tc.sa, err)
+		}
+		if tc.ok && err == nil && !strings.Contains(*who.Arn, ":assumed-role/") {
+			t.Errorf("caller %s", *who.Arn)
 		}
 	}
 }

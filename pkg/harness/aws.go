@@ -1,0 +1,140 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithy "github.com/aws/smithy-go"
+)
+
+// AdminAWSConfig returns an aws.Config for the environment's AWS endpoint
+// with the admin credentials, which act as the account root: for setting
+// up roles, policies and buckets.
+func (e *Env) AdminAWSConfig() aws.Config {
+	return e.awsConfig(credentials.NewStaticCredentialsProvider(DefaultAccessKeyID, DefaultSecretAccessKey, ""))
+}
+
+func (e *Env) awsConfig(creds aws.CredentialsProvider) aws.Config {
+	return aws.Config{
+		Region:       e.cfg.Region,
+		Credentials:  creds,
+		BaseEndpoint: aws.String(e.awsURL),
+	}
+}
+
+// WebIdentityAWSConfig returns an aws.Config whose credentials come from
+// AssumeRoleWithWebIdentity with the token in tokenFile, read again at every
+// refresh, exactly as the SDKs do in a pod.
+func (e *Env) WebIdentityAWSConfig(roleARN, tokenFile string) aws.Config {
+	stsClient := sts.NewFromConfig(e.awsConfig(aws.AnonymousCredentials{}))
+	prov := stscreds.NewWebIdentityRoleProvider(stsClient, roleARN, stscreds.IdentityTokenFile(tokenFile))
+	return e.awsConfig(aws.NewCredentialsCache(prov))
+}
+
+// Trust says whom a role created with CreateRole trusts.
+type Trust struct {
+	doc           string
+	namespace, sa string
+}
+
+// TrustServiceAccount is the EKS-standard trust policy: the environment's
+// OIDC provider may assume the role for system:serviceaccount:NS:NAME with
+// audience sts.amazonaws.com (StringEquals on ":sub" and ":aud"). A name of
+// "*" trusts every service account of the namespace (StringLike).
+func TrustServiceAccount(namespace, name string) Trust {
+	return Trust{namespace: namespace, sa: name}
+}
+
+// TrustPolicy uses doc as the trust policy, verbatim.
+func TrustPolicy(doc string) Trust { return Trust{doc: doc} }
+
+// TrustPolicyFor returns the EKS-standard trust policy document for a
+// service account of this environment, as TrustServiceAccount uses it.
+func (e *Env) TrustPolicyFor(namespace, name string) string {
+	key := strings.TrimPrefix(e.issuerURL, "https://")
+	provider := e.aws.OIDCProviderARN(e.issuerURL)
+	if provider == "" {
+		// Not registered (yet): name the ARN it will have.
+		provider = "arn:aws:iam::" + e.cfg.AccountID + ":oidc-provider/" + canonicalProvider(key)
+	}
+	sub := map[string]string{key + ":sub": "system:serviceaccount:" + namespace + ":" + name}
+	aud := map[string]string{key + ":aud": "sts.amazonaws.com"}
+	cond := map[string]any{"StringEquals": map[string]string{key + ":sub": sub[key+":sub"], key + ":aud": aud[key+":aud"]}}
+	if name == "*" {
+		cond = map[string]any{"StringLike": sub, "StringEquals": aud}
+	}
+	doc := map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{map[string]any{
+			"Effect":    "Allow",
+			"Principal": map[string]string{"Federated": provider},
+			"Action":    "sts:AssumeRoleWithWebIdentity",
+			"Condition": cond,
+		}},
+	}
+	b, _ := json.Marshal(doc)
+	return string(b)
+}
+
+// canonicalProvider drops the port from host:port/path, as IAM names
+// providers.
+func canonicalProvider(hostPath string) string {
+	host, path, _ := strings.Cut(hostPath, "/")
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		host = host[:i]
+	}
+	return host + "/" + path
+}
+
+// CreateRole creates an IAM role trusting as trust says and attaches the
+// managed policies given by ARN (for example
+// arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess). It returns the role ARN.
+func (e *Env) CreateRole(ctx context.Context, name string, trust Trust, policyARNs ...string) (string, error) {
+	doc := trust.doc
+	if doc == "" {
+		doc = e.TrustPolicyFor(trust.namespace, trust.sa)
+	}
+	c := iam.NewFromConfig(e.AdminAWSConfig())
+	out, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(doc)})
+	if err != nil {
+		return "", fmt.Errorf("create role %s: %w", name, err)
+	}
+	for _, arn := range policyARNs {
+		if _, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(name), PolicyArn: aws.String(arn)}); err != nil {
+			return "", fmt.Errorf("attach %s to role %s: %w", arn, name, err)
+		}
+	}
+	return *out.Role.Arn, nil
+}
+
+// PutRolePolicy adds (or replaces) an inline policy of a role.
+func (e *Env) PutRolePolicy(ctx context.Context, role, policyName, doc string) error {
+	c := iam.NewFromConfig(e.AdminAWSConfig())
+	if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(policyName), PolicyDocument: aws.String(doc)}); err != nil {
+		return fmt.Errorf("put policy %s on role %s: %w", policyName, role, err)
+	}
+	return nil
+}
+
+// AttachRolePolicy attaches a managed policy to a role.
+func (e *Env) AttachRolePolicy(ctx context.Context, role, policyARN string) error {
+	c := iam.NewFromConfig(e.AdminAWSConfig())
+	if _, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(policyARN)}); err != nil {
+		return fmt.Errorf("attach %s to role %s: %w", policyARN, role, err)
+	}
+	return nil
+}
+
+// IsAWSError reports whether err carries the AWS error code code.
+func IsAWSError(err error, code string) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == code
+}
