@@ -461,3 +461,30 @@ func TestURLAndID(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeShowsClaimsWithoutVerifying(t *testing.T) {
+	ks, err := LoadOrCreateKeys(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_800_000_000, 0)
+	tok, err := Mint("https://issuer.example/id/X", ks, TokenRequest{Namespace: "ns", ServiceAccount: "sa", Audiences: []string{"sts.amazonaws.com"}, Duration: time.Hour, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Decode(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Header["kid"] != ks.SigningID || d.Claims["sub"] != "system:serviceaccount:ns:sa" {
+		t.Errorf("decoded %+v", d)
+	}
+	if exp, ok := NumericTime(d.Claims["exp"]); !ok || !exp.Equal(now.Add(time.Hour)) {
+		t.Errorf("exp %v", d.Claims["exp"])
+	}
+	for _, bad := range []string{"", "not a token", "a.b", "!!.e30.x", "e30.!!.x"} {
+		if _, err := Decode(bad); err == nil {
+			t.Errorf("Decode(%q) succeeded", bad)
+		}
+	}
+}

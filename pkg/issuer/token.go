@@ -1,6 +1,9 @@
 package issuer
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -121,4 +124,46 @@ func URL(host string, port int, id string) string {
 		hp = "[" + host + "]"
 	}
 	return "https://" + hp + "/id/" + id
+}
+
+// Decoded is a token's header and claims, read without verification.
+type Decoded struct {
+	Header map[string]any `json:"header"`
+	Claims map[string]any `json:"claims"`
+}
+
+// Decode reads a compact JWS token's header and claims without verifying
+// it, for people to see what a token really carries.
+func Decode(raw string) (*Decoded, error) {
+	raw = strings.TrimSpace(raw)
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("decode token: want three dot-separated parts (a JWT), found %d", len(parts))
+	}
+	d := &Decoded{}
+	for i, dst := range []*map[string]any{&d.Header, &d.Claims} {
+		b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[i], "="))
+		if err != nil {
+			return nil, fmt.Errorf("decode token part %d: %w", i+1, err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if err := dec.Decode(dst); err != nil {
+			return nil, fmt.Errorf("decode token part %d: %w", i+1, err)
+		}
+	}
+	return d, nil
+}
+
+// NumericTime reads a JWT NumericDate claim value.
+func NumericTime(v any) (time.Time, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return time.Time{}, false
+	}
+	f, err := n.Float64()
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(f), 0), true
 }

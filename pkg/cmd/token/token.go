@@ -3,8 +3,10 @@
 package token
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -58,7 +60,7 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 	cmd.Flags().StringSliceVar(&f.Audiences, "audience", []string{"sts.amazonaws.com"}, "token audience (repeatable)")
 	cmd.Flags().DurationVar(&f.Duration, "duration", time.Hour, "token lifetime (at least 10m, as kube-apiserver requires)")
 	_ = cmd.MarkFlagRequired("service-account")
-	cmd.AddCommand(newVerifyCommand(s, env))
+	cmd.AddCommand(newVerifyCommand(s, env), newDecodeCommand(s))
 	return cmd
 }
 
@@ -97,4 +99,91 @@ expiry. It prints the verified claims.`,
 	cmd.Flags().StringVar(&audience, "audience", "sts.amazonaws.com", "audience the token must carry (empty: any)")
 	cli.BindOutput(cmd, &out)
 	return cmd
+}
+
+func newDecodeCommand(s cli.Streams) *cobra.Command {
+	var out cli.Output
+	cmd := &cobra.Command{
+		Use:   "decode [FILE|-]",
+		Args:  cobra.MaximumNArgs(1),
+		Short: "Show a token's header and claims, with readable times and the time left (no verification)",
+		Long: `decode prints what a service-account token really carries — iss, aud, sub,
+the kubernetes.io claims — and when it was issued and expires. It does not
+check the signature: use 'irsa-local token verify' for that.`,
+		Example: `  irsa-local token decode /var/run/secrets/eks.amazonaws.com/serviceaccount/token
+  kubectl create token app --audience sts.amazonaws.com | irsa-local token decode -`,
+		RunE: func(_ *cobra.Command, args []string) error {
+			raw, err := cli.ReadArgOrStdin(s, args)
+			if err != nil {
+				return err
+			}
+			d, err := issuer.Decode(raw)
+			if err != nil {
+				return err
+			}
+			if out == cli.OutputJSON {
+				return cli.PrintJSON(s.Out, d)
+			}
+			return printDecoded(s, d, time.Now())
+		},
+	}
+	cli.BindOutput(cmd, &out)
+	return cmd
+}
+
+func printDecoded(s cli.Streams, d *issuer.Decoded, now time.Time) error {
+	w := s.Out
+	fmt.Fprintln(w, "Header:")
+	for _, k := range sortedKeys(d.Header) {
+		fmt.Fprintf(w, "  %-4s %v\n", k+":", d.Header[k])
+	}
+	fmt.Fprintln(w, "Claims:")
+	for _, k := range sortedKeys(d.Claims) {
+		v := d.Claims[k]
+		switch k {
+		case "exp", "iat", "nbf":
+			if t, ok := issuer.NumericTime(v); ok {
+				fmt.Fprintf(w, "  %-14s %s (%s)\n", k+":", t.UTC().Format(time.RFC3339), relative(t, now))
+				continue
+			}
+		case "kubernetes.io":
+			b, _ := json.Marshal(v)
+			fmt.Fprintf(w, "  %-14s %s\n", k+":", b)
+			continue
+		}
+		if list, ok := v.([]any); ok {
+			parts := make([]string, 0, len(list))
+			for _, x := range list {
+				parts = append(parts, fmt.Sprint(x))
+			}
+			fmt.Fprintf(w, "  %-14s [%s]\n", k+":", strings.Join(parts, ", "))
+			continue
+		}
+		fmt.Fprintf(w, "  %-14s %v\n", k+":", v)
+	}
+	if exp, ok := issuer.NumericTime(d.Claims["exp"]); ok {
+		if left := exp.Sub(now); left > 0 {
+			fmt.Fprintf(w, "Time left: %s\n", left.Round(time.Second))
+		} else {
+			fmt.Fprintf(w, "Expired %s ago (STS still accepts it for 5 minutes after exp)\n", (-left).Round(time.Second))
+		}
+	}
+	return nil
+}
+
+func relative(t, now time.Time) string {
+	d := t.Sub(now).Round(time.Second)
+	if d >= 0 {
+		return "in " + d.String()
+	}
+	return (-d).String() + " ago"
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
