@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/irsa-local/irsa-local/pkg/cmd/assets"
 	"github.com/irsa-local/irsa-local/pkg/cmd/cli"
 	"github.com/irsa-local/irsa-local/pkg/cmd/deletecmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/down"
@@ -66,6 +67,7 @@ checks every link of IAM Roles for Service Accounts the way AWS does, offline.`,
 		deletecmd.NewCommand(s, env),
 		serve.NewCommand(s, env),
 		version.NewCommand(s),
+		assets.NewCommand(s),
 	)
 	return root
 }
