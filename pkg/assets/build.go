@@ -127,6 +127,10 @@ func Build(ctx context.Context, dir string, opts ...Option) error {
 		return err
 	}
 	defer unlock()
+	// Another build into dir may have finished while this one waited.
+	if missing, err = Missing(dir); err != nil || len(missing) == 0 {
+		return err
+	}
 
 	b := &builder{buildOptions: o, log: filepath.Join(o.toolsDir, "build.log")}
 	if err := os.WriteFile(b.log, nil, 0o644); err != nil {

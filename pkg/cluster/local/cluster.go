@@ -223,22 +223,25 @@ func (c *Cluster) startComponent(ctx context.Context, name, binary string, args 
 	c.mu.Lock()
 	c.procs = append(c.procs, p)
 	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, c.opts.startTimeout)
+	waitCtx, cancel := context.WithTimeout(ctx, c.opts.startTimeout)
 	defer cancel()
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	var lastErr error
 	for {
-		if lastErr = ready(ctx); lastErr == nil {
+		if lastErr = ready(waitCtx); lastErr == nil {
 			c.opts.logger.Info("component ready", "component", name, "pid", p.pid(), "took", time.Since(start).Round(time.Millisecond))
 			return nil
 		}
 		select {
 		case <-p.done:
 			return p.exitError()
-		case <-ctx.Done():
+		case <-waitCtx.Done():
 			if p.exited() {
 				return p.exitError()
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("start %s: %w (log: %s)", name, ctx.Err(), p.logPath)
 			}
 			return fmt.Errorf("start %s: not ready after %s: %v (log: %s)", name, time.Since(start).Round(time.Second), oneLine(lastErr), p.logPath)
 		case <-tick.C:

@@ -31,7 +31,9 @@
 // next Start in the same directory find and stop them. A pid is only
 // signalled when /proc/<pid>/cmdline shows the component's binary and an
 // argument inside Config.Dir, so a reused pid or another environment's
-// process is never touched.
+// process is never touched. Start therefore assumes it owns Config.Dir: two
+// live clusters must not share one (irsa-local's state-directory lock sees
+// to that).
 //
 // # Ports
 //

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -334,5 +335,16 @@ func TestMissingBinary(t *testing.T) {
 	}
 	if strings.Contains(msg, "\n") {
 		t.Errorf("error spans lines: %q", msg)
+	}
+}
+
+func TestStartCancelled(t *testing.T) {
+	cfg := minimalConfig(t)
+	cfg.Binaries = fakeBinaries(t, "exec sleep 60\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := Start(ctx, cfg, WithStopGracePeriod(time.Second))
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "start etcd: ") {
+		t.Errorf("Start with an expiring context: err = %v, want start etcd: ... deadline exceeded", err)
 	}
 }
