@@ -41,7 +41,7 @@ type Cluster struct {
 
 // Start runs etcd, kube-apiserver and kube-controller-manager and returns
 // once the apiserver's /readyz and the controller-manager's /healthz answer
-// ok. Processes left running in cfg.Dir by an owner that was killed are
+// ok, the latter listing its controllers. Processes left running in cfg.Dir by an owner that was killed are
 // stopped first (see the package documentation). If any step fails, what
 // already started is stopped again, and the error is one line naming the
 // component, the reason and its log file.
@@ -278,13 +278,25 @@ func (c *Cluster) apiServerReady(ctx context.Context) error {
 	return err
 }
 
+// controllerManagerReady waits for /healthz to answer ok and to list the
+// serviceaccount controller's check. The controller-manager serves /healthz
+// before it has reached the apiserver and built its controllers, and gives
+// up ten seconds later if it cannot; a check per controller appears only
+// once the controllers are built, so waiting for the one IRSA depends on
+// means they really run.
 func (c *Cluster) controllerManagerReady(ctx context.Context) error {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(c.caPEM)
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	defer client.CloseIdleConnections()
-	_, err := get(ctx, client, "https://"+hostPort(c.plan.ports.ControllerManager)+"/healthz")
-	return err
+	body, err := get(ctx, client, "https://"+hostPort(c.plan.ports.ControllerManager)+"/healthz?verbose")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(body, "[+]serviceaccount") {
+		return errors.New("/healthz is ok but the controllers are not started yet")
+	}
+	return nil
 }
 
 // adminHTTPClient is a client with the admin's certificate that trusts the

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -94,6 +95,19 @@ func start(t *testing.T, cfg local.Config) *local.Cluster {
 	}
 	t.Logf("cluster ready in %s (ports %+v)", time.Since(begin).Round(time.Millisecond), c.Ports())
 	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	// Runs before the Stop above: on failure, show what the components said.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, s := range c.Status() {
+			t.Logf("%s: %+v", s.Name, s)
+			if b, err := os.ReadFile(s.LogFile); err == nil {
+				lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+				t.Logf("last lines of %s:\n%s", s.LogFile, strings.Join(lines[max(0, len(lines)-15):], "\n"))
+			}
+		}
+	})
 	return c
 }
 
