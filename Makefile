@@ -28,6 +28,11 @@ load:
 verify:
 	hack/verify.sh
 
+## k8s-assets: build etcd, kube-apiserver, kube-controller-manager and kubectl into bin/k8s (minutes when cold; nothing to do when built)
+.PHONY: k8s-assets
+k8s-assets:
+	hack/k8s-assets.sh
+
 ## clean: remove build outputs
 .PHONY: clean
 clean:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/irsa-local/irsa-local/pkg/cmd/assets"
 	"github.com/irsa-local/irsa-local/pkg/cmd/cli"
 	"github.com/irsa-local/irsa-local/pkg/cmd/clockcmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/deletecmd"
@@ -71,6 +72,7 @@ policies and permissions the way AWS does, offline.`,
 		deletecmd.NewCommand(s, env),
 		serve.NewCommand(s, env),
 		version.NewCommand(s),
+		assets.NewCommand(s),
 	)
 	return root
 }
