@@ -42,18 +42,22 @@ const configVersion = 1
 // Everything that clients or IAM remember (the issuer URL with its port, the
 // account) is fixed here at creation and survives down and up.
 type Config struct {
-	Version     int         `json:"version"`
-	Name        string      `json:"name"`
-	IssuerID    string      `json:"issuerId"`
-	IssuerHost  string      `json:"issuerHost"`
-	IssuerPort  int         `json:"issuerPort"`
-	AWSPort     int         `json:"awsPort"`
-	AWSTLSPort  int         `json:"awsTlsPort"`
-	Region      string      `json:"region"`
-	AccountID   string      `json:"accountId"`
-	ClusterName string      `json:"clusterName"`
-	Cluster     ClusterMode `json:"cluster"`
-	CreatedAt   time.Time   `json:"createdAt"`
+	Version    int    `json:"version"`
+	Name       string `json:"name"`
+	IssuerID   string `json:"issuerId"`
+	IssuerHost string `json:"issuerHost"`
+	IssuerPort int    `json:"issuerPort"`
+	AWSPort    int    `json:"awsPort"`
+	AWSTLSPort int    `json:"awsTlsPort"`
+	// APIServerPort and WebhookPort are chosen when a cluster first runs,
+	// so the kubeconfig and the webhook registration stay valid.
+	APIServerPort int         `json:"apiServerPort,omitempty"`
+	WebhookPort   int         `json:"webhookPort,omitempty"`
+	Region        string      `json:"region"`
+	AccountID     string      `json:"accountId"`
+	ClusterName   string      `json:"clusterName"`
+	Cluster       ClusterMode `json:"cluster"`
+	CreatedAt     time.Time   `json:"createdAt"`
 }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)
@@ -82,6 +86,7 @@ func (l Layout) PIDFile() string    { return filepath.Join(l.RunDir(), "irsa-loc
 func (l Layout) LogFile() string    { return filepath.Join(l.LogDir(), "irsa-local.log") }
 func (l Layout) AWSDir() string     { return filepath.Join(l.Dir, "aws") }
 func (l Layout) TrailFile() string  { return filepath.Join(l.Dir, "trail.jsonl") }
+func (l Layout) ClusterDir() string { return filepath.Join(l.Dir, "cluster") }
 
 // StateDir resolves where an environment lives: an explicit directory wins,
 // then $IRSA_LOCAL_HOME/<name>, then ~/.irsa-local/<name>.

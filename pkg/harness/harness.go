@@ -18,6 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/irsa-local/irsa-local/pkg/cluster/local"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 	"github.com/irsa-local/irsa-local/pkg/stsmock"
 )
@@ -36,6 +39,11 @@ type Env struct {
 	awsURL    string
 	awsTLSURL string
 	provider  string
+
+	cluster     *local.Cluster
+	client      kubernetes.Interface
+	stopWebhook context.CancelFunc
+	stopMonitor context.CancelFunc
 
 	mu         sync.Mutex
 	keys       *issuer.KeySet
@@ -90,6 +98,15 @@ func Start(ctx context.Context, opts ...Option) (_ *Env, retErr error) {
 	if err := e.startAWS(ctx); err != nil {
 		return nil, err
 	}
+	if e.cfg.Cluster == ClusterLocal {
+		if err := e.startCluster(ctx); err != nil {
+			return nil, err
+		}
+		mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		e.stopMonitor = cancel
+		e.wg.Add(1)
+		go e.monitorCluster(mctx)
+	}
 	if err := e.writeStatus(); err != nil {
 		return nil, err
 	}
@@ -114,6 +131,9 @@ func (e *Env) loadOrCreateConfig() error {
 			if cfg.AWSTLSPort, err = freePort(cfg.IssuerHost); err != nil {
 				return err
 			}
+		}
+		if err := allocateClusterPorts(cfg); err != nil {
+			return err
 		}
 		e.cfg = *cfg
 		return saveConfig(e.layout, &e.cfg)
@@ -151,7 +171,29 @@ func (e *Env) loadOrCreateConfig() error {
 		Cluster:     e.opts.cluster,
 		CreatedAt:   time.Now().UTC().Truncate(time.Second),
 	}
+	if err := allocateClusterPorts(&e.cfg); err != nil {
+		return err
+	}
 	return saveConfig(e.layout, &e.cfg)
+}
+
+// allocateClusterPorts gives a cluster-mode environment its apiserver and
+// webhook ports the first time it runs a cluster.
+func allocateClusterPorts(cfg *Config) error {
+	if cfg.Cluster != ClusterLocal {
+		return nil
+	}
+	for _, p := range []*int{&cfg.APIServerPort, &cfg.WebhookPort} {
+		if *p != 0 {
+			continue
+		}
+		port, err := freePort(cfg.IssuerHost)
+		if err != nil {
+			return err
+		}
+		*p = port
+	}
+	return nil
 }
 
 // freePort asks the kernel for a port that is free now. It is recorded in
@@ -304,9 +346,18 @@ func (e *Env) Stop(ctx context.Context) error {
 	}
 	e.stopped = true
 	servers := e.servers
+	stopMonitor := e.stopMonitor
 	e.mu.Unlock()
 
 	var errs []error
+	if stopMonitor != nil {
+		stopMonitor()
+	}
+	// The cluster goes first: the apiserver calls the webhook, and the
+	// webhook and controllers call the apiserver.
+	if err := e.stopCluster(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	for _, s := range servers {
 		if err := s.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("shut down server: %w", err))
@@ -402,6 +453,15 @@ func (e *Env) RetireKeys(kids ...string) ([]string, error) {
 }
 
 func (e *Env) setKeys(ks *issuer.KeySet) error {
+	e.mu.Lock()
+	running := e.cluster != nil
+	e.mu.Unlock()
+	if running {
+		// kube-apiserver reads its key files only at start.
+		if err := e.restartCluster(context.Background()); err != nil {
+			return err
+		}
+	}
 	if err := e.handler.SetKeys(ks); err != nil {
 		return err
 	}
@@ -424,11 +484,19 @@ func (e *Env) Describe() Description {
 	if e.aws != nil {
 		d.AWS.OIDCProviderARN = e.aws.OIDCProviderARN(e.issuerURL)
 	}
+	clusterComps := e.clusterComponents()
 	e.mu.Lock()
 	for _, name := range componentOrder {
 		if c, ok := e.components[name]; ok {
 			d.Components = append(d.Components, *c)
 		}
+	}
+	if e.cluster != nil {
+		d.Cluster.Kubeconfig = e.cluster.Kubeconfig()
+	}
+	d.Components = append(d.Components, clusterComps...)
+	if c, ok := e.components["webhook"]; ok {
+		d.Components = append(d.Components, *c)
 	}
 	e.mu.Unlock()
 	return d

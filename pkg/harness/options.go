@@ -26,9 +26,11 @@ type options struct {
 	awsPort    int
 	noProvider bool
 	inMemoryS3 bool
-	region     string
-	accountID  string
-	logger     *slog.Logger
+	// noEndpointInjection turns off the webhook's AWS_ENDPOINT_URL.
+	noEndpointInjection bool
+	region              string
+	accountID           string
+	logger              *slog.Logger
 }
 
 func defaultOptions() options {
@@ -64,9 +66,9 @@ func WithStateDir(dir string) Option {
 func WithCluster(mode ClusterMode) Option {
 	return optionFunc(func(o *options) error {
 		switch mode {
-		case ClusterNone:
-		case ClusterLocal, ClusterKind:
-			return fmt.Errorf("cluster mode %q is not available in this version; use --cluster none", mode)
+		case ClusterNone, ClusterLocal:
+		case ClusterKind:
+			return fmt.Errorf("cluster mode %q is not available in this version; use --cluster local (no Docker needed) or none", mode)
 		default:
 			return fmt.Errorf("unknown cluster mode %q: want none, local or kind", mode)
 		}
@@ -105,6 +107,13 @@ func WithAWSPort(port int) Option {
 // an EKS cluster is before `eksctl utils associate-iam-oidc-provider`.
 func WithoutOIDCProvider() Option {
 	return optionFunc(func(o *options) error { o.noProvider = true; return nil })
+}
+
+// WithoutEndpointInjection makes the pod identity webhook mutate pods exactly
+// as EKS's does, without the AWS_ENDPOINT_URL that points SDKs at the
+// emulator.
+func WithoutEndpointInjection() Option {
+	return optionFunc(func(o *options) error { o.noEndpointInjection = true; return nil })
 }
 
 // WithInMemoryS3 keeps S3 buckets and objects in memory rather than in the

@@ -107,12 +107,13 @@ func describeConfig(l Layout, c *Config) Description {
 type runtimeStatus struct {
 	PID             int         `json:"pid"`
 	OIDCProviderARN string      `json:"oidcProviderArn,omitempty"`
+	Kubeconfig      string      `json:"kubeconfig,omitempty"`
 	Components      []Component `json:"components"`
 }
 
 func (e *Env) writeStatus() error {
 	d := e.Describe()
-	b, err := json.MarshalIndent(runtimeStatus{PID: d.PID, OIDCProviderARN: d.AWS.OIDCProviderARN, Components: d.Components}, "", "  ")
+	b, err := json.MarshalIndent(runtimeStatus{PID: d.PID, OIDCProviderARN: d.AWS.OIDCProviderARN, Kubeconfig: d.Cluster.Kubeconfig, Components: d.Components}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("marshal status: %w", err)
 	}
@@ -145,6 +146,7 @@ func Inspect(l Layout) (Description, error) {
 		d.PID = rs.PID
 	}
 	d.AWS.OIDCProviderARN = rs.OIDCProviderARN
+	d.Cluster.Kubeconfig = rs.Kubeconfig
 	if d.Running {
 		// IAM changes while the environment runs; ask it rather than trust
 		// what it recorded at start.

@@ -1,0 +1,265 @@
+package harness
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/irsa-local/irsa-local/pkg/cluster/local"
+	"github.com/irsa-local/irsa-local/pkg/issuer"
+	"github.com/irsa-local/irsa-local/pkg/webhook"
+)
+
+// RoleARNAnnotation is the service-account annotation naming the IAM role.
+const RoleARNAnnotation = "eks.amazonaws.com/role-arn"
+
+// probeServiceAccount is the service account irsa-local creates to prove
+// the webhook mutates before declaring a cluster ready.
+const probeServiceAccount = "irsa-local-probe"
+
+// startCluster runs the local control plane configured for the
+// environment's issuer and keys, then the pod identity webhook, registered
+// by URL, and returns once a dry-run pod create comes back mutated.
+func (e *Env) startCluster(ctx context.Context) error {
+	c, err := local.Start(ctx, local.Config{
+		Dir:                 e.layout.ClusterDir(),
+		IssuerURL:           e.issuerURL,
+		SigningKeyFile:      e.layout.KeyDir() + "/" + issuer.SigningKeyFile,
+		VerificationKeyFile: e.layout.KeyDir() + "/" + issuer.VerificationKeyFile,
+		ServingCA:           e.ca,
+		SecurePort:          e.cfg.APIServerPort,
+		ContextName:         e.cfg.Name,
+	}, local.WithLogger(e.opts.logger.With("component", "cluster")))
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.cluster = c
+	e.mu.Unlock()
+	if e.client, err = kubernetes.NewForConfig(c.RESTConfig()); err != nil {
+		return fmt.Errorf("create Kubernetes client: %w", err)
+	}
+	if err := e.startWebhook(ctx); err != nil {
+		return err
+	}
+	return e.waitMutating(ctx)
+}
+
+// startWebhook serves the pod identity webhook on its port and registers it
+// with the apiserver by URL. Inside irsa-local the webhook also injects
+// AWS_ENDPOINT_URL, so unmodified SDKs reach the emulator.
+func (e *Env) startWebhook(ctx context.Context) error {
+	addr := net.JoinHostPort(e.cfg.IssuerHost, strconv.Itoa(e.cfg.WebhookPort))
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s for the webhook: %w", addr, err)
+	}
+	cert, err := e.ca.Leaf(e.layout.PKIDir(), "webhook", serverHosts(e.cfg.IssuerHost))
+	if err != nil {
+		l.Close()
+		return err
+	}
+	opts := []webhook.Option{webhook.WithRegion(e.cfg.Region), webhook.WithRegionalSTS(true)}
+	if !e.opts.noEndpointInjection {
+		opts = append(opts, webhook.WithEmulator(webhook.EmulatorConfig{EndpointURL: e.awsURL}))
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	comp := &Component{Name: "webhook", State: StateRunning, Listen: l.Addr().String()}
+	e.mu.Lock()
+	e.components["webhook"] = comp
+	e.stopWebhook = cancel
+	e.mu.Unlock()
+	ready := make(chan struct{})
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		err := webhook.Run(wctx, webhook.RunConfig{
+			Client:    e.client,
+			Listener:  l,
+			TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+			Options:   opts,
+			Logger:    e.opts.logger.With("component", "webhook"),
+			Ready:     func() { close(ready) },
+		})
+		e.mu.Lock()
+		if err != nil {
+			comp.State, comp.Error = StateFailed, err.Error()
+		} else {
+			comp.State = StateStopped
+		}
+		e.mu.Unlock()
+		_ = e.writeStatus()
+	}()
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return fmt.Errorf("start webhook: %w", ctx.Err())
+	case <-time.After(30 * time.Second):
+		return errors.New("start webhook: its service-account cache did not sync within 30s")
+	}
+	cfg := webhook.Configuration(webhook.WithURL("https://"+l.Addr().String()+webhook.MutatePath), webhook.WithCABundle(e.ca.CertPEM))
+	hooks := e.client.AdmissionregistrationV1().MutatingWebhookConfigurations()
+	existing, err := hooks.Get(ctx, cfg.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = hooks.Create(ctx, cfg, metav1.CreateOptions{})
+	case err == nil:
+		cfg.ResourceVersion = existing.ResourceVersion
+		_, err = hooks.Update(ctx, cfg, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("register the webhook: %w", err)
+	}
+	return nil
+}
+
+// waitMutating creates a dry-run pod in an annotated service account until
+// the webhook's mutation shows in the answer: only then is the chain ready.
+// Without this a pod created right after up could slip through unmutated,
+// since the webhook's failure policy is Ignore.
+func (e *Env) waitMutating(ctx context.Context) error {
+	const ns = "default"
+	sas := e.client.CoreV1().ServiceAccounts(ns)
+	probe := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
+		Name:        probeServiceAccount,
+		Annotations: map[string]string{RoleARNAnnotation: "arn:aws:iam::" + e.cfg.AccountID + ":role/" + probeServiceAccount},
+	}}
+	deadline := time.Now().Add(30 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		if _, err := sas.Create(ctx, probe, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			last = err
+		} else {
+			pod := &corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{GenerateName: "irsa-local-probe-", Namespace: ns},
+				Spec:       corev1.PodSpec{ServiceAccountName: probeServiceAccount, Containers: []corev1.Container{{Name: "probe", Image: "irsa-local/probe"}}},
+			}
+			got, err := e.client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			if err == nil && envValue(got.Spec.Containers[0].Env, "AWS_ROLE_ARN") != "" {
+				return nil
+			}
+			last = err
+			if err == nil {
+				last = errors.New("a dry-run pod came back without AWS_ROLE_ARN")
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the webhook to mutate pods: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("wait for the webhook to mutate pods: %v (see %s)", last, e.layout.LogFile())
+}
+
+func envValue(env []corev1.EnvVar, name string) string {
+	for _, v := range env {
+		if v.Name == name {
+			return v.Value
+		}
+	}
+	return ""
+}
+
+// stopCluster stops the webhook and the control plane.
+func (e *Env) stopCluster(ctx context.Context) error {
+	e.mu.Lock()
+	cancel, c := e.stopWebhook, e.cluster
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	if c == nil {
+		return nil
+	}
+	return c.Stop(ctx)
+}
+
+// restartCluster restarts the control plane so kube-apiserver reads the
+// key files again: it signs with the new key after a rotation and stops
+// accepting retired ones.
+func (e *Env) restartCluster(ctx context.Context) error {
+	if err := e.stopCluster(ctx); err != nil {
+		return fmt.Errorf("restart cluster: %w", err)
+	}
+	e.wg.Wait()
+	return e.startCluster(ctx)
+}
+
+// clusterComponents reports the control-plane processes as components.
+func (e *Env) clusterComponents() []Component {
+	e.mu.Lock()
+	c := e.cluster
+	e.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	var out []Component
+	for _, st := range c.Status() {
+		comp := Component{Name: st.Name, State: StateRunning}
+		switch st.State {
+		case local.StateExited:
+			comp.State = StateFailed
+			comp.Error = fmt.Sprintf("exited (%s); last log line: %s (log: %s)", st.Exit, st.LastLogLine, st.LogFile)
+		case local.StateStopped:
+			comp.State = StateStopped
+		}
+		out = append(out, comp)
+	}
+	return out
+}
+
+// monitorCluster rewrites the status file when a control-plane process
+// changes state, so a crashed apiserver shows in `irsa-local status`.
+func (e *Env) monitorCluster(ctx context.Context) {
+	defer e.wg.Done()
+	last := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		now := fmt.Sprint(e.clusterComponents())
+		if now != last {
+			last = now
+			_ = e.writeStatus()
+		}
+	}
+}
+
+// Kubeconfig returns the path of the cluster's admin kubeconfig ("" without
+// a cluster).
+func (e *Env) Kubeconfig() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cluster == nil {
+		return ""
+	}
+	return e.cluster.Kubeconfig()
+}
+
+// RESTConfig returns the cluster's admin client configuration, or nil
+// without a cluster.
+func (e *Env) RESTConfig() *rest.Config {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cluster == nil {
+		return nil
+	}
+	return e.cluster.RESTConfig()
+}
+
+// Client returns a clientset for the cluster, or nil without one.
+func (e *Env) Client() kubernetes.Interface { return e.client }

@@ -1,0 +1,166 @@
+package harness
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/irsa-local/irsa-local/pkg/assets"
+)
+
+// requireAssets fails (or, with -short, skips) when the Kubernetes binaries
+// are not built: cluster tests need the real apiserver.
+func requireAssets(t *testing.T) {
+	t.Helper()
+	for _, name := range []string{assets.Etcd, assets.KubeAPIServer, assets.KubeControllerManager} {
+		if _, err := assets.Find(name); err != nil {
+			if testing.Short() {
+				t.Skipf("-short and %v", err)
+			}
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestLocalClusterMutatesPodsOfAnnotatedServiceAccounts(t *testing.T) {
+	requireAssets(t)
+	e := start(t, t.TempDir(), WithCluster(ClusterLocal), WithInMemoryS3())
+	ctx := context.Background()
+	c := e.Client()
+	d := e.Describe()
+	if d.Cluster.Kubeconfig == "" {
+		t.Fatal("no kubeconfig reported")
+	}
+	names := map[string]string{}
+	for _, comp := range d.Components {
+		names[comp.Name] = comp.State
+	}
+	for _, want := range []string{"issuer", "aws", "etcd", "kube-apiserver", "kube-controller-manager", "webhook"} {
+		if names[want] != StateRunning {
+			t.Errorf("component %s is %q", want, names[want])
+		}
+	}
+	annotated := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "app", Annotations: map[string]string{RoleARNAnnotation: "arn:aws:iam::000000000000:role/app"}}}
+	plain := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "plain"}}
+	for _, sa := range []*corev1.ServiceAccount{annotated, plain} {
+		if _, err := c.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pod := func(sa string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "p-"}, Spec: corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{{Name: "c", Image: "x"}}}}
+	}
+	got, err := c.CoreV1().Pods("default").Create(ctx, pod("app"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := got.Spec.Containers[0].Env
+	if envValue(env, "AWS_ROLE_ARN") != "arn:aws:iam::000000000000:role/app" || envValue(env, "AWS_WEB_IDENTITY_TOKEN_FILE") == "" || envValue(env, "AWS_ENDPOINT_URL") != e.AWSEndpoint() {
+		t.Errorf("annotated pod env: %+v", env)
+	}
+	untouched, err := c.CoreV1().Pods("default").Create(ctx, pod("plain"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if envValue(untouched.Spec.Containers[0].Env, "AWS_ROLE_ARN") != "" {
+		t.Errorf("a pod of a plain service account was mutated: %+v", untouched.Spec.Containers[0].Env)
+	}
+}
+
+func TestFullChainThroughThePodIdentity(t *testing.T) {
+	requireAssets(t)
+	e := start(t, t.TempDir(), WithCluster(ClusterLocal), WithInMemoryS3())
+	ctx := context.Background()
+	admin := s3.NewFromConfig(e.AdminAWSConfig(), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := admin.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("reports")}); err != nil {
+		t.Fatal(err)
+	}
+	roleARN, err := e.CreateRole(ctx, "s3-reader", TrustServiceAccount("demo", "reader"), "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateServiceAccount(ctx, "demo", "reader", roleARN); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateServiceAccount(ctx, "demo", "intruder", roleARN); err != nil {
+		t.Fatal(err)
+	}
+	cfg, done, err := e.AWSConfigForServiceAccount(ctx, "demo", "reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	cfg.RetryMaxAttempts = 1
+	c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("reports")}); err != nil {
+		t.Fatalf("list as the pod's role: %v", err)
+	}
+	if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("reports"), Key: aws.String("x"), Body: strings.NewReader("x")}); !IsAWSError(err, "AccessDenied") {
+		t.Errorf("write with a read-only role: %v", err)
+	}
+	// The same role, annotated on a service account its trust policy does
+	// not name: the token is real, the trust policy refuses it.
+	bad, done2, err := e.AWSConfigForServiceAccount(ctx, "demo", "intruder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done2()
+	bad.RetryMaxAttempts = 1
+	_, err = s3.NewFromConfig(bad, func(o *s3.Options) { o.UsePathStyle = true }).ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("reports")})
+	if !IsAWSError(err, "AccessDenied") {
+		t.Errorf("trust policy for another service account: %v, want AccessDenied", err)
+	}
+	// Pods made only for their token are gone when done.
+	done()
+	pods, err := e.Client().CoreV1().Pods("demo").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		if p.Spec.ServiceAccountName == "reader" && p.DeletionTimestamp == nil {
+			t.Errorf("pod %s was left behind", p.Name)
+		}
+	}
+}
+
+func TestBrokenWebhookDoesNotBlockPodCreation(t *testing.T) {
+	requireAssets(t)
+	e := start(t, t.TempDir(), WithCluster(ClusterLocal), WithInMemoryS3())
+	ctx := context.Background()
+	if _, err := e.CreateServiceAccount(ctx, "default", "app", "arn:aws:iam::000000000000:role/app"); err != nil {
+		t.Fatal(err)
+	}
+	e.stopWebhook()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if state(e, "webhook") != StateRunning {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the webhook did not stop")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p, err := e.Client().CoreV1().Pods("default").Create(ctx, DefaultPod("default", "app"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("pod creation with the webhook down: %v (failurePolicy Ignore should let it through)", err)
+	}
+	if envValue(p.Spec.Containers[0].Env, "AWS_ROLE_ARN") != "" {
+		t.Error("a pod was mutated with the webhook down")
+	}
+}
+
+func state(e *Env, component string) string {
+	for _, c := range e.Describe().Components {
+		if c.Name == component {
+			return c.State
+		}
+	}
+	return ""
+}
