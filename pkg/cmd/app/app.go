@@ -17,6 +17,7 @@ import (
 	"github.com/irsa-local/irsa-local/pkg/cmd/cli"
 	"github.com/irsa-local/irsa-local/pkg/cmd/clockcmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/deletecmd"
+	"github.com/irsa-local/irsa-local/pkg/cmd/execcmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/down"
 	"github.com/irsa-local/irsa-local/pkg/cmd/keys"
 	"github.com/irsa-local/irsa-local/pkg/cmd/serve"
@@ -32,6 +33,10 @@ func Main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := Run(ctx, cli.StdStreams(), os.Args[1:])
 	stop()
+	var exit *cli.ExitError
+	if errors.As(err, &exit) {
+		os.Exit(exit.Code)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error: "+oneLine(err))
 		os.Exit(1)
@@ -69,6 +74,7 @@ policies and permissions the way AWS does, offline.`,
 		keys.NewCommand(s, env),
 		clockcmd.NewCommand(s, env),
 		trailcmd.NewCommand(s, env),
+		execcmd.NewCommand(s, env),
 		deletecmd.NewCommand(s, env),
 		serve.NewCommand(s, env),
 		version.NewCommand(s),

@@ -106,3 +106,9 @@ func ReadArgOrStdin(s Streams, args []string) (string, error) {
 	}
 	return strings.TrimSpace(string(b)), nil
 }
+
+// ExitError makes the program exit with Code without printing anything:
+// the exit status of a command irsa-local ran for the user.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }

@@ -38,7 +38,7 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 		Short:  "Run an environment in the foreground (what 'up' starts in the background)",
 		RunE:   func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), s, env, f) },
 	}
-	cmd.Flags().StringVar(&f.Cluster, "cluster", string(harness.ClusterNone), "cluster mode")
+	cmd.Flags().StringVar(&f.Cluster, "cluster", string(harness.ClusterLocal), "cluster mode")
 	cmd.Flags().IntVar(&f.IssuerPort, "issuer-port", 0, "issuer port of a new environment")
 	cmd.Flags().StringVar(&f.IssuerHost, "issuer-host", harness.DefaultIssuerHost, "issuer host of a new environment")
 	cmd.Flags().IntVar(&f.AWSPort, "aws-port", 0, "plain-HTTP port of the AWS endpoint of a new environment (default: a free port, kept from then on)")

@@ -35,14 +35,17 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 		Use:   "up",
 		Args:  cobra.NoArgs,
 		Short: "Start an environment in the background (created on first use)",
-		Example: `  # issuer only, tokens minted by 'irsa-local token'
+		Example: `  # the whole chain: issuer, AWS endpoint, kube-apiserver and the webhook
+  irsa-local up
+
+  # issuer and AWS endpoint only; tokens minted by 'irsa-local token'
   irsa-local up --cluster none
 
   # a second, independent environment
-  irsa-local up --name other --cluster none`,
+  irsa-local up --name other`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), s, env, f) },
 	}
-	cmd.Flags().StringVar(&f.Cluster, "cluster", string(harness.ClusterNone), "cluster mode: none")
+	cmd.Flags().StringVar(&f.Cluster, "cluster", string(harness.ClusterLocal), "cluster mode: local (etcd, kube-apiserver and kube-controller-manager as processes; no Docker) or none (issuer and AWS endpoint only)")
 	cmd.Flags().IntVar(&f.IssuerPort, "issuer-port", 0, "HTTPS port of the issuer for a new environment (default: a free port, kept from then on)")
 	cmd.Flags().StringVar(&f.IssuerHost, "issuer-host", harness.DefaultIssuerHost, "host name in the issuer URL of a new environment")
 	cmd.Flags().IntVar(&f.AWSPort, "aws-port", 0, "plain-HTTP port of the AWS endpoint of a new environment (default: a free port, kept from then on)")
@@ -117,6 +120,9 @@ func printSummary(s cli.Streams, d harness.Description) error {
 	fmt.Fprintf(s.Out, "jwks:     %s\n", d.Issuer.JWKSURL)
 	fmt.Fprintf(s.Out, "ca file:  %s\n", d.Issuer.CAFile)
 	fmt.Fprintf(s.Out, "aws:      %s (https: %s)\n", d.AWS.Endpoint, d.AWS.EndpointHTTPS)
+	if d.Cluster.Kubeconfig != "" {
+		fmt.Fprintf(s.Out, "kubeconfig: %s\n", d.Cluster.Kubeconfig)
+	}
 	if d.AWS.OIDCProviderARN != "" {
 		fmt.Fprintf(s.Out, "provider: %s\n", d.AWS.OIDCProviderARN)
 	}
