@@ -8,10 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/irsa-local/irsa-local/pkg/assets"
 )
 
 func TestE2E(t *testing.T) {
@@ -20,7 +23,9 @@ func TestE2E(t *testing.T) {
 }
 
 // binary is the irsa-local executable under test, built once per suite.
-var binary string
+// k8sAssets is the directory holding the Kubernetes binaries the local
+// cluster specs run ("" when they are not built).
+var binary, k8sAssets string
 
 var _ = SynchronizedBeforeSuite(func() []byte {
 	dir, err := os.MkdirTemp("", "irsa-local-e2e-bin-")
@@ -29,9 +34,13 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	cmd := exec.Command("go", "build", "-o", bin, "../cmd/irsa-local")
 	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
 	Expect(cmd.Run()).To(Succeed(), "build irsa-local")
-	return []byte(bin)
-}, func(bin []byte) {
-	binary = string(bin)
+	assetsDir := ""
+	if p, err := assets.Find(assets.KubeAPIServer); err == nil {
+		assetsDir = filepath.Dir(p)
+	}
+	return []byte(bin + "\n" + assetsDir)
+}, func(data []byte) {
+	binary, k8sAssets, _ = strings.Cut(string(data), "\n")
 })
 
 var _ = SynchronizedAfterSuite(func() {}, func() {

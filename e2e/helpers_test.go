@@ -25,12 +25,16 @@ func newWorld() *world {
 	w := &world{home: home}
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "AWS_") || k == "HOME" || k == "IRSA_LOCAL_HOME" || k == "IRSA_LOCAL_NAME" || k == "KUBECONFIG" {
+		if strings.HasPrefix(k, "AWS_") || k == "HOME" || k == "KUBEBUILDER_ASSETS" || strings.HasPrefix(k, "TEST_ASSET_") || k == "IRSA_LOCAL_HOME" || k == "IRSA_LOCAL_NAME" || k == "KUBECONFIG" {
 			continue
 		}
 		w.env = append(w.env, kv)
 	}
 	w.env = append(w.env, "HOME="+home, "IRSA_LOCAL_HOME="+home+"/.irsa-local")
+	if k8sAssets != "" {
+		// The spec's HOME has no binary cache; point at the suite's.
+		w.env = append(w.env, "KUBEBUILDER_ASSETS="+k8sAssets)
+	}
 	DeferCleanup(func() {
 		// Whatever a spec left running is stopped, pass or fail.
 		_, _, _ = w.run("down")
@@ -98,7 +102,8 @@ type status struct {
 		SecretAccessKey string `json:"secretAccessKey"`
 	} `json:"aws"`
 	Cluster struct {
-		Mode string `json:"mode"`
+		Mode       string `json:"mode"`
+		Kubeconfig string `json:"kubeconfig"`
 	} `json:"cluster"`
 	Components []struct {
 		Name  string `json:"name"`

@@ -69,17 +69,17 @@ var _ = Describe("environment lifecycle", Label("none"), func() {
 	})
 
 	It("keeps the issuer URL and keys across down and up", func() {
-		w.must("up")
+		w.must("up", "--cluster", "none")
 		before := w.status()
 		kids := w.must("keys", "list")
 		w.must("down")
-		w.must("up")
+		w.must("up", "--cluster", "none")
 		Expect(w.status().Issuer.URL).To(Equal(before.Issuer.URL))
 		Expect(w.must("keys", "list")).To(Equal(kids))
 	})
 
 	It("rotates keys so old tokens keep verifying until retired", func() {
-		w.must("up")
+		w.must("up", "--cluster", "none")
 		old := w.must("token", "--service-account", "app")
 		w.must("keys", "rotate")
 		fresh := w.must("token", "--service-account", "app")
@@ -94,8 +94,8 @@ var _ = Describe("environment lifecycle", Label("none"), func() {
 	})
 
 	It("runs two environments side by side", func() {
-		w.must("up", "--name", "one")
-		w.must("up", "--name", "two")
+		w.must("up", "--cluster", "none", "--name", "one")
+		w.must("up", "--cluster", "none", "--name", "two")
 		one, two := w.status("--name", "one"), w.status("--name", "two")
 		Expect(one.Issuer.URL).NotTo(Equal(two.Issuer.URL))
 		Expect(one.PID).NotTo(Equal(two.PID))
@@ -104,7 +104,7 @@ var _ = Describe("environment lifecycle", Label("none"), func() {
 	})
 
 	It("reports a crashed process in status instead of hiding it", func() {
-		w.must("up")
+		w.must("up", "--cluster", "none")
 		s := w.status()
 		Expect(syscall.Kill(s.PID, syscall.SIGKILL)).To(Succeed())
 		eventually(func() bool { return processGone(s.PID) })
@@ -112,7 +112,7 @@ var _ = Describe("environment lifecycle", Label("none"), func() {
 		Expect(after.Running).To(BeFalse())
 		Expect(after.Components).To(ContainElement(And(HaveField("Name", "issuer"), HaveField("State", "failed"))))
 		// up recovers: the stale pid file is removed and said so.
-		_, errOut, code := w.run("up")
+		_, errOut, code := w.run("up", "--cluster", "none")
 		Expect(code).To(Equal(0))
 		Expect(errOut).To(ContainSubstring("stale pid file"))
 	})
@@ -123,30 +123,30 @@ var _ = Describe("environment lifecycle", Label("none"), func() {
 			Expect(err).NotTo(HaveOccurred())
 			defer l.Close()
 			port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-			_, errOut, code := w.run("up", "--issuer-port", port)
+			_, errOut, code := w.run("up", "--cluster", "none", "--issuer-port", port)
 			Expect(code).To(Equal(1))
 			Expect(oneLine(errOut)).To(And(ContainSubstring("127.0.0.1:"+port), ContainSubstring("in use")))
 		})
 
 		It("names a corrupted key file and keeps it", func() {
-			w.must("up")
+			w.must("up", "--cluster", "none")
 			s := w.status()
 			w.must("down")
 			key := filepath.Join(s.StateDir, "keys", "sa.key")
 			Expect(os.WriteFile(key, []byte("garbage"), 0o600)).To(Succeed())
-			_, errOut, code := w.run("up")
+			_, errOut, code := w.run("up", "--cluster", "none")
 			Expect(code).To(Equal(1))
 			Expect(oneLine(errOut)).To(ContainSubstring(key))
 			Expect(os.ReadFile(key)).To(Equal([]byte("garbage")))
 		})
 
 		It("names a key file with the wrong permissions and the fix", func() {
-			w.must("up")
+			w.must("up", "--cluster", "none")
 			s := w.status()
 			w.must("down")
 			key := filepath.Join(s.StateDir, "keys", "sa.key")
 			Expect(os.Chmod(key, 0o644)).To(Succeed())
-			_, errOut, code := w.run("up")
+			_, errOut, code := w.run("up", "--cluster", "none")
 			Expect(code).To(Equal(1))
 			Expect(oneLine(errOut)).To(And(ContainSubstring(key), ContainSubstring("chmod 600")))
 		})
@@ -154,7 +154,7 @@ var _ = Describe("environment lifecycle", Label("none"), func() {
 		It("names an unwritable state directory", func() {
 			file := filepath.Join(w.home, "not-a-dir")
 			Expect(os.WriteFile(file, nil, 0o600)).To(Succeed())
-			_, errOut, code := w.run("up", "--state-dir", filepath.Join(file, "env"))
+			_, errOut, code := w.run("up", "--cluster", "none", "--state-dir", filepath.Join(file, "env"))
 			Expect(code).To(Equal(1))
 			Expect(oneLine(errOut)).To(And(ContainSubstring(file), ContainSubstring("--state-dir")))
 		})

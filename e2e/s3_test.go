@@ -31,7 +31,7 @@ var _ = Describe("S3 behind IAM, EKS DescribeCluster and the trail", Label("none
 	)
 	BeforeEach(func() {
 		w = newWorld()
-		w.must("up")
+		w.must("up", "--cluster", "none")
 		s = w.status()
 		w.awsEnv(s)
 		providerURL := strings.TrimPrefix(s.Issuer.URL, "https://")

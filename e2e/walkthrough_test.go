@@ -108,7 +108,7 @@ var _ = Describe("walkthrough step 1 with the AWS CLI", Label("none"), func() {
 	})
 
 	It("lets boto3's web identity provider read a token file, over HTTPS trusting the environment CA", func() {
-		w.must("up")
+		w.must("up", "--cluster", "none")
 		s := w.status()
 		w.awsEnv(s)
 		providerURL := strings.TrimPrefix(s.Issuer.URL, "https://")
@@ -138,7 +138,7 @@ var _ = Describe("walkthrough step 1 with the AWS CLI", Label("none"), func() {
 var _ = Describe("the emulator clock", Label("none"), func() {
 	It("moves token expiry without sleeping, and reset brings it back", func() {
 		w := newWorld()
-		w.must("up")
+		w.must("up", "--cluster", "none")
 		s := w.status()
 		w.awsEnv(s)
 		providerURL := strings.TrimPrefix(s.Issuer.URL, "https://")

@@ -1,36 +1,93 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults, offline: start an environment with
-# no cluster, fetch the issuer's discovery document and JWKS with curl
-# trusting only the exported CA, mint a service-account token and verify it
-# against the served keys, then stop. Runs in a scratch IRSA_LOCAL_HOME
+# The main job on the embedded defaults, offline: the whole IRSA chain on a
+# local cluster. It starts an environment (issuer, AWS endpoint, etcd,
+# kube-apiserver, kube-controller-manager, pod identity webhook), sets up the
+# walkthrough's role, service account and bucket with the AWS CLI and
+# kubectl, runs `aws s3 ls` as the test pod, shows a refused write and the
+# audit trail explaining it, then stops. Runs in a scratch IRSA_LOCAL_HOME
 # unless one is set.
 source "$(dirname "$0")/lib.sh"
 hack/build.sh >/dev/null
+hack/k8s-assets.sh
+export KUBEBUILDER_ASSETS="${REPO_ROOT}/bin/k8s"
 bin="${REPO_ROOT}/bin/irsa-local"
+kubectl="${KUBEBUILDER_ASSETS}/kubectl"
+work="$(mktemp -d)"
 if [[ -z "${IRSA_LOCAL_HOME:-}" ]]; then
-  IRSA_LOCAL_HOME="$(mktemp -d)"
+  IRSA_LOCAL_HOME="${work}/home"
   export IRSA_LOCAL_HOME
-  trap '"${bin}" down >/dev/null 2>&1 || true; rm -rf "${IRSA_LOCAL_HOME}"' EXIT
-else
-  trap '"${bin}" down >/dev/null 2>&1 || true' EXIT
 fi
+trap '"${bin}" down >/dev/null 2>&1 || true; rm -rf "${work}"' EXIT
+cd "${work}"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "irsa-local up --cluster none"
-"${bin}" up --cluster none
+step "irsa-local up"
+"${bin}" up
 
-issuer="$("${bin}" status -o json | jq -r .issuer.url)"
-ca="$("${bin}" status -o json | jq -r .issuer.caFile)"
+export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION KUBECONFIG
+AWS_ENDPOINT_URL="$("${bin}" status -o json | jq -r .aws.endpoint)"
+AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
+KUBECONFIG="$("${bin}" status -o json | jq -r .cluster.kubeconfig)"
+unset AWS_PROFILE AWS_SESSION_TOKEN
+account="$("${bin}" status -o json | jq -r .aws.accountId)"
+provider="$("${bin}" status -o json | jq -r .issuer.url | sed 's#https://##')"
 
-step "curl --cacert ${ca} ${issuer}/.well-known/openid-configuration"
-curl -fsS --cacert "${ca}" "${issuer}/.well-known/openid-configuration" | jq .
+step "curl the issuer's discovery document, trusting only the environment CA"
+curl -fsS --cacert "$("${bin}" status -o json | jq -r .issuer.caFile)" \
+  "$("${bin}" status -o json | jq -r .issuer.url)/.well-known/openid-configuration" | jq -c .
 
-step "curl --cacert ${ca} ${issuer}/keys"
-curl -fsS --cacert "${ca}" "${issuer}/keys" | jq '.keys[] | {kid, kty, alg, use}'
+step "aws iam create-role --role-name s3-reader --assume-role-policy-document file://trust-policy.json"
+cat > trust-policy.json <<JSON
+{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+  "Principal": {"Federated": "arn:aws:iam::${account}:oidc-provider/${provider}"},
+  "Action": "sts:AssumeRoleWithWebIdentity",
+  "Condition": {"StringEquals": {"${provider}:sub": "system:serviceaccount:demo:s3-reader"}}}]}
+JSON
+aws iam create-role --role-name s3-reader --assume-role-policy-document file://trust-policy.json --query Role.Arn --output text
+aws iam attach-role-policy --role-name s3-reader --policy-arn arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess
+aws s3 mb s3://demo-bucket
+echo "hello from irsa-local" | aws s3 cp - s3://demo-bucket/hello.txt
 
-step "irsa-local token --namespace default --service-account s3-reader | irsa-local token verify -"
-"${bin}" token --namespace default --service-account s3-reader | "${bin}" token verify -
+step "kubectl apply -f service-account.yaml"
+"${kubectl}" create namespace demo
+cat > service-account.yaml <<YAML
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: s3-reader
+  namespace: demo
+  annotations:
+    eks.amazonaws.com/role-arn: arn:aws:iam::${account}:role/s3-reader
+YAML
+"${kubectl}" apply -f service-account.yaml
+
+step "irsa-local exec -f s3-test-pod.yaml -- aws s3 ls s3://demo-bucket"
+cat > s3-test-pod.yaml <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: s3-reader
+  namespace: demo
+spec:
+  serviceAccountName: s3-reader
+  containers:
+  - name: aws-cli
+    image: amazon/aws-cli
+    command: ["/bin/sh", "-c"]
+    args: ["aws s3 ls s3://demo-bucket --region us-east-1"]
+YAML
+"${bin}" exec -f s3-test-pod.yaml -- aws s3 ls s3://demo-bucket
+"${bin}" exec -f s3-test-pod.yaml -- aws sts get-caller-identity --query Arn --output text
+
+step "least privilege: the read-only role cannot write"
+if "${bin}" exec -f s3-test-pod.yaml -- aws s3 cp trust-policy.json s3://demo-bucket/nope.json; then
+  echo "demo: the write was allowed; it must not be" >&2
+  exit 1
+fi
+
+step "irsa-local trail"
+"${bin}" trail | tail -n 4
 
 step "irsa-local down"
 "${bin}" down

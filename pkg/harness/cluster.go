@@ -76,14 +76,17 @@ func (e *Env) startWebhook(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	comp := &Component{Name: "webhook", State: StateRunning, Listen: l.Addr().String()}
+	done := make(chan struct{})
 	e.mu.Lock()
 	e.components["webhook"] = comp
 	e.stopWebhook = cancel
+	e.webhookDone = done
 	e.mu.Unlock()
 	ready := make(chan struct{})
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
+		defer close(done)
 		err := webhook.Run(wctx, webhook.RunConfig{
 			Client:    e.client,
 			Listener:  l,
@@ -190,10 +193,15 @@ func (e *Env) stopCluster(ctx context.Context) error {
 // key files again: it signs with the new key after a rotation and stops
 // accepting retired ones.
 func (e *Env) restartCluster(ctx context.Context) error {
+	e.mu.Lock()
+	webhookDone := e.webhookDone
+	e.mu.Unlock()
 	if err := e.stopCluster(ctx); err != nil {
 		return fmt.Errorf("restart cluster: %w", err)
 	}
-	e.wg.Wait()
+	if webhookDone != nil {
+		<-webhookDone // its port is free again
+	}
 	return e.startCluster(ctx)
 }
 

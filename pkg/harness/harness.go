@@ -43,6 +43,7 @@ type Env struct {
 	cluster     *local.Cluster
 	client      kubernetes.Interface
 	stopWebhook context.CancelFunc
+	webhookDone chan struct{}
 	stopMonitor context.CancelFunc
 
 	mu         sync.Mutex
