@@ -26,6 +26,7 @@ type flagpole struct {
 	Region         string
 	AWSPort        int
 	NoOIDCProvider bool
+	NoInjection    bool
 }
 
 // NewCommand returns the serve command.
@@ -43,6 +44,7 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 	cmd.Flags().StringVar(&f.IssuerHost, "issuer-host", harness.DefaultIssuerHost, "issuer host of a new environment")
 	cmd.Flags().IntVar(&f.AWSPort, "aws-port", 0, "plain-HTTP port of the AWS endpoint of a new environment (default: a free port, kept from then on)")
 	cmd.Flags().BoolVar(&f.NoOIDCProvider, "no-oidc-provider", false, "do not register the issuer as an IAM OIDC provider (as before 'eksctl utils associate-iam-oidc-provider')")
+	cmd.Flags().BoolVar(&f.NoInjection, "no-endpoint-injection", false, "make the webhook mutate pods exactly as EKS's does, without AWS_ENDPOINT_URL pointing at the emulator")
 	cmd.Flags().StringVar(&f.Region, "region", harness.DefaultRegion, "AWS region of a new environment")
 	return cmd
 }
@@ -67,6 +69,9 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) (re
 	}
 	if f.NoOIDCProvider {
 		opts = append(opts, harness.WithoutOIDCProvider())
+	}
+	if f.NoInjection {
+		opts = append(opts, harness.WithoutEndpointInjection())
 	}
 	e, err := harness.Start(ctx, opts...)
 	if err != nil {

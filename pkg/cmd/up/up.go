@@ -25,6 +25,7 @@ type flagpole struct {
 	Region         string
 	AWSPort        int
 	NoOIDCProvider bool
+	NoInjection    bool
 	Wait           time.Duration
 }
 
@@ -50,6 +51,7 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 	cmd.Flags().StringVar(&f.IssuerHost, "issuer-host", harness.DefaultIssuerHost, "host name in the issuer URL of a new environment")
 	cmd.Flags().IntVar(&f.AWSPort, "aws-port", 0, "plain-HTTP port of the AWS endpoint of a new environment (default: a free port, kept from then on)")
 	cmd.Flags().BoolVar(&f.NoOIDCProvider, "no-oidc-provider", false, "do not register the issuer as an IAM OIDC provider (as before 'eksctl utils associate-iam-oidc-provider')")
+	cmd.Flags().BoolVar(&f.NoInjection, "no-endpoint-injection", false, "make the webhook mutate pods exactly as EKS's does, without AWS_ENDPOINT_URL pointing at the emulator")
 	cmd.Flags().StringVar(&f.Region, "region", harness.DefaultRegion, "AWS region of a new environment")
 	cmd.Flags().DurationVar(&f.Wait, "wait", time.Minute, "how long to wait for the environment to serve")
 	return cmd
@@ -100,6 +102,9 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 	}
 	if f.NoOIDCProvider {
 		argv = append(argv, "--no-oidc-provider")
+	}
+	if f.NoInjection {
+		argv = append(argv, "--no-endpoint-injection")
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.Wait)
 	defer cancel()
