@@ -164,3 +164,46 @@ func state(e *Env, component string) string {
 	}
 	return ""
 }
+
+func TestResetRestoresACleanState(t *testing.T) {
+	requireAssets(t)
+	e := start(t, t.TempDir(), WithCluster(ClusterLocal), WithInMemoryS3())
+	ctx := context.Background()
+	roleARN, err := e.CreateRole(ctx, "r", TrustServiceAccount("team", "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateServiceAccount(ctx, "team", "app", roleARN); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateServiceAccount(ctx, "default", "extra", ""); err != nil {
+		t.Fatal(err)
+	}
+	admin := s3.NewFromConfig(e.AdminAWSConfig(), func(o *s3.Options) { o.UsePathStyle = true })
+	if _, err := admin.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bucket")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Client().CoreV1().Namespaces().Get(ctx, "team", metav1.GetOptions{}); err == nil {
+		t.Error("namespace team survived Reset")
+	}
+	if _, err := e.Client().CoreV1().ServiceAccounts("default").Get(ctx, "extra", metav1.GetOptions{}); err == nil {
+		t.Error("service account default/extra survived Reset")
+	}
+	list, err := admin.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if err != nil || len(list.Buckets) != 0 {
+		t.Errorf("buckets after Reset: %+v %v", list, err)
+	}
+	if e.Describe().AWS.OIDCProviderARN == "" {
+		t.Error("the OIDC provider is gone after Reset")
+	}
+	// The same names work again at once.
+	if _, err := e.CreateRole(ctx, "r", TrustServiceAccount("team", "app")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateServiceAccount(ctx, "team", "app", roleARN); err != nil {
+		t.Fatal(err)
+	}
+}

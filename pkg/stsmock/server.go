@@ -239,8 +239,8 @@ func (s *Server) Clock() *clock.Offset { return s.clock }
 // verifying at once.
 func (s *Server) FlushKeys() { s.keys.flush() }
 
-// Reset empties IAM, invalidates every issued session and returns the clock
-// to real time: a clean account for the next test.
+// Reset empties IAM and S3, invalidates every issued session and returns
+// the clock to real time: a clean account for the next test.
 func (s *Server) Reset() error {
 	s.iam.mu.Lock()
 	s.iam.reset()
@@ -248,6 +248,15 @@ func (s *Server) Reset() error {
 	s.iam.mu.Unlock()
 	if err != nil {
 		return err
+	}
+	buckets, err := s.s3.backend.ListBuckets()
+	if err != nil {
+		return fmt.Errorf("list buckets: %w", err)
+	}
+	for _, b := range buckets {
+		if err := s.s3.backend.ForceDeleteBucket(b.Name); err != nil {
+			return fmt.Errorf("delete bucket %s: %w", b.Name, err)
+		}
 	}
 	s.clock.Reset()
 	s.keys.flush()
