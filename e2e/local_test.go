@@ -266,3 +266,35 @@ var _ = Describe("the whole chain on a local cluster", Label("local"), func() {
 		})
 	})
 })
+
+var _ = Describe("irsa-local env and token with a cluster", Label("local"), func() {
+	It("exports the admin, or exactly a service account's web identity with no static keys", func() {
+		requireCluster()
+		w := newWorld()
+		w.must("up")
+		s := w.status()
+		w.setUpWalkthrough(s, demoSA, "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+		admin := w.must("env")
+		Expect(admin).To(ContainSubstring("export AWS_ENDPOINT_URL='" + s.AWS.Endpoint + "'"))
+		Expect(admin).To(ContainSubstring("export KUBECONFIG='" + s.Cluster.Kubeconfig + "'"))
+		Expect(admin).To(ContainSubstring("export AWS_ACCESS_KEY_ID='test'"))
+
+		script := w.must("env", "-n", demoNamespace, "--service-account", demoSA)
+		Expect(script).To(ContainSubstring("unset AWS_ACCESS_KEY_ID"))
+		Expect(script).To(ContainSubstring("unset AWS_PROFILE"))
+		Expect(script).To(ContainSubstring("export AWS_ROLE_ARN='arn:aws:iam::" + s.AWS.AccountID + ":role/" + demoRole + "'"))
+		// A shell that had the admin keys and a profile set ends up with the
+		// web identity alone.
+		r := w.cmd("bash", nil, "-c", `export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_PROFILE=nope; eval "$(`+binary+` env -n demo --service-account s3-reader)"; aws sts get-caller-identity --query Arn --output text`)
+		Expect(r.code).To(Equal(0), r.stderr)
+		Expect(r.stdout).To(HavePrefix("arn:aws:sts::" + s.AWS.AccountID + ":assumed-role/" + demoRole + "/"))
+
+		// token comes from the apiserver: it names the real service account's UID.
+		uid := strings.TrimSpace(w.mustKubectl(s, "get", "sa", demoSA, "-n", demoNamespace, "-o", "jsonpath={.metadata.uid}"))
+		decoded := w.cmd(binary, []byte(w.must("token", "-n", demoNamespace, "--service-account", demoSA)), "token", "decode", "-")
+		Expect(decoded.stdout).To(ContainSubstring(uid))
+		_, errOut, code := w.run("token", "-n", demoNamespace, "--service-account", "missing")
+		Expect(code).To(Equal(1))
+		Expect(oneLine(errOut)).To(ContainSubstring(`serviceaccounts "missing" not found`))
+	})
+})

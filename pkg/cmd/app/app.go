@@ -18,6 +18,7 @@ import (
 	"github.com/irsa-local/irsa-local/pkg/cmd/clockcmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/deletecmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/down"
+	"github.com/irsa-local/irsa-local/pkg/cmd/envcmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/execcmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/keys"
 	"github.com/irsa-local/irsa-local/pkg/cmd/serve"
@@ -75,6 +76,7 @@ policies and permissions the way AWS does, offline.`,
 		clockcmd.NewCommand(s, env),
 		trailcmd.NewCommand(s, env),
 		execcmd.NewCommand(s, env),
+		envcmd.NewCommand(s, env),
 		deletecmd.NewCommand(s, env),
 		serve.NewCommand(s, env),
 		version.NewCommand(s),

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
 	"github.com/irsa-local/irsa-local/pkg/cmd/cli"
@@ -161,19 +160,5 @@ func Connect(env *cli.EnvFlags) (kubernetes.Interface, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !d.Running {
-		return nil, fmt.Errorf("environment %q is not running; start it with 'irsa-local up'", d.Name)
-	}
-	if d.Cluster.Kubeconfig == "" {
-		return nil, fmt.Errorf("environment %q runs with --cluster %s, which has no Kubernetes API; restart it with 'irsa-local down && irsa-local up --cluster local'", d.Name, d.Cluster.Mode)
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", d.Cluster.Kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig %s: %w", d.Cluster.Kubeconfig, err)
-	}
-	c, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("create Kubernetes client: %w", err)
-	}
-	return c, nil
+	return harness.ClusterClient(d)
 }

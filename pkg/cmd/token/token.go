@@ -34,12 +34,16 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 		Example: `  irsa-local token -n default --service-account s3-reader > token
   aws sts assume-role-with-web-identity --role-arn ARN --role-session-name test \
     --web-identity-token "$(irsa-local token -n default --service-account s3-reader)"`,
-		RunE: func(_ *cobra.Command, _ []string) error {
+		Long: `token prints a service-account token. With a cluster it comes from the
+apiserver through TokenRequest, exactly as the kubelet gets a projected token;
+with --cluster none it is minted with the environment's signing key, with the
+claims the apiserver would put in it.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			l, err := env.Layout()
 			if err != nil {
 				return err
 			}
-			tok, err := harness.MintToken(l, issuer.TokenRequest{
+			tok, err := harness.IssueToken(cmd.Context(), l, issuer.TokenRequest{
 				Namespace:      f.Namespace,
 				ServiceAccount: f.ServiceAccount,
 				Audiences:      f.Audiences,
