@@ -30,7 +30,7 @@ type flagpole struct {
 func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 	f := &flagpole{}
 	cmd := &cobra.Command{
-		Use:   "exec [-n NS] --service-account SA [-f pod.yaml] -- CMD [ARGS...]",
+		Use:   "exec [-n NS] --service-account SA [-f pod.yaml] [-- CMD [ARGS...]]",
 		Short: "Run a command as a pod of a service account: webhook-injected env and a real token",
 		Long: `exec creates a pod of the service account through the apiserver (so the pod
 identity webhook mutates it), requests its projected token through TokenRequest
@@ -42,10 +42,13 @@ does. The exit code is CMD's.
 Nothing of the host's AWS set-up leaks in: AWS_* variables and AWS_PROFILE
 are dropped and HOME is an empty directory, so ~/.aws (profiles, static keys,
 the AWS CLI's credential cache) is out of reach. What runs is exactly the web
-identity session. The pod is deleted when CMD ends.`,
+identity session. The pod is deleted when CMD ends.
+
+With -f and no CMD, the container's own command and args run, as the pod
+would run them.`,
 		Example: `  irsa-local exec -n demo --service-account s3-reader -- aws s3 ls s3://my-bucket
-  irsa-local exec -f s3-test-pod.yaml -- aws sts get-caller-identity`,
-		Args: cobra.MinimumNArgs(1),
+  irsa-local exec -f s3-test-pod.yaml -- aws sts get-caller-identity
+  irsa-local exec -f s3-test-pod.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run(cmd.Context(), s, env, f, args)
 		},
@@ -64,6 +67,13 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole, arg
 	pod, err := podFor(f)
 	if err != nil {
 		return err
+	}
+	if len(args) == 0 {
+		c := pod.Spec.Containers[0]
+		args = append(append([]string{}, c.Command...), c.Args...)
+		if len(args) == 0 {
+			return errors.New("no command to run: give one after --, or a pod manifest whose container has a command")
+		}
 	}
 	tmp, err := os.MkdirTemp("", "irsa-local-exec-")
 	if err != nil {
