@@ -59,23 +59,32 @@ func TrustPolicy(doc string) Trust { return Trust{doc: doc} }
 // TrustPolicyFor returns the EKS-standard trust policy document for a
 // service account of this environment, as TrustServiceAccount uses it.
 func (e *Env) TrustPolicyFor(namespace, name string) string {
-	key := strings.TrimPrefix(e.issuerURL, "https://")
-	provider := e.aws.OIDCProviderARN(e.issuerURL)
-	if provider == "" {
-		// Not registered (yet): name the ARN it will have.
-		provider = "arn:aws:iam::" + e.cfg.AccountID + ":oidc-provider/" + canonicalProvider(key)
+	return trustPolicy(e.issuerURL, e.aws.OIDCProviderARN(e.issuerURL), e.cfg.AccountID, namespace, name)
+}
+
+// trustPolicy is the EKS-standard trust policy: the issuer's provider may
+// assume the role for system:serviceaccount:NS:NAME with audience
+// sts.amazonaws.com; a name of "*" trusts the whole namespace (StringLike).
+// providerARN may be empty when the provider is not registered yet: the
+// ARN it will have is used.
+func trustPolicy(issuerURL, providerARN, account, namespace, name string) string {
+	key := strings.TrimPrefix(issuerURL, "https://")
+	if providerARN == "" {
+		providerARN = "arn:aws:iam::" + account + ":oidc-provider/" + canonicalProvider(key)
 	}
-	sub := map[string]string{key + ":sub": "system:serviceaccount:" + namespace + ":" + name}
-	aud := map[string]string{key + ":aud": "sts.amazonaws.com"}
-	cond := map[string]any{"StringEquals": map[string]string{key + ":sub": sub[key+":sub"], key + ":aud": aud[key+":aud"]}}
+	sub := "system:serviceaccount:" + namespace + ":" + name
+	cond := map[string]any{"StringEquals": map[string]string{key + ":sub": sub, key + ":aud": "sts.amazonaws.com"}}
 	if name == "*" {
-		cond = map[string]any{"StringLike": sub, "StringEquals": aud}
+		cond = map[string]any{
+			"StringLike":   map[string]string{key + ":sub": sub},
+			"StringEquals": map[string]string{key + ":aud": "sts.amazonaws.com"},
+		}
 	}
 	doc := map[string]any{
 		"Version": "2012-10-17",
 		"Statement": []any{map[string]any{
 			"Effect":    "Allow",
-			"Principal": map[string]string{"Federated": provider},
+			"Principal": map[string]string{"Federated": providerARN},
 			"Action":    "sts:AssumeRoleWithWebIdentity",
 			"Condition": cond,
 		}},

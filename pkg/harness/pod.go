@@ -256,13 +256,5 @@ func (e *Env) CreateServiceAccount(ctx context.Context, namespace, name, roleARN
 
 // EnsureNamespace creates a namespace unless it exists.
 func (e *Env) EnsureNamespace(ctx context.Context, name string) error {
-	_, err := e.client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
-	if err == nil {
-		return nil
-	}
-	_, err = e.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create namespace %s: %w", name, err)
-	}
-	return nil
+	return ensureNamespace(ctx, e.client, name)
 }

@@ -2,8 +2,11 @@ package harness
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -60,4 +63,34 @@ func IssueToken(ctx context.Context, l Layout, req issuer.TokenRequest) (string,
 		return "", errors.New("request a token: the apiserver returned none")
 	}
 	return out.Status.Token, nil
+}
+
+// ApplyFile applies an environment file to the running environment in l,
+// from another process: through its AWS endpoint with the admin
+// credentials, and its cluster when it has one.
+func ApplyFile(ctx context.Context, l Layout, f *EnvironmentFile) error {
+	d, err := Inspect(l)
+	if err != nil {
+		return err
+	}
+	if !d.Running {
+		return fmt.Errorf("environment %q is not running; start it with 'irsa-local up'", d.Name)
+	}
+	t := Target{
+		AWS: aws.Config{
+			Region:       d.AWS.Region,
+			Credentials:  credentials.NewStaticCredentialsProvider(d.AWS.AccessKeyID, d.AWS.SecretAccessKey, ""),
+			BaseEndpoint: aws.String(d.AWS.Endpoint),
+		},
+		AccountID: d.AWS.AccountID,
+		TrustPolicy: func(namespace, name string) string {
+			return trustPolicy(d.Issuer.URL, d.AWS.OIDCProviderARN, d.AWS.AccountID, namespace, name)
+		},
+	}
+	if d.Cluster.Mode != ClusterNone {
+		if t.Kube, err = ClusterClient(d); err != nil {
+			return err
+		}
+	}
+	return Apply(ctx, t, f)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/irsa-local/irsa-local/pkg/cmd/applycmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/assets"
 	"github.com/irsa-local/irsa-local/pkg/cmd/cli"
 	"github.com/irsa-local/irsa-local/pkg/cmd/clockcmd"
@@ -77,6 +78,7 @@ policies and permissions the way AWS does, offline.`,
 		trailcmd.NewCommand(s, env),
 		execcmd.NewCommand(s, env),
 		envcmd.NewCommand(s, env),
+		applycmd.NewCommand(s, env),
 		deletecmd.NewCommand(s, env),
 		serve.NewCommand(s, env),
 		version.NewCommand(s),

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/irsa-local/irsa-local/pkg/cmd/applycmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/cli"
 	"github.com/irsa-local/irsa-local/pkg/daemon"
 	"github.com/irsa-local/irsa-local/pkg/harness"
@@ -27,6 +28,7 @@ type flagpole struct {
 	NoOIDCProvider bool
 	NoInjection    bool
 	Wait           time.Duration
+	File           string
 }
 
 // NewCommand returns the up command.
@@ -53,6 +55,7 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 	cmd.Flags().BoolVar(&f.NoOIDCProvider, "no-oidc-provider", false, "do not register the issuer as an IAM OIDC provider (as before 'eksctl utils associate-iam-oidc-provider')")
 	cmd.Flags().BoolVar(&f.NoInjection, "no-endpoint-injection", false, "make the webhook mutate pods exactly as EKS's does, without AWS_ENDPOINT_URL pointing at the emulator")
 	cmd.Flags().StringVar(&f.Region, "region", harness.DefaultRegion, "AWS region of a new environment")
+	cmd.Flags().StringVarP(&f.File, "filename", "f", "", "environment file to apply once the environment is up (see 'irsa-local apply')")
 	cmd.Flags().DurationVar(&f.Wait, "wait", time.Minute, "how long to wait for the environment to serve")
 	return cmd
 }
@@ -71,6 +74,11 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 			return fmt.Errorf("environment %q is running with --cluster %s; run 'irsa-local down --name %s' first to change it", d.Name, d.Cluster.Mode, d.Name)
 		}
 		fmt.Fprintf(s.ErrOut, "Environment %q is already running.\n", d.Name)
+		if f.File != "" {
+			if err := applycmd.Run(ctx, s, env, f.File); err != nil {
+				return err
+			}
+		}
 		return printSummary(s, d)
 	}
 	if err := harness.PrepareStateDir(l); err != nil {
@@ -117,6 +125,14 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 		return err
 	}
 	fmt.Fprintf(s.ErrOut, "✓ Environment %q is up (%s).\n", d.Name, time.Since(start).Round(time.Millisecond))
+	if f.File != "" {
+		if err := applycmd.Run(ctx, s, env, f.File); err != nil {
+			return err
+		}
+		if d, err = harness.Inspect(l); err != nil {
+			return err
+		}
+	}
 	return printSummary(s, d)
 }
 

@@ -1,0 +1,332 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+)
+
+// EnvironmentFile describes the world a workshop or a test suite needs:
+// roles and their policies, buckets and objects, namespaces and annotated
+// service accounts. `irsa-local apply -f`, `irsa-local up -f` and
+// Env.Apply read it and create what is missing, idempotently.
+type EnvironmentFile struct {
+	APIVersion      string               `json:"apiVersion"`
+	Kind            string               `json:"kind"`
+	Policies        []ManagedPolicySpec  `json:"policies,omitempty"`
+	Roles           []RoleSpec           `json:"roles,omitempty"`
+	Buckets         []BucketSpec         `json:"buckets,omitempty"`
+	Namespaces      []string             `json:"namespaces,omitempty"`
+	ServiceAccounts []ServiceAccountSpec `json:"serviceAccounts,omitempty"`
+}
+
+// EnvironmentFileAPIVersion and EnvironmentFileKind identify the format.
+const (
+	EnvironmentFileAPIVersion = "irsa-local.dev/v1alpha1"
+	EnvironmentFileKind       = "Environment"
+)
+
+// ManagedPolicySpec is a customer managed policy.
+type ManagedPolicySpec struct {
+	Name     string   `json:"name"`
+	Document Document `json:"document"`
+}
+
+// RoleSpec is an IAM role. Trust names whom it trusts.
+type RoleSpec struct {
+	Name  string    `json:"name"`
+	Trust TrustSpec `json:"trust"`
+	// ManagedPolicies are ARNs (arn:aws:iam::aws:policy/… or the account's)
+	// or names of policies of this file.
+	ManagedPolicies    []string           `json:"managedPolicies,omitempty"`
+	InlinePolicies     []InlinePolicySpec `json:"inlinePolicies,omitempty"`
+	MaxSessionDuration int32              `json:"maxSessionDuration,omitempty"`
+}
+
+// TrustSpec is either a service account (the EKS-standard trust policy;
+// name "*" trusts the whole namespace) or a full trust policy.
+type TrustSpec struct {
+	ServiceAccount *ServiceAccountRef `json:"serviceAccount,omitempty"`
+	Policy         Document           `json:"policy,omitempty"`
+}
+
+// ServiceAccountRef names a service account.
+type ServiceAccountRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+// InlinePolicySpec is a role's inline policy.
+type InlinePolicySpec struct {
+	Name     string   `json:"name"`
+	Document Document `json:"document"`
+}
+
+// BucketSpec is an S3 bucket with an optional bucket policy and objects.
+type BucketSpec struct {
+	Name    string       `json:"name"`
+	Policy  Document     `json:"policy,omitempty"`
+	Objects []ObjectSpec `json:"objects,omitempty"`
+}
+
+// ObjectSpec is an object with literal content.
+type ObjectSpec struct {
+	Key     string `json:"key"`
+	Content string `json:"content"`
+}
+
+// ServiceAccountSpec is a Kubernetes service account, annotated with the
+// role it may assume: Role names a role of this file (or any role by name),
+// RoleARN any role.
+type ServiceAccountSpec struct {
+	Namespace   string            `json:"namespace"`
+	Name        string            `json:"name"`
+	Role        string            `json:"role,omitempty"`
+	RoleARN     string            `json:"roleArn,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// Document is a policy document written either as YAML/JSON structure or as
+// a string of JSON.
+type Document string
+
+// UnmarshalJSON accepts a JSON string (kept verbatim) or any JSON value
+// (re-encoded compactly).
+func (d *Document) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*d = Document(s)
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	*d = Document(out)
+	return nil
+}
+
+// LoadEnvironmentFile reads and checks an environment file. Unknown fields
+// are errors, so a typo is not silently ignored.
+func LoadEnvironmentFile(path string) (*EnvironmentFile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read environment file: %w", err)
+	}
+	var f EnvironmentFile
+	if err := yaml.UnmarshalStrict(b, &f); err != nil {
+		return nil, fmt.Errorf("parse environment file %s: %w", path, err)
+	}
+	if err := f.validate(); err != nil {
+		return nil, fmt.Errorf("check environment file %s: %w", path, err)
+	}
+	return &f, nil
+}
+
+func (f *EnvironmentFile) validate() error {
+	if f.APIVersion != EnvironmentFileAPIVersion || f.Kind != EnvironmentFileKind {
+		return fmt.Errorf("want apiVersion %s and kind %s, found %q and %q", EnvironmentFileAPIVersion, EnvironmentFileKind, f.APIVersion, f.Kind)
+	}
+	for i, r := range f.Roles {
+		if r.Name == "" {
+			return fmt.Errorf("roles[%d] has no name", i)
+		}
+		if (r.Trust.ServiceAccount == nil) == (r.Trust.Policy == "") {
+			return fmt.Errorf("role %s: give exactly one of trust.serviceAccount and trust.policy", r.Name)
+		}
+	}
+	for i, b := range f.Buckets {
+		if b.Name == "" {
+			return fmt.Errorf("buckets[%d] has no name", i)
+		}
+	}
+	for i, sa := range f.ServiceAccounts {
+		if sa.Namespace == "" || sa.Name == "" {
+			return fmt.Errorf("serviceAccounts[%d] needs a namespace and a name", i)
+		}
+		if sa.Role != "" && sa.RoleARN != "" {
+			return fmt.Errorf("service account %s/%s: give role or roleArn, not both", sa.Namespace, sa.Name)
+		}
+	}
+	return nil
+}
+
+// Target is where an environment file is applied: an AWS endpoint with
+// account-root credentials, and optionally a cluster.
+type Target struct {
+	AWS       aws.Config
+	Kube      kubernetes.Interface
+	AccountID string
+	// TrustPolicy returns the EKS-standard trust policy for a service
+	// account of the environment.
+	TrustPolicy func(namespace, name string) string
+}
+
+// Apply creates, idempotently, what f describes in the environment.
+func (e *Env) Apply(ctx context.Context, f *EnvironmentFile) error {
+	return Apply(ctx, Target{AWS: e.AdminAWSConfig(), Kube: e.client, AccountID: e.cfg.AccountID, TrustPolicy: e.TrustPolicyFor}, f)
+}
+
+// Apply creates, idempotently, what f describes at t: what exists is
+// brought in line (trust policies, attachments, inline policies, bucket
+// policies, objects, annotations), nothing is deleted.
+func Apply(ctx context.Context, t Target, f *EnvironmentFile) error {
+	ic := iam.NewFromConfig(t.AWS)
+	sc := s3.NewFromConfig(t.AWS, func(o *s3.Options) { o.UsePathStyle = true })
+	policyARN := map[string]string{}
+	for _, p := range f.Policies {
+		arn := "arn:aws:iam::" + t.AccountID + ":policy/" + p.Name
+		policyARN[p.Name] = arn
+		_, err := ic.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(p.Name), PolicyDocument: aws.String(string(p.Document))})
+		if IsAWSError(err, "EntityAlreadyExists") {
+			_, err = ic.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String(arn), PolicyDocument: aws.String(string(p.Document)), SetAsDefault: true})
+			if IsAWSError(err, "LimitExceeded") {
+				err = nil // unchanged in practice; five versions kept
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("apply policy %s: %w", p.Name, err)
+		}
+	}
+	for _, r := range f.Roles {
+		if err := applyRole(ctx, ic, t, r, policyARN); err != nil {
+			return err
+		}
+	}
+	for _, b := range f.Buckets {
+		if err := applyBucket(ctx, sc, b); err != nil {
+			return err
+		}
+	}
+	if len(f.Namespaces) == 0 && len(f.ServiceAccounts) == 0 {
+		return nil
+	}
+	if t.Kube == nil {
+		return errors.New("apply namespaces and service accounts: the environment has no cluster (--cluster none)")
+	}
+	for _, ns := range f.Namespaces {
+		if err := ensureNamespace(ctx, t.Kube, ns); err != nil {
+			return err
+		}
+	}
+	for _, sa := range f.ServiceAccounts {
+		if err := applyServiceAccount(ctx, t, sa); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyRole(ctx context.Context, ic *iam.Client, t Target, r RoleSpec, policyARN map[string]string) error {
+	trust := string(r.Trust.Policy)
+	if r.Trust.ServiceAccount != nil {
+		trust = t.TrustPolicy(r.Trust.ServiceAccount.Namespace, r.Trust.ServiceAccount.Name)
+	}
+	in := &iam.CreateRoleInput{RoleName: aws.String(r.Name), AssumeRolePolicyDocument: aws.String(trust)}
+	if r.MaxSessionDuration != 0 {
+		in.MaxSessionDuration = aws.Int32(r.MaxSessionDuration)
+	}
+	_, err := ic.CreateRole(ctx, in)
+	if IsAWSError(err, "EntityAlreadyExists") {
+		_, err = ic.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(r.Name), PolicyDocument: aws.String(trust)})
+		if err == nil && r.MaxSessionDuration != 0 {
+			_, err = ic.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String(r.Name), MaxSessionDuration: aws.Int32(r.MaxSessionDuration)})
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("apply role %s: %w", r.Name, err)
+	}
+	for _, p := range r.ManagedPolicies {
+		arn := p
+		if a, ok := policyARN[p]; ok {
+			arn = a
+		} else if !strings.HasPrefix(p, "arn:") {
+			arn = "arn:aws:iam::" + t.AccountID + ":policy/" + p
+		}
+		if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(r.Name), PolicyArn: aws.String(arn)}); err != nil {
+			return fmt.Errorf("apply role %s: attach %s: %w", r.Name, arn, err)
+		}
+	}
+	for _, p := range r.InlinePolicies {
+		if _, err := ic.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(r.Name), PolicyName: aws.String(p.Name), PolicyDocument: aws.String(string(p.Document))}); err != nil {
+			return fmt.Errorf("apply role %s: inline policy %s: %w", r.Name, p.Name, err)
+		}
+	}
+	return nil
+}
+
+func applyBucket(ctx context.Context, sc *s3.Client, b BucketSpec) error {
+	_, err := sc.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.Name)})
+	if err != nil && !IsAWSError(err, "BucketAlreadyOwnedByYou") && !IsAWSError(err, "BucketAlreadyExists") {
+		return fmt.Errorf("apply bucket %s: %w", b.Name, err)
+	}
+	if b.Policy != "" {
+		if _, err := sc.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(b.Name), Policy: aws.String(string(b.Policy))}); err != nil {
+			return fmt.Errorf("apply bucket %s: policy: %w", b.Name, err)
+		}
+	}
+	for _, o := range b.Objects {
+		if _, err := sc.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(b.Name), Key: aws.String(o.Key), Body: strings.NewReader(o.Content)}); err != nil {
+			return fmt.Errorf("apply bucket %s: object %s: %w", b.Name, o.Key, err)
+		}
+	}
+	return nil
+}
+
+func applyServiceAccount(ctx context.Context, t Target, s ServiceAccountSpec) error {
+	if err := ensureNamespace(ctx, t.Kube, s.Namespace); err != nil {
+		return err
+	}
+	ann := map[string]string{}
+	for k, v := range s.Annotations {
+		ann[k] = v
+	}
+	switch {
+	case s.RoleARN != "":
+		ann[RoleARNAnnotation] = s.RoleARN
+	case s.Role != "":
+		ann[RoleARNAnnotation] = "arn:aws:iam::" + t.AccountID + ":role/" + url.PathEscape(s.Role)
+	}
+	sas := t.Kube.CoreV1().ServiceAccounts(s.Namespace)
+	cur, err := sas.Get(ctx, s.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		_, err = sas.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, Annotations: ann}}, metav1.CreateOptions{})
+	} else if err == nil {
+		if cur.Annotations == nil {
+			cur.Annotations = map[string]string{}
+		}
+		for k, v := range ann {
+			cur.Annotations[k] = v
+		}
+		_, err = sas.Update(ctx, cur, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("apply service account %s/%s: %w", s.Namespace, s.Name, err)
+	}
+	return nil
+}
+
+func ensureNamespace(ctx context.Context, c kubernetes.Interface, name string) error {
+	_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	return nil
+}
