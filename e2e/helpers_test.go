@@ -118,11 +118,20 @@ func (w *world) status(extra ...string) status {
 	return s
 }
 
-// oneLine asserts that a failed command said exactly one line on stderr.
+// oneLine asserts that a failed command reported its error on exactly one
+// line (progress lines such as " ✗ Starting ..." may precede it) and
+// returns that line.
 func oneLine(stderr string) string {
-	lines := strings.Split(strings.TrimSpace(stderr), "\n")
-	ExpectWithOffset(1, lines).To(HaveLen(1), "want one line, got %q", stderr)
-	return lines[0]
+	var errs []string
+	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if strings.HasPrefix(l, "error: ") {
+			errs = append(errs, l)
+		} else {
+			ExpectWithOffset(1, strings.TrimSpace(l)).To(Or(HavePrefix("✗"), HavePrefix("✓")), "stderr %q has a line that is neither the error nor a step", stderr)
+		}
+	}
+	ExpectWithOffset(1, errs).To(HaveLen(1), "want one error line, got %q", stderr)
+	return errs[0]
 }
 
 // processGone reports whether pid has exited (or is a zombie).

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -19,14 +20,16 @@ import (
 )
 
 // ReadyFD is the file descriptor on which a spawned program reports its
-// start: one line, "ok" or "error: <message>", then it closes the fd.
+// start: any number of "step <text>" lines as it goes, then one line, "ok"
+// or "error: <message>", then it closes the fd.
 const ReadyFD = 3
 
 // Spawn starts argv in a new session with stdin from /dev/null and stdout and
-// stderr appended to logPath, and waits until it reports on ReadyFD. On
-// failure the program's own message is returned; if it died without one,
-// the error says where its log is.
-func Spawn(ctx context.Context, argv []string, logPath string) (pid int, err error) {
+// stderr appended to logPath, and waits until it reports on ReadyFD, calling
+// step (when not nil) for each step it announces. On failure the program's
+// own message is returned; if it died without one, the error says where its
+// log is.
+func Spawn(ctx context.Context, argv []string, logPath string, step func(string)) (pid int, err error) {
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return 0, fmt.Errorf("open log file: %w", err)
@@ -50,31 +53,69 @@ func Spawn(ctx context.Context, argv []string, logPath string) (pid int, err err
 	go func() { exited <- cmd.Wait() }()
 
 	line := make(chan string, 1)
+	steps := make(chan string)
 	go func() {
-		s, _ := bufio.NewReader(r).ReadString('\n')
-		line <- strings.TrimSpace(s)
+		br := bufio.NewReader(r)
+		for {
+			s, _ := br.ReadString('\n')
+			s = strings.TrimSpace(s)
+			if text, ok := strings.CutPrefix(s, "step "); ok {
+				steps <- text
+				continue
+			}
+			line <- s
+			return
+		}
 	}()
-	select {
-	case l := <-line:
-		if l == "ok" {
-			return cmd.Process.Pid, nil
+	for {
+		select {
+		case text := <-steps:
+			if step != nil {
+				step(text)
+			}
+			continue
+		case l := <-line:
+			if l == "ok" {
+				return cmd.Process.Pid, nil
+			}
+			<-exited
+			if msg, ok := strings.CutPrefix(l, "error: "); ok {
+				return 0, errors.New(msg)
+			}
+			return 0, fmt.Errorf("%s exited during start-up; see %s", argv[0], logPath)
+		case <-ctx.Done():
+			_ = cmd.Process.Kill()
+			<-exited
+			return 0, fmt.Errorf("wait for %s to start: %w; see %s", argv[0], ctx.Err(), logPath)
 		}
-		<-exited
-		if msg, ok := strings.CutPrefix(l, "error: "); ok {
-			return 0, errors.New(msg)
-		}
-		return 0, fmt.Errorf("%s exited during start-up; see %s", argv[0], logPath)
-	case <-ctx.Done():
-		_ = cmd.Process.Kill()
-		<-exited
-		return 0, fmt.Errorf("wait for %s to start: %w; see %s", argv[0], ctx.Err(), logPath)
+	}
+}
+
+// readyFile is ReadyFD, opened once.
+var readyFile = sync.OnceValue(func() *os.File {
+	f := os.NewFile(ReadyFD, "ready")
+	if f == nil {
+		return nil
+	}
+	// Not started by Spawn: fd 3 is not a pipe (or not open).
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		return nil
+	}
+	return f
+})
+
+// Step announces a start-up step on ReadyFD, if the program was started by
+// Spawn.
+func Step(text string) {
+	if f := readyFile(); f != nil {
+		_, _ = fmt.Fprintf(f, "step %s\n", strings.ReplaceAll(text, "\n", " "))
 	}
 }
 
 // Ready reports the outcome of start-up on ReadyFD, if the program was
 // started by Spawn; otherwise it does nothing.
 func Ready(startErr error) {
-	f := os.NewFile(ReadyFD, "ready")
+	f := readyFile()
 	if f == nil {
 		return
 	}

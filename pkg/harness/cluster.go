@@ -49,9 +49,11 @@ func (e *Env) startCluster(ctx context.Context) error {
 	if e.client, err = kubernetes.NewForConfig(c.RESTConfig()); err != nil {
 		return fmt.Errorf("create Kubernetes client: %w", err)
 	}
+	e.step("Starting the pod identity webhook")
 	if err := e.startWebhook(ctx); err != nil {
 		return err
 	}
+	e.step("Waiting for pods to come back mutated")
 	return e.waitMutating(ctx)
 }
 

@@ -87,6 +87,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Env, retErr error) {
 	if err := e.loadOrCreateConfig(); err != nil {
 		return nil, err
 	}
+	e.step("Starting the OIDC issuer")
 	if e.ca, err = issuer.LoadOrCreateCA(e.layout.PKIDir(), "irsa-local "+e.cfg.Name+" CA"); err != nil {
 		return nil, err
 	}
@@ -96,10 +97,12 @@ func Start(ctx context.Context, opts ...Option) (_ *Env, retErr error) {
 	if err := e.startIssuer(ctx); err != nil {
 		return nil, err
 	}
+	e.step("Starting the AWS endpoint (IAM, STS, S3, EKS)")
 	if err := e.startAWS(ctx); err != nil {
 		return nil, err
 	}
 	if e.cfg.Cluster == ClusterLocal {
+		e.step("Starting etcd, kube-apiserver and kube-controller-manager")
 		if err := e.startCluster(ctx); err != nil {
 			return nil, err
 		}
@@ -195,6 +198,12 @@ func allocateClusterPorts(cfg *Config) error {
 		*p = port
 	}
 	return nil
+}
+
+func (e *Env) step(text string) {
+	if e.opts.progress != nil {
+		e.opts.progress(text)
+	}
 }
 
 // freePort asks the kernel for a port that is free now. It is recorded in

@@ -31,6 +31,7 @@ type options struct {
 	region              string
 	accountID           string
 	logger              *slog.Logger
+	progress            func(step string)
 }
 
 func defaultOptions() options {
@@ -131,6 +132,12 @@ func WithIssuerHost(host string) Option {
 // WithRegion sets the AWS region of a new environment (default us-east-1).
 func WithRegion(region string) Option {
 	return optionFunc(func(o *options) error { o.region = region; return nil })
+}
+
+// WithProgress calls fn with a short description of each start-up step as
+// it begins ("Starting the OIDC issuer", ...).
+func WithProgress(fn func(step string)) Option {
+	return optionFunc(func(o *options) error { o.progress = fn; return nil })
 }
 
 // WithLogger sends the environment's logs to l (default: discarded).

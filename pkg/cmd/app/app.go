@@ -58,9 +58,16 @@ func NewCommand(s cli.Streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "irsa-local",
 		Short: "Run the whole EKS IRSA chain locally: OIDC issuer, IAM/STS emulator, and checks",
-		Long: `irsa-local runs an OIDC issuer whose keys sign service-account tokens and an
-AWS endpoint (IAM, STS, S3 and EKS) that validates those tokens, trust
-policies and permissions the way AWS does, offline.`,
+		Long: `irsa-local runs the whole EKS IAM Roles for Service Accounts chain offline:
+a kube-apiserver whose service-account tokens are signed with keys published
+by a self-hosted OIDC issuer, an EKS-compatible pod identity webhook, and an
+AWS endpoint (IAM, STS, S3, EKS) that validates tokens, trust policies and
+permissions the way AWS does, and says which link broke.`,
+		Example: `  irsa-local up                       # the whole chain (no Docker)
+  eval "$(irsa-local env)"            # point aws and kubectl at it
+  irsa-local exec -n demo --service-account s3-reader -- aws s3 ls s3://demo-bucket
+  irsa-local trail                    # who did what, allowed or denied, and why
+  irsa-local down`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

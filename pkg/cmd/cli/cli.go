@@ -25,16 +25,23 @@ type Streams struct {
 // StdStreams returns the process's standard streams.
 func StdStreams() Streams { return Streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr} }
 
-// EnvFlags select the environment a command acts on.
+// EnvFlags select the environment a command acts on; they also carry the
+// global output flags every command honours.
 type EnvFlags struct {
 	Name     string
 	StateDir string
+	// Quiet silences progress and information lines; errors still print.
+	Quiet bool
+	// Verbose adds step timings and where to look for details.
+	Verbose int
 }
 
 // Bind registers the flags on cmd as persistent flags.
 func (f *EnvFlags) Bind(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&f.Name, "name", envOr("IRSA_LOCAL_NAME", harness.DefaultName), "environment name (env IRSA_LOCAL_NAME)")
 	cmd.PersistentFlags().StringVar(&f.StateDir, "state-dir", "", "state directory of the environment (default $IRSA_LOCAL_HOME/<name> or ~/.irsa-local/<name>)")
+	cmd.PersistentFlags().BoolVarP(&f.Quiet, "quiet", "q", false, "print only program output and errors")
+	cmd.PersistentFlags().CountVarP(&f.Verbose, "verbose", "v", "print more (step timings, log locations)")
 }
 
 // Layout resolves the environment's state directory.

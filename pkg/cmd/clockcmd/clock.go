@@ -18,6 +18,7 @@ import (
 
 // NewCommand returns the clock command.
 func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
+	var out cli.Output
 	cmd := &cobra.Command{
 		Use:   "clock",
 		Short: "Show or move the AWS emulator's clock (token and session expiry)",
@@ -32,9 +33,10 @@ The same is available over HTTP on the AWS endpoint:
 		Example: "  irsa-local clock advance 2h\n  irsa-local clock reset\n  irsa-local clock",
 		Args:    cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
-			return call(s, env, http.MethodGet, nil)
+			return call(s, env, out, http.MethodGet, nil)
 		},
 	}
+	cli.BindOutput(cmd, &out)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "advance DURATION",
 		Short: "Move the clock forward (e.g. 90m, 2h, 25h)",
@@ -43,20 +45,20 @@ The same is available over HTTP on the AWS endpoint:
 			if _, err := time.ParseDuration(args[0]); err != nil {
 				return fmt.Errorf("invalid duration %q: use a Go duration such as 90m or 2h", args[0])
 			}
-			return call(s, env, http.MethodPost, map[string]any{"advance": args[0]})
+			return call(s, env, out, http.MethodPost, map[string]any{"advance": args[0]})
 		},
 	}, &cobra.Command{
 		Use:   "reset",
 		Short: "Return the clock to real time",
 		Args:  cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
-			return call(s, env, http.MethodPost, map[string]any{"reset": true})
+			return call(s, env, out, http.MethodPost, map[string]any{"reset": true})
 		},
 	})
 	return cmd
 }
 
-func call(s cli.Streams, env *cli.EnvFlags, method string, body any) error {
+func call(s cli.Streams, env *cli.EnvFlags, out cli.Output, method string, body any) error {
 	l, err := env.Layout()
 	if err != nil {
 		return err
@@ -84,17 +86,20 @@ func call(s cli.Streams, env *cli.EnvFlags, method string, body any) error {
 		return fmt.Errorf("reach the AWS endpoint: %w", err)
 	}
 	defer resp.Body.Close()
-	var out struct {
+	var answer struct {
 		Now    time.Time `json:"now"`
 		Offset string    `json:"offset"`
-		Error  string    `json:"error"`
+		Error  string    `json:"error,omitempty"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
 		return fmt.Errorf("read clock response: %w", err)
 	}
-	if out.Error != "" {
-		return errors.New(out.Error)
+	if answer.Error != "" {
+		return errors.New(answer.Error)
 	}
-	fmt.Fprintf(s.Out, "now:    %s\noffset: %s\n", out.Now.Format(time.RFC3339), out.Offset)
+	if out == cli.OutputJSON {
+		return cli.PrintJSON(s.Out, answer)
+	}
+	fmt.Fprintf(s.Out, "now:    %s\noffset: %s\n", answer.Now.Format(time.RFC3339), answer.Offset)
 	return nil
 }

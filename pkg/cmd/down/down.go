@@ -28,15 +28,21 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			stopped, err := Stop(cmd.Context(), l)
-			if err != nil {
-				return err
-			}
-			if !stopped {
-				fmt.Fprintf(s.ErrOut, "Environment %q is not running.\n", env.Name)
+			st := cli.NewStatus(s, env)
+			if !harness.LockHeld(l.LockFile()) {
+				_, err := Stop(cmd.Context(), l) // removes a stale pid file
+				if err != nil {
+					return err
+				}
+				st.Info("Environment %q is not running.", env.Name)
 				return nil
 			}
-			fmt.Fprintf(s.ErrOut, "✓ Environment %q is down.\n", env.Name)
+			st.Start(fmt.Sprintf("Stopping environment %q", env.Name))
+			if _, err := Stop(cmd.Context(), l); err != nil {
+				st.End(false)
+				return err
+			}
+			st.End(true)
 			return nil
 		},
 	}

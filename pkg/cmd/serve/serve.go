@@ -66,6 +66,7 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) (re
 		harness.WithRegion(f.Region),
 		harness.WithLogger(logger),
 		harness.WithAWSPort(f.AWSPort),
+		harness.WithProgress(daemon.Step),
 	}
 	if f.NoOIDCProvider {
 		opts = append(opts, harness.WithoutOIDCProvider())

@@ -29,6 +29,7 @@ type flagpole struct {
 	NoInjection    bool
 	Wait           time.Duration
 	File           string
+	Output         cli.Output
 }
 
 // NewCommand returns the up command.
@@ -55,6 +56,7 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 	cmd.Flags().BoolVar(&f.NoOIDCProvider, "no-oidc-provider", false, "do not register the issuer as an IAM OIDC provider (as before 'eksctl utils associate-iam-oidc-provider')")
 	cmd.Flags().BoolVar(&f.NoInjection, "no-endpoint-injection", false, "make the webhook mutate pods exactly as EKS's does, without AWS_ENDPOINT_URL pointing at the emulator")
 	cmd.Flags().StringVar(&f.Region, "region", harness.DefaultRegion, "AWS region of a new environment")
+	cli.BindOutput(cmd, &f.Output)
 	cmd.Flags().StringVarP(&f.File, "filename", "f", "", "environment file to apply once the environment is up (see 'irsa-local apply')")
 	cmd.Flags().DurationVar(&f.Wait, "wait", time.Minute, "how long to wait for the environment to serve")
 	return cmd
@@ -73,13 +75,13 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 		if string(d.Cluster.Mode) != f.Cluster {
 			return fmt.Errorf("environment %q is running with --cluster %s; run 'irsa-local down --name %s' first to change it", d.Name, d.Cluster.Mode, d.Name)
 		}
-		fmt.Fprintf(s.ErrOut, "Environment %q is already running.\n", d.Name)
+		cli.NewStatus(s, env).Info("Environment %q is already running.", d.Name)
 		if f.File != "" {
 			if err := applycmd.Run(ctx, s, env, f.File); err != nil {
 				return err
 			}
 		}
-		return printSummary(s, d)
+		return printSummary(s, f, d)
 	}
 	if err := harness.PrepareStateDir(l); err != nil {
 		return err
@@ -89,12 +91,12 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 		if err := os.Remove(l.PIDFile()); err != nil {
 			return fmt.Errorf("remove stale pid file %s: %w", l.PIDFile(), err)
 		}
-		fmt.Fprintf(s.ErrOut, "Removed stale pid file %s (process %d no longer runs the environment).\n", l.PIDFile(), pid)
+		cli.NewStatus(s, env).Info("Removed stale pid file %s (process %d no longer runs the environment).", l.PIDFile(), pid)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		if err := os.Remove(l.PIDFile()); err != nil {
 			return fmt.Errorf("remove unreadable pid file %s: %w", l.PIDFile(), err)
 		}
-		fmt.Fprintf(s.ErrOut, "Removed unreadable pid file %s.\n", l.PIDFile())
+		cli.NewStatus(s, env).Info("Removed unreadable pid file %s.", l.PIDFile())
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -117,14 +119,18 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 	ctx, cancel := context.WithTimeout(ctx, f.Wait)
 	defer cancel()
 	start := time.Now()
-	if _, err := daemon.Spawn(ctx, argv, l.LogFile()); err != nil {
+	st := cli.NewStatus(s, env)
+	st.Verbose("Starting environment %q in %s (log: %s)", env.Name, l.Dir, l.LogFile())
+	if _, err := daemon.Spawn(ctx, argv, l.LogFile(), st.Start); err != nil {
+		st.End(false)
 		return err
 	}
+	st.End(true)
 	d, err := harness.Inspect(l)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.ErrOut, "✓ Environment %q is up (%s).\n", d.Name, time.Since(start).Round(time.Millisecond))
+	st.Info("Environment %q is up (%s).", d.Name, time.Since(start).Round(time.Millisecond))
 	if f.File != "" {
 		if err := applycmd.Run(ctx, s, env, f.File); err != nil {
 			return err
@@ -133,10 +139,13 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 			return err
 		}
 	}
-	return printSummary(s, d)
+	return printSummary(s, f, d)
 }
 
-func printSummary(s cli.Streams, d harness.Description) error {
+func printSummary(s cli.Streams, f *flagpole, d harness.Description) error {
+	if f.Output == cli.OutputJSON {
+		return cli.PrintJSON(s.Out, d)
+	}
 	fmt.Fprintf(s.Out, "issuer:   %s\n", d.Issuer.URL)
 	fmt.Fprintf(s.Out, "jwks:     %s\n", d.Issuer.JWKSURL)
 	fmt.Fprintf(s.Out, "ca file:  %s\n", d.Issuer.CAFile)
