@@ -4,6 +4,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -119,3 +120,17 @@ func ReadArgOrStdin(s Streams, args []string) (string, error) {
 type ExitError struct{ Code int }
 
 func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// Describe resolves the selected environment and describes it; a missing
+// environment is one line saying where it looked and how to create it.
+func (f *EnvFlags) Describe() (harness.Layout, harness.Description, error) {
+	l, err := f.Layout()
+	if err != nil {
+		return l, harness.Description{}, err
+	}
+	d, err := harness.Inspect(l)
+	if errors.Is(err, harness.ErrNoEnvironment) {
+		return l, d, fmt.Errorf("environment %q does not exist (looked in %s); create it with 'irsa-local up'", f.Name, l.Dir)
+	}
+	return l, d, err
+}

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/irsa-local/irsa-local/pkg/cmd/cli"
-	"github.com/irsa-local/irsa-local/pkg/harness"
 )
 
 // NewCommand returns the clock command.
@@ -59,14 +58,7 @@ The same is available over HTTP on the AWS endpoint:
 }
 
 func call(s cli.Streams, env *cli.EnvFlags, out cli.Output, method string, body any) error {
-	l, err := env.Layout()
-	if err != nil {
-		return err
-	}
-	d, err := harness.Inspect(l)
-	if errors.Is(err, harness.ErrNoEnvironment) {
-		return fmt.Errorf("environment %q does not exist; create it with 'irsa-local up'", env.Name)
-	}
+	_, d, err := env.Describe()
 	if err != nil {
 		return err
 	}

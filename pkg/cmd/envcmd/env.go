@@ -5,7 +5,6 @@ package envcmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -83,14 +82,7 @@ func set(name, value string) variable { return variable{name, &value} }
 func unset(name string) variable      { return variable{name: name} }
 
 func collect(ctx context.Context, env *cli.EnvFlags, f *flagpole) ([]variable, error) {
-	l, err := env.Layout()
-	if err != nil {
-		return nil, err
-	}
-	d, err := harness.Inspect(l)
-	if errors.Is(err, harness.ErrNoEnvironment) {
-		return nil, fmt.Errorf("environment %q does not exist; create it with 'irsa-local up'", env.Name)
-	}
+	l, d, err := env.Describe()
 	if err != nil {
 		return nil, err
 	}

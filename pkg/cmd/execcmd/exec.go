@@ -159,14 +159,7 @@ func podFor(f *flagpole) (*corev1.Pod, error) {
 
 // Connect returns a client for the running environment's cluster.
 func Connect(env *cli.EnvFlags) (kubernetes.Interface, error) {
-	l, err := env.Layout()
-	if err != nil {
-		return nil, err
-	}
-	d, err := harness.Inspect(l)
-	if errors.Is(err, harness.ErrNoEnvironment) {
-		return nil, fmt.Errorf("environment %q does not exist; create it with 'irsa-local up'", env.Name)
-	}
+	_, d, err := env.Describe()
 	if err != nil {
 		return nil, err
 	}

@@ -20,13 +20,7 @@ import (
 )
 
 type flagpole struct {
-	Cluster        string
-	IssuerPort     int
-	IssuerHost     string
-	Region         string
-	AWSPort        int
-	NoOIDCProvider bool
-	NoInjection    bool
+	cli.CreateFlags
 }
 
 // NewCommand returns the serve command.
@@ -39,13 +33,7 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 		Short:  "Run an environment in the foreground (what 'up' starts in the background)",
 		RunE:   func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), s, env, f) },
 	}
-	cmd.Flags().StringVar(&f.Cluster, "cluster", string(harness.ClusterLocal), "cluster mode")
-	cmd.Flags().IntVar(&f.IssuerPort, "issuer-port", 0, "issuer port of a new environment")
-	cmd.Flags().StringVar(&f.IssuerHost, "issuer-host", harness.DefaultIssuerHost, "issuer host of a new environment")
-	cmd.Flags().IntVar(&f.AWSPort, "aws-port", 0, "plain-HTTP port of the AWS endpoint of a new environment (default: a free port, kept from then on)")
-	cmd.Flags().BoolVar(&f.NoOIDCProvider, "no-oidc-provider", false, "do not register the issuer as an IAM OIDC provider (as before 'eksctl utils associate-iam-oidc-provider')")
-	cmd.Flags().BoolVar(&f.NoInjection, "no-endpoint-injection", false, "make the webhook mutate pods exactly as EKS's does, without AWS_ENDPOINT_URL pointing at the emulator")
-	cmd.Flags().StringVar(&f.Region, "region", harness.DefaultRegion, "AWS region of a new environment")
+	f.Bind(cmd)
 	return cmd
 }
 
@@ -57,23 +45,12 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) (re
 	defer signal.Stop(hup)
 
 	logger := slog.New(slog.NewTextHandler(s.ErrOut, nil))
-	opts := []harness.Option{
+	opts := append(f.Options(),
 		harness.WithName(env.Name),
 		harness.WithStateDir(env.StateDir),
-		harness.WithCluster(harness.ClusterMode(f.Cluster)),
-		harness.WithIssuerPort(f.IssuerPort),
-		harness.WithIssuerHost(f.IssuerHost),
-		harness.WithRegion(f.Region),
 		harness.WithLogger(logger),
-		harness.WithAWSPort(f.AWSPort),
 		harness.WithProgress(daemon.Step),
-	}
-	if f.NoOIDCProvider {
-		opts = append(opts, harness.WithoutOIDCProvider())
-	}
-	if f.NoInjection {
-		opts = append(opts, harness.WithoutEndpointInjection())
-	}
+	)
 	e, err := harness.Start(ctx, opts...)
 	if err != nil {
 		logger.Error("start environment", "err", err)

@@ -2,7 +2,6 @@
 package status
 
 import (
-	"errors"
 	"fmt"
 	"text/tabwriter"
 
@@ -21,14 +20,7 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 		Short:   "Describe an environment: issuer, AWS endpoint, cluster and the state of each component",
 		Example: "  irsa-local status\n  irsa-local status -o json | jq -r .issuer.url",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := env.Layout()
-			if err != nil {
-				return err
-			}
-			d, err := harness.Inspect(l)
-			if errors.Is(err, harness.ErrNoEnvironment) {
-				return fmt.Errorf("environment %q does not exist (looked in %s); create it with 'irsa-local up'", env.Name, l.Dir)
-			}
+			_, d, err := env.Describe()
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,16 +19,10 @@ import (
 )
 
 type flagpole struct {
-	Cluster        string
-	IssuerPort     int
-	IssuerHost     string
-	Region         string
-	AWSPort        int
-	NoOIDCProvider bool
-	NoInjection    bool
-	Wait           time.Duration
-	File           string
-	Output         cli.Output
+	cli.CreateFlags
+	Wait   time.Duration
+	File   string
+	Output cli.Output
 }
 
 // NewCommand returns the up command.
@@ -49,13 +42,7 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
   irsa-local up --name other`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), s, env, f) },
 	}
-	cmd.Flags().StringVar(&f.Cluster, "cluster", string(harness.ClusterLocal), "cluster mode: local (etcd, kube-apiserver and kube-controller-manager as processes; no Docker) or none (issuer and AWS endpoint only)")
-	cmd.Flags().IntVar(&f.IssuerPort, "issuer-port", 0, "HTTPS port of the issuer for a new environment (default: a free port, kept from then on)")
-	cmd.Flags().StringVar(&f.IssuerHost, "issuer-host", harness.DefaultIssuerHost, "host name in the issuer URL of a new environment")
-	cmd.Flags().IntVar(&f.AWSPort, "aws-port", 0, "plain-HTTP port of the AWS endpoint of a new environment (default: a free port, kept from then on)")
-	cmd.Flags().BoolVar(&f.NoOIDCProvider, "no-oidc-provider", false, "do not register the issuer as an IAM OIDC provider (as before 'eksctl utils associate-iam-oidc-provider')")
-	cmd.Flags().BoolVar(&f.NoInjection, "no-endpoint-injection", false, "make the webhook mutate pods exactly as EKS's does, without AWS_ENDPOINT_URL pointing at the emulator")
-	cmd.Flags().StringVar(&f.Region, "region", harness.DefaultRegion, "AWS region of a new environment")
+	f.Bind(cmd)
 	cli.BindOutput(cmd, &f.Output)
 	cmd.Flags().StringVarP(&f.File, "filename", "f", "", "environment file to apply once the environment is up (see 'irsa-local apply')")
 	cmd.Flags().DurationVar(&f.Wait, "wait", time.Minute, "how long to wait for the environment to serve")
@@ -102,20 +89,7 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 	if err != nil {
 		return fmt.Errorf("find the irsa-local executable: %w", err)
 	}
-	argv := []string{exe, "serve",
-		"--name", env.Name, "--state-dir", l.Dir,
-		"--cluster", f.Cluster,
-		"--issuer-port", strconv.Itoa(f.IssuerPort),
-		"--issuer-host", f.IssuerHost,
-		"--region", f.Region,
-		"--aws-port", strconv.Itoa(f.AWSPort),
-	}
-	if f.NoOIDCProvider {
-		argv = append(argv, "--no-oidc-provider")
-	}
-	if f.NoInjection {
-		argv = append(argv, "--no-endpoint-injection")
-	}
+	argv := append([]string{exe, "serve", "--name", env.Name, "--state-dir", l.Dir}, f.Args()...)
 	ctx, cancel := context.WithTimeout(ctx, f.Wait)
 	defer cancel()
 	start := time.Now()
