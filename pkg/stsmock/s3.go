@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3afero"
@@ -49,7 +51,8 @@ func newS3Store(dir string) (*s3Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open S3 storage %s: %w", dir, err)
 		}
-		backend = b
+		// MultiBucket keeps bucket <b> in <dir>/buckets/<b>.
+		backend = &prunedBackend{Backend: b, buckets: filepath.Join(dir, "buckets")}
 	}
 	g := gofakes3.New(backend,
 		// Signatures and their time window are checked in front of
@@ -58,6 +61,62 @@ func newS3Store(dir string) (*s3Store, error) {
 		gofakes3.WithoutVersioning(),
 	)
 	return &s3Store{backend: backend, handler: g.Server()}, nil
+}
+
+// prunedBackend removes the directories the filesystem backend leaves
+// behind when the last object under a prefix is deleted. S3 has no
+// directories: an empty one would make DeleteBucket answer BucketNotEmpty
+// and listings show a prefix with nothing under it. Writes and deletes are
+// serialized so a pruned directory is never one a write is about to use.
+type prunedBackend struct {
+	gofakes3.Backend
+	buckets string
+	mu      sync.Mutex
+}
+
+func (b *prunedBackend) PutObject(bucket, key string, meta map[string]string, input io.Reader, size int64, conditions *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Backend.PutObject(bucket, key, meta, input, size, conditions)
+}
+
+func (b *prunedBackend) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Backend.CopyObject(srcBucket, srcKey, dstBucket, dstKey, meta)
+}
+
+func (b *prunedBackend) DeleteObject(bucket, key string) (gofakes3.ObjectDeleteResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	res, err := b.Backend.DeleteObject(bucket, key)
+	if err == nil {
+		b.prune(bucket, key)
+	}
+	return res, err
+}
+
+func (b *prunedBackend) DeleteMulti(bucket string, keys ...string) (gofakes3.MultiDeleteResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	res, err := b.Backend.DeleteMulti(bucket, keys...)
+	for _, d := range res.Deleted {
+		b.prune(bucket, d.Key)
+	}
+	return res, err
+}
+
+// prune removes the key's parent directories inside the bucket while they
+// are empty (os.Remove refuses a directory that is not).
+func (b *prunedBackend) prune(bucket, key string) {
+	root := filepath.Join(b.buckets, bucket)
+	dir := filepath.Dir(filepath.Join(root, filepath.FromSlash(path.Clean("/"+key))))
+	for strings.HasPrefix(dir, root+string(filepath.Separator)) {
+		if os.Remove(dir) != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
 }
 
 // s3Request is an S3 call after addressing is resolved.
