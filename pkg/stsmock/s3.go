@@ -27,7 +27,8 @@ import (
 // that keeps objects as plain files (persisted in the state directory) and
 // an in-memory one for tests. irsa-local puts authentication and IAM
 // authorization in front of it and answers the bucket-policy sub-resource
-// itself, since authorization needs the policies.
+// itself, since authorization needs the policies, and the other bucket and
+// object sub-resources (s3config.go), which gofakes3 would misroute.
 
 // s3Store is the storage behind S3.
 type s3Store struct {
@@ -186,6 +187,9 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 	sr := &s3Request{bucket: bucket, key: key, op: op}
 	if decision, reason := s.authorizeS3(req, sr); !decision {
 		rec.decide(false, reason)
+		if op.Name == "HeadBucket" {
+			s.bucketRegionHeader(w, bucket)
+		}
 		fail("AccessDenied", http.StatusForbidden, "Access Denied")
 		return
 	} else {
@@ -194,6 +198,12 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 	if _, ok := r.URL.Query()["policy"]; ok && key == "" {
 		s.serveBucketPolicy(w, req, sr, rec)
 		return
+	}
+	if s.serveS3Config(w, req, sr, rec) {
+		return
+	}
+	if op.Name == "HeadBucket" {
+		s.bucketRegionHeader(w, bucket)
 	}
 	// gofakes3 reads path-style addresses and plain bodies: rewrite the
 	// address, and say the (already decoded and verified) body is unsigned.
@@ -216,7 +226,7 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 		rec.fail(rw.errCode(), "")
 	}
 	if op.Name == "DeleteBucket" && rw.status < 300 {
-		s.deleteBucketPolicy(bucket)
+		s.forgetBucket(bucket)
 	}
 	s.record(rec)
 }
@@ -235,13 +245,18 @@ func (s *Server) authorizeS3(req *request, sr *s3Request) (bool, string) {
 		actions = append(actions, struct{ action, resource string }{"s3:GetObject", copySourceARN(sr.op.CopySource)})
 	}
 	if sr.op.Name == "DeleteObjects" {
-		keys, err := deleteObjectsKeys(req.r)
+		objects, err := deleteObjectsKeys(req.r)
 		if err != nil {
 			return false, "the DeleteObjects body does not parse: " + err.Error()
 		}
 		actions = actions[:0]
-		for _, k := range keys {
-			actions = append(actions, struct{ action, resource string }{"s3:DeleteObject", "arn:aws:s3:::" + sr.bucket + "/" + k})
+		for _, o := range objects {
+			// Naming a version (even "null") deletes that version.
+			action := "s3:DeleteObject"
+			if o.VersionID != "" {
+				action = "s3:DeleteObjectVersion"
+			}
+			actions = append(actions, struct{ action, resource string }{action, "arn:aws:s3:::" + sr.bucket + "/" + o.Key})
 		}
 	}
 	bucketPolicy := s.bucketPolicy(sr.bucket)
@@ -295,27 +310,27 @@ func (s *Server) s3Context(r *http.Request, sr *s3Request) policy.Context {
 	return ctx
 }
 
-// deleteObjectsKeys reads the keys of a DeleteObjects body, leaving the body
-// readable for storage.
-func deleteObjectsKeys(r *http.Request) ([]string, error) {
+// deletedObject is one object of a DeleteObjects request.
+type deletedObject struct {
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId"`
+}
+
+// deleteObjectsKeys reads the objects of a DeleteObjects body, leaving the
+// body readable for storage.
+func deleteObjectsKeys(r *http.Request) ([]deletedObject, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 2<<20))
 	if err != nil {
 		return nil, err
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	var del struct {
-		Objects []struct {
-			Key string `xml:"Key"`
-		} `xml:"Object"`
+		Objects []deletedObject `xml:"Object"`
 	}
 	if err := xml.Unmarshal(body, &del); err != nil {
 		return nil, err
 	}
-	keys := make([]string, 0, len(del.Objects))
-	for _, o := range del.Objects {
-		keys = append(keys, o.Key)
-	}
-	return keys, nil
+	return del.Objects, nil
 }
 
 // ---- bucket policies
