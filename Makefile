@@ -18,6 +18,11 @@ demo:
 test:
 	hack/test.sh
 
+## e2e-tools: end-to-end specs with Terraform (examples/terraform); a missing tool is a skipped spec
+.PHONY: e2e-tools
+e2e-tools:
+	hack/e2e-tools.sh
+
 ## load: AssumeRoleWithWebIdentity load test (8 clients, 60 s): throughput, latency, memory
 .PHONY: load
 load:
