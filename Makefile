@@ -18,10 +18,15 @@ demo:
 test:
 	hack/test.sh
 
-## e2e-tools: end-to-end specs with Terraform (examples/terraform); a missing tool is a skipped spec
+## e2e-tools: end-to-end specs with Terraform (examples/terraform) and eksctl; a missing tool is a skipped spec
 .PHONY: e2e-tools
 e2e-tools:
 	hack/e2e-tools.sh
+
+## eksctl: build eksctl v0.230.0 from its Go module into ~/.cache/irsa-local/tools (about 8 minutes, once per machine)
+.PHONY: eksctl
+eksctl:
+	hack/eksctl.sh
 
 ## load: AssumeRoleWithWebIdentity load test (8 clients, 60 s): throughput, latency, memory
 .PHONY: load

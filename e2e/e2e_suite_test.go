@@ -2,7 +2,7 @@
 // irsa-local binary and real clients (curl, the AWS CLI, SDKs) against real
 // servers. Specs are labelled by cluster mode: "none" needs nothing but the
 // binary; later modes need their Kubernetes assets. Specs labelled "tools"
-// drive Terraform and run only when selected.
+// drive Terraform and eksctl and run only when selected.
 package e2e
 
 import (
@@ -18,7 +18,7 @@ import (
 func TestE2E(t *testing.T) {
 	RegisterFailHandler(Fail)
 	suite, reporter := GinkgoConfiguration()
-	// The "tools" specs drive Terraform and take a while; they
+	// The "tools" specs drive Terraform and eksctl and take a while; they
 	// run only when asked for (make e2e-tools: -ginkgo.label-filter=tools),
 	// so go test ./... and make test leave them out.
 	if suite.LabelFilter == "" {

@@ -23,6 +23,11 @@ import (
 //
 //	IRSA_LOCAL_TF_PLUGIN_MIRROR    provider mirror for an offline terraform init (default /opt/tf-plugins)
 //	IRSA_LOCAL_REQUIRE_TERRAFORM=1 a missing terraform or mirror fails the spec instead of skipping it
+//	EKSCTL                         the eksctl binary (default: the one hack/eksctl.sh caches)
+//	IRSA_LOCAL_REQUIRE_EKSCTL=1    a missing eksctl fails the spec instead of skipping it
+
+// eksctlVersion is the release hack/eksctl.sh builds by default.
+const eksctlVersion = "v0.230.0"
 
 // missingTool skips the spec, or fails it when requireEnv is set to 1.
 func missingTool(requireEnv, format string, args ...any) {
@@ -165,5 +170,79 @@ var _ = Describe("Terraform's AWS provider", Label("tools"), func() {
 		Expect(gone.stderr).To(ContainSubstring("NoSuchEntity"))
 		buckets := w.mustAWS("s3api", "list-buckets")
 		Expect(buckets["Buckets"]).To(BeEmpty())
+	})
+})
+
+// eksctlBinary finds eksctl: $EKSCTL, else the binary hack/eksctl.sh caches
+// under the user cache directory ($XDG_CACHE_HOME or ~/.cache).
+func eksctlBinary() string {
+	if bin := os.Getenv("EKSCTL"); bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			missingTool("IRSA_LOCAL_REQUIRE_EKSCTL", "eksctl not found at $EKSCTL: %v", err)
+		}
+		return bin
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		missingTool("IRSA_LOCAL_REQUIRE_EKSCTL", "eksctl not found: no user cache directory: %v", err)
+	}
+	bin := filepath.Join(cache, "irsa-local", "tools", "eksctl-"+eksctlVersion, "eksctl")
+	if _, err := os.Stat(bin); err != nil {
+		missingTool("IRSA_LOCAL_REQUIRE_EKSCTL", "eksctl %s not found at %s (build it with make eksctl, or set EKSCTL): %v", eksctlVersion, bin, err)
+	}
+	return bin
+}
+
+var _ = Describe("eksctl", Label("tools"), func() {
+	It("associates the issuer as an IAM OIDC provider, whose tokens then assume a role", func() {
+		eksctl := eksctlBinary()
+		w := newWorld()
+		w.must("up", "--cluster", "none", "--no-oidc-provider")
+		s := w.status()
+		Expect(s.AWS.OIDCProviderARN).To(BeEmpty())
+		w.awsEnv(s)
+		// eksctl reaches STS, EKS and IAM through AWS_ENDPOINT_URL and
+		// dials the issuer itself for the thumbprint, trusting the system
+		// roots: here, the environment CA.
+		w.env = append(w.env, "SSL_CERT_FILE="+s.Issuer.CAFile, "AWS_EC2_METADATA_DISABLED=true")
+		associate := func() result {
+			return w.cmd(eksctl, nil, "utils", "associate-iam-oidc-provider", "--cluster", "irsa-local", "--region", s.AWS.Region, "--approve")
+		}
+
+		r := associate()
+		Expect(r.code).To(Equal(0), "eksctl: %s%s", r.stdout, r.stderr)
+		Expect(r.stdout + r.stderr).To(ContainSubstring("created IAM Open ID Connect provider"))
+
+		// The provider has the port-less ARN, though eksctl sent the URL
+		// with the port, and the CA's thumbprint.
+		issuer, err := url.Parse(s.Issuer.URL)
+		Expect(err).NotTo(HaveOccurred())
+		providerARN := "arn:aws:iam::" + s.AWS.AccountID + ":oidc-provider/" + issuer.Hostname() + issuer.Path
+		list := w.mustAWS("iam", "list-open-id-connect-providers")
+		Expect(list["OpenIDConnectProviderList"]).To(ConsistOf(HaveKeyWithValue("Arn", providerARN)))
+		Expect(w.status().AWS.OIDCProviderARN).To(Equal(providerARN))
+		got := w.mustAWS("iam", "get-open-id-connect-provider", "--open-id-connect-provider-arn", providerARN)
+		Expect(got["ClientIDList"]).To(ConsistOf("sts.amazonaws.com"))
+		Expect(got["ThumbprintList"]).To(ConsistOf(caThumbprint(s.Issuer.CAFile)))
+		Expect(got["Tags"]).To(ContainElement(And(HaveKeyWithValue("Key", "alpha.eksctl.io/cluster-name"), HaveKeyWithValue("Value", "irsa-local"))))
+		cluster := w.mustAWS("eks", "describe-cluster", "--name", "irsa-local")["cluster"].(map[string]any)
+		Expect(cluster["tags"]).To(HaveKeyWithValue("alpha.eksctl.io/cluster-oidc-enabled", "true"))
+
+		// Associating again finds the provider and changes nothing.
+		again := associate()
+		Expect(again.code).To(Equal(0), "eksctl: %s%s", again.stdout, again.stderr)
+		Expect(again.stdout + again.stderr).To(ContainSubstring("already associated"))
+		Expect(w.mustAWS("iam", "list-open-id-connect-providers")["OpenIDConnectProviderList"]).To(HaveLen(1))
+
+		// Walkthrough step 1 with the provider eksctl made.
+		hostPath := issuer.Hostname() + issuer.Path
+		trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + providerARN +
+			`"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + hostPath + `:sub":"system:serviceaccount:demo:app","` + hostPath + `:aud":"sts.amazonaws.com"}}}]}`
+		roleARN := w.mustAWS("iam", "create-role", "--role-name", "app", "--assume-role-policy-document", trust)["Role"].(map[string]any)["Arn"].(string)
+		creds := w.assumeWithToken(roleARN, "demo", "app")
+		Expect(creds["AccessKeyId"]).To(HavePrefix("ASIA"))
+		w.env = w.withCredentials(creds)
+		who := w.mustAWS("sts", "get-caller-identity")
+		Expect(who["Arn"]).To(Equal("arn:aws:sts::" + s.AWS.AccountID + ":assumed-role/app/tools"))
 	})
 })

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: static checks, unit tests, and the e2e specs
 # that need no cluster. The e2e suite leaves out its "tools" specs
-# (Terraform) unless a label filter selects them: they are
+# (Terraform, eksctl) unless a label filter selects them: they are
 # hack/e2e-tools.sh's. It ends with go test's per-package lines and a
 # package count.
 source "$(dirname "$0")/lib.sh"
