@@ -23,7 +23,7 @@ test:
 e2e-tools:
 	hack/e2e-tools.sh
 
-## eksctl: build eksctl v0.230.0 from its Go module into ~/.cache/irsa-local/tools (about 8 minutes, once per machine)
+## eksctl: build eksctl v0.230.0 from its Go module into ~/.cache/irsa-local/tools (4-6 minutes of 2 cores, once per machine)
 .PHONY: eksctl
 eksctl:
 	hack/eksctl.sh

@@ -4,7 +4,8 @@
 # built lands in the repository. The module path is still
 # github.com/weaveworks/eksctl; its go.mod has replace directives, so
 # `go install ...@version` refuses it and the build runs inside the
-# downloaded module instead. About 8 minutes of 2 cores the first time.
+# downloaded module instead. 4 to 6 minutes of 2 cores the first time
+# (measured: 244 s with a used build cache, 320 s with an empty one).
 #
 #   EKSCTL_VERSION  the release to build (default v0.230.0)
 #   XDG_CACHE_HOME  the cache root (default ~/.cache); the binary goes to
