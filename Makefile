@@ -18,6 +18,16 @@ demo:
 test:
 	hack/test.sh
 
+## e2e-tools: end-to-end specs with Terraform (examples/terraform) and eksctl; a missing tool is a skipped spec
+.PHONY: e2e-tools
+e2e-tools:
+	hack/e2e-tools.sh
+
+## eksctl: build eksctl v0.230.0 from its Go module into ~/.cache/irsa-local/tools (4-6 minutes of 2 cores, once per machine)
+.PHONY: eksctl
+eksctl:
+	hack/eksctl.sh
+
 ## load: AssumeRoleWithWebIdentity load test (8 clients, 60 s): throughput, latency, memory
 .PHONY: load
 load:

@@ -1,7 +1,8 @@
 // Package e2e holds the end-to-end suites of irsa-local. They drive the real
 // irsa-local binary and real clients (curl, the AWS CLI, SDKs) against real
 // servers. Specs are labelled by cluster mode: "none" needs nothing but the
-// binary; later modes need their Kubernetes assets.
+// binary; later modes need their Kubernetes assets. Specs labelled "tools"
+// drive Terraform and eksctl and run only when selected.
 package e2e
 
 import (
@@ -19,7 +20,14 @@ import (
 
 func TestE2E(t *testing.T) {
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "irsa-local e2e")
+	suite, reporter := GinkgoConfiguration()
+	// The "tools" specs drive Terraform and eksctl and take a while; they
+	// run only when asked for (make e2e-tools: -ginkgo.label-filter=tools),
+	// so go test ./... and make test leave them out.
+	if suite.LabelFilter == "" {
+		suite.LabelFilter = "!tools"
+	}
+	RunSpecs(t, "irsa-local e2e", suite, reporter)
 }
 
 // binary is the irsa-local executable under test, built once per suite.

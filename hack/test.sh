@@ -2,8 +2,10 @@
 # The project's test command: static checks, the Kubernetes binaries the
 # local-cluster tests run (built from the Go module proxy when missing:
 # about ten minutes cold on 2 cores, nothing to do when built), then the
-# unit tests and the e2e suite. It ends with go test's per-package lines
-# and a package count.
+# unit tests and the e2e suite. The e2e suite leaves out its "tools" specs
+# (Terraform, eksctl) unless a label filter selects them: they are
+# hack/e2e-tools.sh's. It ends with go test's per-package lines and a
+# package count.
 source "$(dirname "$0")/lib.sh"
 hack/verify.sh
 hack/k8s-assets.sh

@@ -69,6 +69,7 @@ var iamActions = map[string]iamHandler{
 	"GetRolePolicy":                           {run: (*Server).getRolePolicy, resource: roleResource},
 	"DeleteRolePolicy":                        {run: (*Server).deleteRolePolicy, write: true, resource: roleResource},
 	"ListRolePolicies":                        {run: (*Server).listRolePolicies, resource: roleResource},
+	"ListInstanceProfilesForRole":             {run: (*Server).listInstanceProfilesForRole, resource: roleResource},
 	"CreatePolicy":                            {run: (*Server).createPolicy, write: true},
 	"GetPolicy":                               {run: (*Server).getPolicy, resource: policyResource},
 	"DeletePolicy":                            {run: (*Server).deletePolicy, write: true, resource: policyResource},
@@ -954,6 +955,21 @@ func (s *Server) listRolePolicies(p params) (any, *apiError) {
 		return nil, e
 	}
 	return &listRolePoliciesResult{PolicyNames: sortedKeys(r.Inline)}, nil
+}
+
+type listInstanceProfilesResult struct {
+	InstanceProfiles []struct{} `xml:"InstanceProfiles>member"`
+	IsTruncated      bool       `xml:"IsTruncated"`
+}
+
+// listInstanceProfilesForRole answers with no instance profiles: irsa-local
+// has none, and clients deleting a role (Terraform does) first ask which
+// profiles to remove it from.
+func (s *Server) listInstanceProfilesForRole(p params) (any, *apiError) {
+	if _, e := s.role(p); e != nil {
+		return nil, e
+	}
+	return &listInstanceProfilesResult{}, nil
 }
 
 // ---- managed policies

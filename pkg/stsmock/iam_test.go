@@ -67,6 +67,15 @@ func TestRoleLifecycleWithTheSDK(t *testing.T) {
 	if doc, _ := url.QueryUnescape(*rp.PolicyDocument); doc != inline {
 		t.Errorf("inline policy round trip: %q", doc)
 	}
+	// Deleting clients (Terraform) first remove the role from its instance
+	// profiles; irsa-local has none.
+	ip, err := f.iam.ListInstanceProfilesForRole(ctx, &iam.ListInstanceProfilesForRoleInput{RoleName: aws.String("app")})
+	if err != nil || len(ip.InstanceProfiles) != 0 || ip.IsTruncated {
+		t.Errorf("instance profiles of the role: %+v %v", ip, err)
+	}
+	if _, err := f.iam.ListInstanceProfilesForRole(ctx, &iam.ListInstanceProfilesForRoleInput{RoleName: aws.String("nobody")}); apiCode(err) != "NoSuchEntity" {
+		t.Errorf("instance profiles of a missing role: %v", err)
+	}
 	if _, err := f.iam.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("app")}); apiCode(err) != "DeleteConflict" {
 		t.Errorf("delete role with policies: %v", err)
 	}

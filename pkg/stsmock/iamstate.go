@@ -99,6 +99,8 @@ type iamState struct {
 	Policies  map[string]*managedPolicy `json:"policies"`  // customer managed, by ARN
 	// BucketPolicies holds S3 bucket policies by bucket name.
 	BucketPolicies map[string]string `json:"bucketPolicies"`
+	// BucketTags holds S3 bucket tags (PutBucketTagging) by bucket name.
+	BucketTags map[string][]tag `json:"bucketTags,omitempty"`
 	// ClusterTags are the EKS cluster's tags (TagResource).
 	ClusterTags map[string]string `json:"clusterTags"`
 
@@ -148,7 +150,7 @@ func newIAMState(path string) (*iamState, error) {
 }
 
 func (s *iamState) reset() {
-	s.Providers, s.Roles, s.Policies, s.BucketPolicies, s.bucketDocs, s.ClusterTags = nil, nil, nil, nil, nil, nil
+	s.Providers, s.Roles, s.Policies, s.BucketPolicies, s.BucketTags, s.bucketDocs, s.ClusterTags = nil, nil, nil, nil, nil, nil, nil
 	s.fillMaps()
 }
 
@@ -164,6 +166,9 @@ func (s *iamState) fillMaps() {
 	}
 	if s.BucketPolicies == nil {
 		s.BucketPolicies = map[string]string{}
+	}
+	if s.BucketTags == nil {
+		s.BucketTags = map[string][]tag{}
 	}
 	if s.ClusterTags == nil {
 		s.ClusterTags = map[string]string{}

@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3afero"
@@ -25,7 +27,8 @@ import (
 // that keeps objects as plain files (persisted in the state directory) and
 // an in-memory one for tests. irsa-local puts authentication and IAM
 // authorization in front of it and answers the bucket-policy sub-resource
-// itself, since authorization needs the policies.
+// itself, since authorization needs the policies, and the other bucket and
+// object sub-resources (s3config.go), which gofakes3 would misroute.
 
 // s3Store is the storage behind S3.
 type s3Store struct {
@@ -49,7 +52,8 @@ func newS3Store(dir string) (*s3Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open S3 storage %s: %w", dir, err)
 		}
-		backend = b
+		// MultiBucket keeps bucket <b> in <dir>/buckets/<b>.
+		backend = &prunedBackend{Backend: b, buckets: filepath.Join(dir, "buckets")}
 	}
 	g := gofakes3.New(backend,
 		// Signatures and their time window are checked in front of
@@ -58,6 +62,62 @@ func newS3Store(dir string) (*s3Store, error) {
 		gofakes3.WithoutVersioning(),
 	)
 	return &s3Store{backend: backend, handler: g.Server()}, nil
+}
+
+// prunedBackend removes the directories the filesystem backend leaves
+// behind when the last object under a prefix is deleted. S3 has no
+// directories: an empty one would make DeleteBucket answer BucketNotEmpty
+// and listings show a prefix with nothing under it. Writes and deletes are
+// serialized so a pruned directory is never one a write is about to use.
+type prunedBackend struct {
+	gofakes3.Backend
+	buckets string
+	mu      sync.Mutex
+}
+
+func (b *prunedBackend) PutObject(bucket, key string, meta map[string]string, input io.Reader, size int64, conditions *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Backend.PutObject(bucket, key, meta, input, size, conditions)
+}
+
+func (b *prunedBackend) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Backend.CopyObject(srcBucket, srcKey, dstBucket, dstKey, meta)
+}
+
+func (b *prunedBackend) DeleteObject(bucket, key string) (gofakes3.ObjectDeleteResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	res, err := b.Backend.DeleteObject(bucket, key)
+	if err == nil {
+		b.prune(bucket, key)
+	}
+	return res, err
+}
+
+func (b *prunedBackend) DeleteMulti(bucket string, keys ...string) (gofakes3.MultiDeleteResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	res, err := b.Backend.DeleteMulti(bucket, keys...)
+	for _, d := range res.Deleted {
+		b.prune(bucket, d.Key)
+	}
+	return res, err
+}
+
+// prune removes the key's parent directories inside the bucket while they
+// are empty (os.Remove refuses a directory that is not).
+func (b *prunedBackend) prune(bucket, key string) {
+	root := filepath.Join(b.buckets, bucket)
+	dir := filepath.Dir(filepath.Join(root, filepath.FromSlash(path.Clean("/"+key))))
+	for strings.HasPrefix(dir, root+string(filepath.Separator)) {
+		if os.Remove(dir) != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
 }
 
 // s3Request is an S3 call after addressing is resolved.
@@ -127,6 +187,9 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 	sr := &s3Request{bucket: bucket, key: key, op: op}
 	if decision, reason := s.authorizeS3(req, sr); !decision {
 		rec.decide(false, reason)
+		if op.Name == "HeadBucket" {
+			s.bucketRegionHeader(w, bucket)
+		}
 		fail("AccessDenied", http.StatusForbidden, "Access Denied")
 		return
 	} else {
@@ -135,6 +198,12 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 	if _, ok := r.URL.Query()["policy"]; ok && key == "" {
 		s.serveBucketPolicy(w, req, sr, rec)
 		return
+	}
+	if s.serveS3Config(w, req, sr, rec) {
+		return
+	}
+	if op.Name == "HeadBucket" {
+		s.bucketRegionHeader(w, bucket)
 	}
 	// gofakes3 reads path-style addresses and plain bodies: rewrite the
 	// address, and say the (already decoded and verified) body is unsigned.
@@ -157,7 +226,7 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 		rec.fail(rw.errCode(), "")
 	}
 	if op.Name == "DeleteBucket" && rw.status < 300 {
-		s.deleteBucketPolicy(bucket)
+		s.forgetBucket(bucket)
 	}
 	s.record(rec)
 }
@@ -176,13 +245,18 @@ func (s *Server) authorizeS3(req *request, sr *s3Request) (bool, string) {
 		actions = append(actions, struct{ action, resource string }{"s3:GetObject", copySourceARN(sr.op.CopySource)})
 	}
 	if sr.op.Name == "DeleteObjects" {
-		keys, err := deleteObjectsKeys(req.r)
+		objects, err := deleteObjectsKeys(req.r)
 		if err != nil {
 			return false, "the DeleteObjects body does not parse: " + err.Error()
 		}
 		actions = actions[:0]
-		for _, k := range keys {
-			actions = append(actions, struct{ action, resource string }{"s3:DeleteObject", "arn:aws:s3:::" + sr.bucket + "/" + k})
+		for _, o := range objects {
+			// Naming a version (even "null") deletes that version.
+			action := "s3:DeleteObject"
+			if o.VersionID != "" {
+				action = "s3:DeleteObjectVersion"
+			}
+			actions = append(actions, struct{ action, resource string }{action, "arn:aws:s3:::" + sr.bucket + "/" + o.Key})
 		}
 	}
 	bucketPolicy := s.bucketPolicy(sr.bucket)
@@ -236,27 +310,27 @@ func (s *Server) s3Context(r *http.Request, sr *s3Request) policy.Context {
 	return ctx
 }
 
-// deleteObjectsKeys reads the keys of a DeleteObjects body, leaving the body
-// readable for storage.
-func deleteObjectsKeys(r *http.Request) ([]string, error) {
+// deletedObject is one object of a DeleteObjects request.
+type deletedObject struct {
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId"`
+}
+
+// deleteObjectsKeys reads the objects of a DeleteObjects body, leaving the
+// body readable for storage.
+func deleteObjectsKeys(r *http.Request) ([]deletedObject, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 2<<20))
 	if err != nil {
 		return nil, err
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	var del struct {
-		Objects []struct {
-			Key string `xml:"Key"`
-		} `xml:"Object"`
+		Objects []deletedObject `xml:"Object"`
 	}
 	if err := xml.Unmarshal(body, &del); err != nil {
 		return nil, err
 	}
-	keys := make([]string, 0, len(del.Objects))
-	for _, o := range del.Objects {
-		keys = append(keys, o.Key)
-	}
-	return keys, nil
+	return del.Objects, nil
 }
 
 // ---- bucket policies

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/irsa-local/irsa-local/pkg/trail"
@@ -433,5 +434,30 @@ func TestTrailRecordsDecisionsWithoutSecrets(t *testing.T) {
 		if r.EventName == "GetRole" {
 			t.Error("IAM reads are recorded; only writes should be")
 		}
+	}
+}
+
+// S3 has no directories: once the last object under a prefix is deleted,
+// the prefix is gone from listings and the bucket can be deleted.
+func TestDeletingTheLastObjectUnderAPrefixLeavesNothing(t *testing.T) {
+	sf := newS3Fixture(t)
+	ctx := context.Background()
+	b := aws.String(testBucket)
+	if _, err := sf.admin.PutObject(ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("reports/2026/x.txt"), Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sf.admin.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: aws.String("reports/2026/x.txt")}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := sf.admin.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: b, Prefix: aws.String("reports/"), Delimiter: aws.String("/")})
+	if err != nil || len(list.CommonPrefixes) != 0 || len(list.Contents) != 1 {
+		t.Fatalf("listing after deleting reports/2026/x.txt: %+v %v", list, err)
+	}
+	_, err = sf.admin.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: b, Delete: &s3types.Delete{Objects: []s3types.ObjectIdentifier{{Key: aws.String("reports/a.txt")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sf.admin.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: b}); err != nil {
+		t.Errorf("DeleteBucket once every object is deleted: %v", err)
 	}
 }

@@ -45,6 +45,11 @@ var bucketSubresources = map[string]map[string][2]string{
 	"delete":            {"POST": {"DeleteObjects", "s3:DeleteObject"}},
 }
 
+// unsupportedSubresources are S3 sub-resources irsa-local does not serve.
+// They are refused by name: gofakes3 would ignore the parameter and take
+// GET ?analytics for a listing or DELETE ?metrics for deleting the bucket.
+var unsupportedSubresources = []string{"analytics", "inventory", "metrics", "intelligent-tiering", "torrent", "restore", "select", "session"}
+
 // objectSubresources does the same for objects.
 var objectSubresources = map[string]map[string][2]string{
 	"acl":        {"GET": {"GetObjectAcl", "s3:GetObjectAcl"}, "PUT": {"PutObjectAcl", "s3:PutObjectAcl"}},
@@ -58,8 +63,14 @@ var objectSubresources = map[string]map[string][2]string{
 // classifyS3 names the operation of an S3 request on bucket and key. ok is
 // false for a request no S3 operation matches.
 func classifyS3(method string, q url.Values, h http.Header, bucket, key string) (op s3Op, ok bool) {
-	if method == http.MethodHead {
+	head := method == http.MethodHead
+	if head {
 		method = http.MethodGet
+	}
+	for _, sub := range unsupportedSubresources {
+		if q.Has(sub) {
+			return s3Op{}, false
+		}
 	}
 	mk := func(name, action, res string) (s3Op, bool) {
 		return s3Op{Name: name, Action: action, Resource: res, ReadOnly: method == http.MethodGet}, true
@@ -84,7 +95,10 @@ func classifyS3(method string, q url.Values, h http.Header, bucket, key string) 
 		switch method {
 		case http.MethodGet:
 			name := "ListObjects"
-			if q.Get("list-type") == "2" {
+			switch {
+			case head:
+				name = "HeadBucket"
+			case q.Get("list-type") == "2":
 				name = "ListObjectsV2"
 			}
 			return mk(name, "s3:ListBucket", bucketARN)
@@ -125,10 +139,14 @@ func classifyS3(method string, q url.Values, h http.Header, bucket, key string) 
 	versioned := q.Get("versionId") != ""
 	switch method {
 	case http.MethodGet:
-		if versioned {
-			return mk("GetObject", "s3:GetObjectVersion", objectARN)
+		name := "GetObject"
+		if head {
+			name = "HeadObject"
 		}
-		return mk("GetObject", "s3:GetObject", objectARN)
+		if versioned {
+			return mk(name, "s3:GetObjectVersion", objectARN)
+		}
+		return mk(name, "s3:GetObject", objectARN)
 	case http.MethodPut:
 		op, ok := mk("PutObject", "s3:PutObject", objectARN)
 		if src := h.Get("X-Amz-Copy-Source"); src != "" {

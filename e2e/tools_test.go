@@ -1,0 +1,248 @@
+package e2e
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+// The "tools" specs drive the infrastructure tools users already run against
+// irsa-local. They are left out of the default run (see TestE2E) and run by
+// `make e2e-tools`. A missing tool is a skipped spec that names it, never a
+// passed one. Environment variables they read:
+//
+//	IRSA_LOCAL_TF_PLUGIN_MIRROR    provider mirror for an offline terraform init (default /opt/tf-plugins)
+//	IRSA_LOCAL_REQUIRE_TERRAFORM=1 a missing terraform or mirror fails the spec instead of skipping it
+//	EKSCTL                         the eksctl binary (default: the one hack/eksctl.sh caches)
+//	IRSA_LOCAL_REQUIRE_EKSCTL=1    a missing eksctl fails the spec instead of skipping it
+
+// eksctlVersion is the release hack/eksctl.sh builds by default.
+const eksctlVersion = "v0.230.0"
+
+// missingTool skips the spec, or fails it when requireEnv is set to 1.
+func missingTool(requireEnv, format string, args ...any) {
+	if os.Getenv(requireEnv) == "1" {
+		Fail(fmt.Sprintf(format, args...) + " (" + requireEnv + "=1)")
+	}
+	Skip(fmt.Sprintf(format, args...))
+}
+
+// caThumbprint is the lower-case hex SHA-1 of the CA certificate in file,
+// as IAM's ThumbprintList holds it.
+func caThumbprint(file string) string {
+	b, err := os.ReadFile(file)
+	Expect(err).NotTo(HaveOccurred())
+	block, _ := pem.Decode(b)
+	Expect(block).NotTo(BeNil(), "no PEM in %s", file)
+	sum := sha1.Sum(block.Bytes)
+	return hex.EncodeToString(sum[:])
+}
+
+// assumeWithToken assumes roleARN with a token for ns/sa through the AWS
+// CLI, as a pod's SDK would, and returns the credentials.
+func (w *world) assumeWithToken(roleARN, ns, sa string) map[string]any {
+	token := strings.TrimSpace(w.must("token", "--namespace", ns, "--service-account", sa))
+	out := w.mustAWS("sts", "assume-role-with-web-identity", "--role-arn", roleARN, "--role-session-name", "tools", "--web-identity-token", token)
+	return out["Credentials"].(map[string]any)
+}
+
+// withCredentials is the world's environment with creds in place of the
+// admin keys.
+func (w *world) withCredentials(creds map[string]any) []string {
+	env := []string{}
+	for _, kv := range w.env {
+		if !strings.HasPrefix(kv, "AWS_ACCESS_KEY_ID=") && !strings.HasPrefix(kv, "AWS_SECRET_ACCESS_KEY=") && !strings.HasPrefix(kv, "AWS_SESSION_TOKEN=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "AWS_ACCESS_KEY_ID="+creds["AccessKeyId"].(string), "AWS_SECRET_ACCESS_KEY="+creds["SecretAccessKey"].(string), "AWS_SESSION_TOKEN="+creds["SessionToken"].(string))
+}
+
+var _ = Describe("Terraform's AWS provider", Label("tools"), func() {
+	It("applies examples/terraform, plans no change, and its role reads its bucket; destroy removes all", func() {
+		terraform, err := exec.LookPath("terraform")
+		if err != nil {
+			missingTool("IRSA_LOCAL_REQUIRE_TERRAFORM", "terraform not found on PATH: %v", err)
+		}
+		mirror := os.Getenv("IRSA_LOCAL_TF_PLUGIN_MIRROR")
+		if mirror == "" {
+			mirror = "/opt/tf-plugins"
+		}
+		if _, err := os.Stat(filepath.Join(mirror, "registry.terraform.io", "hashicorp", "aws")); err != nil {
+			missingTool("IRSA_LOCAL_REQUIRE_TERRAFORM", "terraform provider mirror with hashicorp/aws not found: %v (set IRSA_LOCAL_TF_PLUGIN_MIRROR)", err)
+		}
+
+		w := newWorld()
+		w.must("up", "--cluster", "none", "--no-oidc-provider")
+		s := w.status()
+		Expect(s.AWS.OIDCProviderARN).To(BeEmpty())
+		w.awsEnv(s)
+
+		// A copy of the example, so no state or provider lands in the repo;
+		// the variables go in as an auto-loaded file.
+		dir := filepath.Join(w.home, "terraform")
+		Expect(os.MkdirAll(dir, 0o700)).To(Succeed())
+		tfFiles, err := filepath.Glob("../examples/terraform/*.tf")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(tfFiles).NotTo(BeEmpty())
+		for _, f := range tfFiles {
+			b, err := os.ReadFile(f)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o600)).To(Succeed())
+		}
+		thumbprint := caThumbprint(s.Issuer.CAFile)
+		vars, _ := json.Marshal(map[string]any{
+			"endpoint": s.AWS.Endpoint, "namespace": "demo", "service_account": "s3-reader",
+			"role_name": "tf-s3-reader", "bucket_name": "tf-demo", "thumbprints": []string{thumbprint},
+		})
+		Expect(os.WriteFile(filepath.Join(dir, "terraform.tfvars.json"), vars, 0o600)).To(Succeed())
+
+		// This machine's TF_CLI_CONFIG_FILE may name a file that does not
+		// exist; init installs the provider from the mirror, offline.
+		cliConfig := filepath.Join(w.home, "terraform.tfrc")
+		Expect(os.WriteFile(cliConfig, []byte("provider_installation {\n  filesystem_mirror {\n    path = \""+mirror+"\"\n  }\n}\n"), 0o600)).To(Succeed())
+		w.env = append(w.env, "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1")
+		tf := func(args ...string) result {
+			return w.cmd(terraform, nil, append([]string{"-chdir=" + dir}, args...)...)
+		}
+		mustTF := func(args ...string) string {
+			r := tf(args...)
+			ExpectWithOffset(1, r.code).To(Equal(0), "terraform %s: %s", strings.Join(args, " "), r.stderr)
+			return r.stdout
+		}
+
+		mustTF("init", "-no-color")
+		mustTF("apply", "-auto-approve", "-no-color")
+		plan := tf("plan", "-detailed-exitcode", "-no-color")
+		Expect(plan.code).To(Equal(0), "the second plan wants changes (exit 2) or failed:\n%s%s", plan.stdout, plan.stderr)
+		Expect(plan.stdout).To(ContainSubstring("No changes."))
+
+		var out map[string]struct {
+			Value any `json:"value"`
+		}
+		Expect(json.Unmarshal([]byte(mustTF("output", "-json")), &out)).To(Succeed())
+		providerARN := out["oidc_provider_arn"].Value.(string)
+		roleARN := out["role_arn"].Value.(string)
+		issuer, err := url.Parse(s.Issuer.URL)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(providerARN).To(Equal("arn:aws:iam::" + s.AWS.AccountID + ":oidc-provider/" + issuer.Hostname() + issuer.Path))
+		Expect(roleARN).To(Equal("arn:aws:iam::" + s.AWS.AccountID + ":role/tf-s3-reader"))
+		Expect(out["bucket"].Value).To(Equal("tf-demo"))
+		Expect(w.status().AWS.OIDCProviderARN).To(Equal(providerARN))
+		got := w.mustAWS("iam", "get-open-id-connect-provider", "--open-id-connect-provider-arn", providerARN)
+		Expect(got["ThumbprintList"]).To(ConsistOf(thumbprint))
+		// The provider validated its credentials with STS, as it does
+		// against AWS.
+		Expect(w.must("trail")).To(ContainSubstring("sts:GetCallerIdentity by arn:aws:iam::" + s.AWS.AccountID + ":root"))
+
+		// The walkthrough's pod: a token for the service account assumes the
+		// Terraform-made role and lists the Terraform-made bucket.
+		Expect(os.WriteFile(filepath.Join(w.home, "hello.txt"), []byte("hello\n"), 0o600)).To(Succeed())
+		cp := w.aws("s3", "cp", "hello.txt", "s3://tf-demo/reports/hello.txt")
+		Expect(cp.code).To(Equal(0), cp.stderr)
+		creds := w.assumeWithToken(roleARN, "demo", "s3-reader")
+		admin := w.env
+		w.env = w.withCredentials(creds)
+		ls := w.aws("s3", "ls", "--recursive", "s3://tf-demo")
+		Expect(ls.code).To(Equal(0), ls.stderr)
+		Expect(ls.stdout).To(ContainSubstring("reports/hello.txt"))
+		put := w.aws("s3", "cp", "hello.txt", "s3://tf-demo/nope.txt")
+		Expect(put.stderr).To(ContainSubstring("AccessDenied"))
+		w.env = admin
+		other := strings.TrimSpace(w.must("token", "--namespace", "demo", "--service-account", "other"))
+		refused := w.aws("sts", "assume-role-with-web-identity", "--role-arn", roleARN, "--role-session-name", "tools", "--web-identity-token", other)
+		Expect(refused.stderr).To(ContainSubstring("AccessDenied"))
+
+		// Destroy empties the bucket (force_destroy) and removes everything.
+		mustTF("destroy", "-auto-approve", "-no-color")
+		Expect(w.mustAWS("iam", "list-open-id-connect-providers")["OpenIDConnectProviderList"]).To(BeEmpty())
+		gone := w.aws("iam", "get-role", "--role-name", "tf-s3-reader")
+		Expect(gone.stderr).To(ContainSubstring("NoSuchEntity"))
+		buckets := w.mustAWS("s3api", "list-buckets")
+		Expect(buckets["Buckets"]).To(BeEmpty())
+	})
+})
+
+// eksctlBinary finds eksctl: $EKSCTL, else the binary hack/eksctl.sh caches
+// under the user cache directory ($XDG_CACHE_HOME or ~/.cache).
+func eksctlBinary() string {
+	if bin := os.Getenv("EKSCTL"); bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			missingTool("IRSA_LOCAL_REQUIRE_EKSCTL", "eksctl not found at $EKSCTL: %v", err)
+		}
+		return bin
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		missingTool("IRSA_LOCAL_REQUIRE_EKSCTL", "eksctl not found: no user cache directory: %v", err)
+	}
+	bin := filepath.Join(cache, "irsa-local", "tools", "eksctl-"+eksctlVersion, "eksctl")
+	if _, err := os.Stat(bin); err != nil {
+		missingTool("IRSA_LOCAL_REQUIRE_EKSCTL", "eksctl %s not found at %s (build it with make eksctl, or set EKSCTL): %v", eksctlVersion, bin, err)
+	}
+	return bin
+}
+
+var _ = Describe("eksctl", Label("tools"), func() {
+	It("associates the issuer as an IAM OIDC provider, whose tokens then assume a role", func() {
+		eksctl := eksctlBinary()
+		w := newWorld()
+		w.must("up", "--cluster", "none", "--no-oidc-provider")
+		s := w.status()
+		Expect(s.AWS.OIDCProviderARN).To(BeEmpty())
+		w.awsEnv(s)
+		// eksctl reaches STS, EKS and IAM through AWS_ENDPOINT_URL and
+		// dials the issuer itself for the thumbprint, trusting the system
+		// roots: here, the environment CA.
+		w.env = append(w.env, "SSL_CERT_FILE="+s.Issuer.CAFile, "AWS_EC2_METADATA_DISABLED=true")
+		associate := func() result {
+			return w.cmd(eksctl, nil, "utils", "associate-iam-oidc-provider", "--cluster", "irsa-local", "--region", s.AWS.Region, "--approve")
+		}
+
+		r := associate()
+		Expect(r.code).To(Equal(0), "eksctl: %s%s", r.stdout, r.stderr)
+		Expect(r.stdout + r.stderr).To(ContainSubstring("created IAM Open ID Connect provider"))
+
+		// The provider has the port-less ARN, though eksctl sent the URL
+		// with the port, and the CA's thumbprint.
+		issuer, err := url.Parse(s.Issuer.URL)
+		Expect(err).NotTo(HaveOccurred())
+		providerARN := "arn:aws:iam::" + s.AWS.AccountID + ":oidc-provider/" + issuer.Hostname() + issuer.Path
+		list := w.mustAWS("iam", "list-open-id-connect-providers")
+		Expect(list["OpenIDConnectProviderList"]).To(ConsistOf(HaveKeyWithValue("Arn", providerARN)))
+		Expect(w.status().AWS.OIDCProviderARN).To(Equal(providerARN))
+		got := w.mustAWS("iam", "get-open-id-connect-provider", "--open-id-connect-provider-arn", providerARN)
+		Expect(got["ClientIDList"]).To(ConsistOf("sts.amazonaws.com"))
+		Expect(got["ThumbprintList"]).To(ConsistOf(caThumbprint(s.Issuer.CAFile)))
+		Expect(got["Tags"]).To(ContainElement(And(HaveKeyWithValue("Key", "alpha.eksctl.io/cluster-name"), HaveKeyWithValue("Value", "irsa-local"))))
+		cluster := w.mustAWS("eks", "describe-cluster", "--name", "irsa-local")["cluster"].(map[string]any)
+		Expect(cluster["tags"]).To(HaveKeyWithValue("alpha.eksctl.io/cluster-oidc-enabled", "true"))
+
+		// Associating again finds the provider and changes nothing.
+		again := associate()
+		Expect(again.code).To(Equal(0), "eksctl: %s%s", again.stdout, again.stderr)
+		Expect(again.stdout + again.stderr).To(ContainSubstring("already associated"))
+		Expect(w.mustAWS("iam", "list-open-id-connect-providers")["OpenIDConnectProviderList"]).To(HaveLen(1))
+
+		// Walkthrough step 1 with the provider eksctl made.
+		hostPath := issuer.Hostname() + issuer.Path
+		trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + providerARN +
+			`"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + hostPath + `:sub":"system:serviceaccount:demo:app","` + hostPath + `:aud":"sts.amazonaws.com"}}}]}`
+		roleARN := w.mustAWS("iam", "create-role", "--role-name", "app", "--assume-role-policy-document", trust)["Role"].(map[string]any)["Arn"].(string)
+		creds := w.assumeWithToken(roleARN, "demo", "app")
+		Expect(creds["AccessKeyId"]).To(HavePrefix("ASIA"))
+		w.env = w.withCredentials(creds)
+		who := w.mustAWS("sts", "get-caller-identity")
+		Expect(who["Arn"]).To(Equal("arn:aws:sts::" + s.AWS.AccountID + ":assumed-role/app/tools"))
+	})
+})
