@@ -17,6 +17,7 @@ import (
 	"github.com/irsa-local/irsa-local/pkg/cmd/cli"
 	"github.com/irsa-local/irsa-local/pkg/cmd/clockcmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/deletecmd"
+	"github.com/irsa-local/irsa-local/pkg/cmd/doctor"
 	"github.com/irsa-local/irsa-local/pkg/cmd/down"
 	"github.com/irsa-local/irsa-local/pkg/cmd/execcmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/keys"
@@ -75,6 +76,7 @@ policies and permissions the way AWS does, offline.`,
 		clockcmd.NewCommand(s, env),
 		trailcmd.NewCommand(s, env),
 		execcmd.NewCommand(s, env),
+		doctor.NewCommand(s, env),
 		deletecmd.NewCommand(s, env),
 		serve.NewCommand(s, env),
 		version.NewCommand(s),
