@@ -52,7 +52,7 @@ func (r *runner) oidcProvider(ctx context.Context) Check {
 		}
 	}
 	if arn == "" {
-		fix := "aws iam create-openid-connect-provider --url " + iss + " --client-id-list " + DefaultAudience
+		fix := "aws iam create-open-id-connect-provider --url " + iss + " --client-id-list " + DefaultAudience
 		if r.t.Environment == "" {
 			fix += "\n(on EKS: eksctl utils associate-iam-oidc-provider --cluster CLUSTER --approve)"
 		}
