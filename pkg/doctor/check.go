@@ -62,16 +62,6 @@ func (r Report) Failed() bool {
 	return false
 }
 
-// Get returns the check named name, or a zero Check.
-func (r Report) Get(name string) Check {
-	for _, c := range r {
-		if c.Name == name {
-			return c
-		}
-	}
-	return Check{}
-}
-
 // nameWidth aligns details after the longest check name.
 const nameWidth = len(CheckServiceAccount) + 1
 
