@@ -228,20 +228,52 @@ var denyAll = func() *policy.Document {
 	return d
 }()
 
-// sessionContext holds the condition keys of a call made with a session:
-// the principal keys, and the web-identity keys that stay in the context of
-// every later call of a web identity session.
+// sessionContext holds the condition keys of a call made with a session.
 func (s *Server) sessionContext(sess *session) policy.Context {
+	return SessionContext(SessionInfo{
+		RoleARN:      sess.RoleARN,
+		RoleID:       sess.RoleID,
+		SessionName:  sess.SessionName,
+		Issued:       sess.Issued,
+		Subject:      sess.Subject,
+		Audience:     sess.Audience,
+		Provider:     sess.Provider,
+		ProviderKeys: sess.ProviderKeys,
+	}, s.region, s.clock.Now())
+}
+
+// SessionInfo is what the condition keys of calls made with a role session
+// depend on. Provider, ProviderKeys, Subject and Audience are set for a web
+// identity session only.
+type SessionInfo struct {
+	RoleARN     string
+	RoleID      string
+	SessionName string
+	Issued      time.Time
+	Subject     string
+	Audience    string
+	// Provider is the OIDC provider ARN the session came through.
+	Provider string
+	// ProviderKeys are the spellings of the provider in condition keys, as
+	// ProviderKeys returns them.
+	ProviderKeys []string
+}
+
+// SessionContext holds the condition keys of a call made with a session in
+// region at now: the principal keys, and the web-identity keys that stay in
+// the context of every later call of a web identity session. Tools that
+// diagnose a role's permissions use it to ask what the AWS endpoint asks.
+func SessionContext(sess SessionInfo, region string, now time.Time) policy.Context {
 	ctx := policy.NewContext()
-	now := s.clock.Now()
+	account, _, _ := arnAccountResource(sess.RoleARN, "iam")
 	ctx.Set("aws:PrincipalArn", sess.RoleARN)
-	ctx.Set("aws:PrincipalAccount", sess.account())
+	ctx.Set("aws:PrincipalAccount", account)
 	ctx.Set("aws:PrincipalType", "AssumedRole")
 	ctx.Set("aws:userid", sess.RoleID+":"+sess.SessionName)
 	ctx.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
 	ctx.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
 	ctx.Set("aws:TokenIssueTime", sess.Issued.UTC().Format(time.RFC3339))
-	ctx.Set("aws:RequestedRegion", s.region)
+	ctx.Set("aws:RequestedRegion", region)
 	if sess.Provider != "" {
 		ctx.Set("aws:FederatedProvider", sess.Provider)
 		for _, k := range sess.ProviderKeys {

@@ -52,6 +52,18 @@ func (n providerName) spellings() []string {
 	return []string{n.Canonical, n.WithPort}
 }
 
+// ProviderKeys returns the spellings of the provider of issuerURL that
+// condition keys and provider ARNs may use: host/path without the port (the
+// canonical form, the resource of the ARN irsa-local issues) first, then
+// host:port/path when the URL carries a port.
+func ProviderKeys(issuerURL string) []string { return parseProvider(issuerURL).spellings() }
+
+// ProviderARN is the ARN irsa-local gives the OIDC provider of issuerURL in
+// account: its canonical spelling, without the port.
+func ProviderARN(account, issuerURL string) string {
+	return providerARN(account, parseProvider(issuerURL).Canonical)
+}
+
 // providerARN forms the ARN of a provider name in an account.
 func providerARN(account, resource string) string {
 	return "arn:aws:iam::" + account + ":oidc-provider/" + resource

@@ -326,11 +326,7 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params, wi *we
 		return nil, "role " + roleARN + " does not exist", errorf(403, "AccessDenied", "%s", msgNotAuthorized)
 	}
 	keys := name.spellings()
-	preq := policy.Request{
-		Principal: policy.Principal{Type: "Federated", IDs: providerIDs(s.account, name)},
-		Action:    "sts:AssumeRoleWithWebIdentity",
-		Context:   webIdentityContext(keys, claims, audience, provARN, sessionName, now),
-	}
+	preq := TrustRequest(s.account, WebIdentityClaims{Issuer: claims.Issuer, Subject: claims.Subject, Audience: audience, AZP: claims.AZP}, sessionName, now)
 	decision := policy.Evaluate(preq, policy.NamedDocument{Name: "trust policy of " + roleName, Doc: trust})
 	if !decision.Allowed() {
 		return nil, decision.Reason, errorf(403, "AccessDenied", "%s", msgNotAuthorized)
@@ -439,6 +435,33 @@ func keyFitsAlg(k jose.JSONWebKey, alg string) bool {
 	return false
 }
 
+// WebIdentityClaims are what the trust-policy check of
+// AssumeRoleWithWebIdentity reads from a token that passed every earlier
+// check.
+type WebIdentityClaims struct {
+	Issuer  string // iss
+	Subject string // sub
+	// Audience is the aud value that matched one of the provider's client
+	// IDs: the single value of the ":aud" condition key.
+	Audience string
+	AZP      string // azp; "" when the token has none
+}
+
+// TrustRequest is the request AssumeRoleWithWebIdentity decides against a
+// role's trust policy in account: the Federated principal is the issuer's
+// provider ARN under every spelling (with and without the port), and the
+// context holds "<provider>:sub", ":aud" and ":azp" under every spelling,
+// aws:FederatedProvider, sts:RoleSessionName and the time keys. Tools that
+// diagnose a trust policy use it to ask exactly what STS asks.
+func TrustRequest(account string, c WebIdentityClaims, sessionName string, now time.Time) policy.Request {
+	name := parseProvider(c.Issuer)
+	return policy.Request{
+		Principal: policy.Principal{Type: "Federated", IDs: providerIDs(account, name)},
+		Action:    "sts:AssumeRoleWithWebIdentity",
+		Context:   webIdentityContext(name.spellings(), c, providerARN(account, name.Canonical), sessionName, now),
+	}
+}
+
 // providerIDs are the provider ARNs a trust policy's Federated principal
 // may name: the canonical one and, when the issuer has a port, the ARN a
 // user builds from the URL with the port.
@@ -453,11 +476,11 @@ func providerIDs(account string, n providerName) []string {
 // webIdentityContext builds the condition keys of an AssumeRoleWithWebIdentity
 // request: "<provider>:sub", ":aud" (the matched client ID, single-valued),
 // ":azp" when present, under every spelling of the provider.
-func webIdentityContext(keys []string, c tokenClaims, audience, provARN, sessionName string, now time.Time) policy.Context {
+func webIdentityContext(keys []string, c WebIdentityClaims, provARN, sessionName string, now time.Time) policy.Context {
 	ctx := policy.NewContext()
 	for _, k := range keys {
 		ctx.Set(k+":sub", c.Subject)
-		ctx.Set(k+":aud", audience)
+		ctx.Set(k+":aud", c.Audience)
 		if c.AZP != "" {
 			ctx.Set(k+":azp", c.AZP)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/irsa-local/irsa-local/pkg/cmd/cli"
 	"github.com/irsa-local/irsa-local/pkg/cmd/clockcmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/deletecmd"
+	"github.com/irsa-local/irsa-local/pkg/cmd/doctor"
 	"github.com/irsa-local/irsa-local/pkg/cmd/down"
 	"github.com/irsa-local/irsa-local/pkg/cmd/envcmd"
 	"github.com/irsa-local/irsa-local/pkg/cmd/execcmd"
@@ -86,6 +87,7 @@ permissions the way AWS does, and says which link broke.`,
 		execcmd.NewCommand(s, env),
 		envcmd.NewCommand(s, env),
 		applycmd.NewCommand(s, env),
+		doctor.NewCommand(s, env),
 		deletecmd.NewCommand(s, env),
 		serve.NewCommand(s, env),
 		version.NewCommand(s),
