@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -244,5 +245,12 @@ var _ = Describe("eksctl", Label("tools"), func() {
 		w.env = w.withCredentials(creds)
 		who := w.mustAWS("sts", "get-caller-identity")
 		Expect(who["Arn"]).To(Equal("arn:aws:sts::" + s.AWS.AccountID + ":assumed-role/app/tools"))
+
+		// doctor finds every link it can check green after eksctl's step.
+		doc := w.cmd(binary, nil, "doctor", "--role-arn", roleARN, "-n", "demo", "--service-account", "app")
+		Expect(doc.code).To(Equal(0), "doctor: %s%s", doc.stdout, doc.stderr)
+		Expect(doc.stdout).To(MatchRegexp(`✓ oidc-provider\s+` + regexp.QuoteMeta(providerARN)))
+		Expect(doc.stdout).To(MatchRegexp(`✓ trust-policy`))
+		Expect(doc.stdout).NotTo(ContainSubstring("✗"))
 	})
 })
