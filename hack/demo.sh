@@ -7,6 +7,7 @@
 # audit trail explaining it, then stops. Runs in a scratch IRSA_LOCAL_HOME
 # unless one is set.
 source "$(dirname "$0")/lib.sh"
+hack/ci-deps.sh >/dev/null
 hack/build.sh >/dev/null
 hack/k8s-assets.sh
 export KUBEBUILDER_ASSETS="${REPO_ROOT}/bin/k8s"
