@@ -28,13 +28,21 @@ func String() string {
 
 // NewCommand returns the version command.
 func NewCommand(s cli.Streams) *cobra.Command {
-	return &cobra.Command{
+	var out cli.Output
+	cmd := &cobra.Command{
 		Use:   "version",
 		Args:  cobra.NoArgs,
 		Short: "Print the irsa-local version",
 		RunE: func(_ *cobra.Command, _ []string) error {
+			if out == cli.OutputJSON {
+				return cli.PrintJSON(s.Out, map[string]string{
+					"version": String(), "os": runtime.GOOS, "arch": runtime.GOARCH, "go": runtime.Version(),
+				})
+			}
 			_, err := fmt.Fprintf(s.Out, "irsa-local %s %s/%s %s\n", String(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 			return err
 		},
 	}
+	cli.BindOutput(cmd, &out)
+	return cmd
 }
