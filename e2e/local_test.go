@@ -298,3 +298,26 @@ var _ = Describe("irsa-local env and token with a cluster", Label("local"), func
 		Expect(oneLine(errOut)).To(ContainSubstring(`serviceaccounts "missing" not found`))
 	})
 })
+
+var _ = Describe("a crashed local environment", Label("local"), func() {
+	It("is reported, and down stops the cluster it left running", func() {
+		requireCluster()
+		w := newWorld()
+		w.must("up")
+		s := w.status()
+		b, err := os.ReadFile(filepath.Join(s.StateDir, "cluster", "kube-apiserver.pid"))
+		Expect(err).NotTo(HaveOccurred())
+		apiserver, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(syscall.Kill(s.PID, syscall.SIGKILL)).To(Succeed())
+		Eventually(func() bool { return processGone(s.PID) }).WithTimeout(10 * time.Second).Should(BeTrue())
+		Expect(w.status().Running).To(BeFalse())
+		_, errOut, code := w.run("down")
+		Expect(code).To(Equal(0))
+		Expect(errOut).To(ContainSubstring("left running by a crashed environment"))
+		Eventually(func() bool { return processGone(apiserver) }).WithTimeout(10 * time.Second).Should(BeTrue())
+		// And it comes back.
+		w.must("up")
+		Expect(w.status().Running).To(BeTrue())
+	})
+})

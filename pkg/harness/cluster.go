@@ -343,3 +343,10 @@ func (e *Env) Reset(ctx context.Context) error {
 	}
 	return errors.New("reset cluster: namespaces still terminating after 30s")
 }
+
+// StopStaleProcesses stops what a crashed environment in l left running —
+// its control-plane processes — so that `down` leaves nothing behind even
+// after the environment's own process was killed. It returns their pids.
+func StopStaleProcesses(ctx context.Context, l Layout) ([]int, error) {
+	return local.StopStale(ctx, l.ClusterDir(), 5*time.Second)
+}

@@ -267,3 +267,25 @@ func ownedBy(pid int, name, binary, dir string) bool {
 	}
 	return false
 }
+
+// StopStale stops the control-plane processes that an owner of dir which
+// died without stopping them left running (an environment whose process was
+// killed), as their pid files record, and returns their pids. It is what
+// Start does first; `down` calls it too, so nothing is left behind.
+func StopStale(ctx context.Context, dir string, grace time.Duration) ([]int, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("resolve cluster directory: %w", err)
+	}
+	var stopped []int
+	for i := len(components) - 1; i >= 0; i-- {
+		pid, err := stopStale(ctx, layout{dir: dir}, components[i], "", grace)
+		if err != nil {
+			return stopped, err
+		}
+		if pid != 0 {
+			stopped = append(stopped, pid)
+		}
+	}
+	return stopped, nil
+}

@@ -34,6 +34,15 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				// A killed environment process leaves its cluster running.
+				pids, err := harness.StopStaleProcesses(cmd.Context(), l)
+				if err != nil {
+					return err
+				}
+				if len(pids) > 0 {
+					st.Info("Stopped %d process(es) left running by a crashed environment (pids %v).", len(pids), pids)
+					return nil
+				}
 				st.Info("Environment %q is not running.", env.Name)
 				return nil
 			}
