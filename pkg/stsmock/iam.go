@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/irsa-local/irsa-local/pkg/policy"
@@ -192,7 +193,7 @@ func (s *Server) authorizeSession(sess *session, action, resource string, resour
 	}
 	var sessionDocs []policy.NamedDocument
 	if sess.Policy != "" {
-		if d, err := policy.Parse(sess.Policy, policy.Identity); err == nil {
+		if d, err := s.sessionPolicies.parse(sess.Policy); err == nil {
 			sessionDocs = append(sessionDocs, policy.NamedDocument{Name: "session policy", Doc: d})
 		}
 	}
@@ -1264,4 +1265,34 @@ func (s *Server) deletePolicyVersion(p params) (any, *apiError) {
 		}
 	}
 	return nil, errorf(404, "NoSuchEntity", "Policy %s version %s does not exist.", p.get("PolicyArn"), id)
+}
+
+// docCache keeps parsed session policies: a session sends its policy (sealed
+// in its token) with every call, and parsing costs far more than evaluating.
+// Bounded: dropped whole when full.
+type docCache struct {
+	mu sync.RWMutex
+	m  map[string]*policy.Document
+}
+
+const docCacheSize = 1024
+
+func (c *docCache) parse(text string) (*policy.Document, error) {
+	c.mu.RLock()
+	d, ok := c.m[text]
+	c.mu.RUnlock()
+	if ok {
+		return d, nil
+	}
+	d, err := policy.Parse(text, policy.Identity)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= docCacheSize {
+		c.m = make(map[string]*policy.Document)
+	}
+	c.m[text] = d
+	c.mu.Unlock()
+	return d, nil
 }

@@ -41,6 +41,8 @@ type Server struct {
 	cluster *EKSCluster
 	trail   *trail.Writer
 	admin   http.Handler
+
+	sessionPolicies docCache
 }
 
 // Option configures New.
