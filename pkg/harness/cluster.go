@@ -76,6 +76,10 @@ func (e *Env) startWebhook(ctx context.Context) error {
 	if !e.opts.noEndpointInjection {
 		opts = append(opts, webhook.WithEmulator(webhook.EmulatorConfig{EndpointURL: e.awsURL}))
 	}
+	var cacheOpts []webhook.CacheOption
+	if e.opts.gracePeriod != nil {
+		cacheOpts = append(cacheOpts, webhook.WithGracePeriod(*e.opts.gracePeriod))
+	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	comp := &Component{Name: "webhook", State: StateRunning, Listen: l.Addr().String()}
 	done := make(chan struct{})
@@ -90,12 +94,13 @@ func (e *Env) startWebhook(ctx context.Context) error {
 		defer e.wg.Done()
 		defer close(done)
 		err := webhook.Run(wctx, webhook.RunConfig{
-			Client:    e.client,
-			Listener:  l,
-			TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-			Options:   opts,
-			Logger:    e.opts.logger.With("component", "webhook"),
-			Ready:     func() { close(ready) },
+			Client:       e.client,
+			Listener:     l,
+			TLSConfig:    &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+			Options:      opts,
+			CacheOptions: cacheOpts,
+			Logger:       e.opts.logger.With("component", "webhook"),
+			Ready:        func() { close(ready) },
 		})
 		e.mu.Lock()
 		if err != nil {

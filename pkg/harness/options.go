@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 )
 
 // Option configures Start. Options that only matter when an environment is
@@ -26,6 +27,9 @@ type options struct {
 	awsPort    int
 	noProvider bool
 	inMemoryS3 bool
+	// gracePeriod is how long the webhook waits for a service account not
+	// yet in its cache; nil keeps the webhook's default (3s).
+	gracePeriod *time.Duration
 	// noEndpointInjection turns off the webhook's AWS_ENDPOINT_URL.
 	noEndpointInjection bool
 	region              string
@@ -115,6 +119,19 @@ func WithoutOIDCProvider() Option {
 // emulator.
 func WithoutEndpointInjection() Option {
 	return optionFunc(func(o *options) error { o.noEndpointInjection = true; return nil })
+}
+
+// WithWebhookGracePeriod sets how long the pod identity webhook waits for a
+// pod's service account to reach its cache before leaving the pod
+// unmutated (default 3s; 0 is upstream's behaviour).
+func WithWebhookGracePeriod(d time.Duration) Option {
+	return optionFunc(func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("invalid webhook grace period %s", d)
+		}
+		o.gracePeriod = &d
+		return nil
+	})
 }
 
 // WithInMemoryS3 keeps S3 buckets and objects in memory rather than in the

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/irsa-local/irsa-local/pkg/harness"
+	"github.com/irsa-local/irsa-local/pkg/webhook"
 )
 
 // CreateFlags choose how an environment is created and run. `up` takes them
@@ -19,6 +21,7 @@ type CreateFlags struct {
 	AWSPort        int
 	NoOIDCProvider bool
 	NoInjection    bool
+	GracePeriod    time.Duration
 }
 
 // Bind registers the flags on cmd.
@@ -30,6 +33,7 @@ func (f *CreateFlags) Bind(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.NoOIDCProvider, "no-oidc-provider", false, "do not register the issuer as an IAM OIDC provider (as before 'eksctl utils associate-iam-oidc-provider')")
 	cmd.Flags().BoolVar(&f.NoInjection, "no-endpoint-injection", false, "make the webhook mutate pods exactly as EKS's does, without AWS_ENDPOINT_URL pointing at the emulator")
 	cmd.Flags().StringVar(&f.Region, "region", harness.DefaultRegion, "AWS region of a new environment")
+	cmd.Flags().DurationVar(&f.GracePeriod, "webhook-grace-period", webhook.DefaultGracePeriod, "how long the webhook waits for a pod's service account to reach its cache before leaving the pod unmutated (0: upstream's behaviour)")
 }
 
 // Args renders the flags as command-line arguments.
@@ -40,6 +44,7 @@ func (f *CreateFlags) Args() []string {
 		"--issuer-host", f.IssuerHost,
 		"--region", f.Region,
 		"--aws-port", strconv.Itoa(f.AWSPort),
+		"--webhook-grace-period", f.GracePeriod.String(),
 	}
 	if f.NoOIDCProvider {
 		args = append(args, "--no-oidc-provider")
@@ -58,6 +63,7 @@ func (f *CreateFlags) Options() []harness.Option {
 		harness.WithIssuerHost(f.IssuerHost),
 		harness.WithRegion(f.Region),
 		harness.WithAWSPort(f.AWSPort),
+		harness.WithWebhookGracePeriod(f.GracePeriod),
 	}
 	if f.NoOIDCProvider {
 		opts = append(opts, harness.WithoutOIDCProvider())
