@@ -2,6 +2,8 @@ package harness
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/irsa-local/irsa-local/pkg/assets"
+	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
 
 // requireAssets fails (or, with -short, skips) when the Kubernetes binaries
@@ -205,5 +208,51 @@ func TestResetRestoresACleanState(t *testing.T) {
 	}
 	if _, err := e.CreateServiceAccount(ctx, "team", "app", roleARN); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestTwoLocalClustersInOneProcess(t *testing.T) {
+	requireAssets(t)
+	ctx := context.Background()
+	a := start(t, t.TempDir(), WithName("a"), WithCluster(ClusterLocal), WithInMemoryS3())
+	b := start(t, t.TempDir(), WithName("b"), WithCluster(ClusterLocal), WithInMemoryS3())
+	if a.Kubeconfig() == b.Kubeconfig() || a.RESTConfig().Host == b.RESTConfig().Host {
+		t.Fatal("two environments share a cluster")
+	}
+	for _, e := range []*Env{a, b} {
+		roleARN, err := e.CreateRole(ctx, "r", TrustServiceAccount("ns", "sa"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.CreateServiceAccount(ctx, "ns", "sa", roleARN); err != nil {
+			t.Fatal(err)
+		}
+		cfg, done, err := e.AWSConfigForServiceAccount(ctx, "ns", "sa")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.RetryMaxAttempts = 1
+		creds, err := cfg.Credentials.Retrieve(ctx)
+		done()
+		if err != nil {
+			t.Fatalf("%s: %v", e.Config().Name, err)
+		}
+		if !strings.HasPrefix(creds.AccessKeyID, "ASIA") {
+			t.Errorf("%s: credentials %s", e.Config().Name, creds.AccessKeyID)
+		}
+	}
+	// A token of one environment means nothing to the other's STS.
+	tok, err := a.Token(issuer.TokenRequest{Namespace: "ns", ServiceAccount: "sa", Audiences: []string{"sts.amazonaws.com"}, Duration: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte(tok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := b.WebIdentityAWSConfig("arn:aws:iam::000000000000:role/r", path)
+	cfg.RetryMaxAttempts = 1
+	if _, err := cfg.Credentials.Retrieve(ctx); !IsAWSError(err, "InvalidIdentityToken") {
+		t.Errorf("environment a's token at environment b: %v, want InvalidIdentityToken", err)
 	}
 }
