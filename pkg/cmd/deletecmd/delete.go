@@ -32,6 +32,11 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 			if _, err := down.Stop(cmd.Context(), l); err != nil {
 				return err
 			}
+			// A crashed environment may have left its cluster running, with
+			// its data in the directory about to go.
+			if _, err := harness.StopStaleProcesses(cmd.Context(), l); err != nil {
+				return err
+			}
 			if err := os.RemoveAll(l.Dir); err != nil {
 				return fmt.Errorf("remove state directory: %w", err)
 			}
