@@ -92,8 +92,12 @@ func decodeString(raw []byte) (string, bool) {
 
 // decodeStrings accepts a string or an array of strings, the two shapes IAM
 // allows for Action, Resource and the principal lists.
-func decodeStrings(raw []byte) ([]string, bool) {
-	if s, ok := decodeString(raw); ok {
+func decodeStrings(raw []byte) ([]string, bool) { return decodeOneOrMany(raw, decodeString) }
+
+// decodeOneOrMany accepts one value, as decodeOne reads it, or an array of
+// such values.
+func decodeOneOrMany(raw []byte, decodeOne func([]byte) (string, bool)) ([]string, bool) {
+	if s, ok := decodeOne(raw); ok {
 		return []string{s}, true
 	}
 	vs, ok := decodeArray(raw)
@@ -102,7 +106,7 @@ func decodeStrings(raw []byte) ([]string, bool) {
 	}
 	out := make([]string, 0, len(vs))
 	for _, v := range vs {
-		s, ok := decodeString(v)
+		s, ok := decodeOne(v)
 		if !ok {
 			return nil, false
 		}
@@ -138,21 +142,4 @@ func decodeScalar(raw []byte) (string, bool) {
 }
 
 // decodeScalars accepts one condition value or an array of them.
-func decodeScalars(raw []byte) ([]string, bool) {
-	if s, ok := decodeScalar(raw); ok {
-		return []string{s}, true
-	}
-	vs, ok := decodeArray(raw)
-	if !ok {
-		return nil, false
-	}
-	out := make([]string, 0, len(vs))
-	for _, v := range vs {
-		s, ok := decodeScalar(v)
-		if !ok {
-			return nil, false
-		}
-		out = append(out, s)
-	}
-	return out, true
-}
+func decodeScalars(raw []byte) ([]string, bool) { return decodeOneOrMany(raw, decodeScalar) }

@@ -51,18 +51,18 @@ var iamActions = map[string]iamHandler{
 	"AddClientIDToOpenIDConnectProvider":      {run: (*Server).addClientID, write: true, resource: providerResource},
 	"RemoveClientIDFromOpenIDConnectProvider": {run: (*Server).removeClientID, write: true, resource: providerResource},
 	"UpdateOpenIDConnectProviderThumbprint":   {run: (*Server).updateThumbprint, write: true, resource: providerResource},
-	"TagOpenIDConnectProvider":                {run: (*Server).tagOIDCProvider, write: true, resource: providerResource},
-	"UntagOpenIDConnectProvider":              {run: (*Server).untagOIDCProvider, write: true, resource: providerResource},
-	"ListOpenIDConnectProviderTags":           {run: (*Server).listOIDCProviderTags, resource: providerResource},
+	"TagOpenIDConnectProvider":                {run: tagOp(providerTags), write: true, resource: providerResource},
+	"UntagOpenIDConnectProvider":              {run: untagOp(providerTags), write: true, resource: providerResource},
+	"ListOpenIDConnectProviderTags":           {run: listTagsOp(providerTags), resource: providerResource},
 	"CreateRole":                              {run: (*Server).createRole, write: true, resource: roleResource},
 	"GetRole":                                 {run: (*Server).getRole, resource: roleResource},
 	"ListRoles":                               {run: (*Server).listRoles},
 	"DeleteRole":                              {run: (*Server).deleteRole, write: true, resource: roleResource},
 	"UpdateRole":                              {run: (*Server).updateRole, write: true, resource: roleResource},
 	"UpdateAssumeRolePolicy":                  {run: (*Server).updateAssumeRolePolicy, write: true, resource: roleResource},
-	"TagRole":                                 {run: (*Server).tagRole, write: true, resource: roleResource},
-	"UntagRole":                               {run: (*Server).untagRole, write: true, resource: roleResource},
-	"ListRoleTags":                            {run: (*Server).listRoleTags, resource: roleResource},
+	"TagRole":                                 {run: tagOp(roleTags), write: true, resource: roleResource},
+	"UntagRole":                               {run: untagOp(roleTags), write: true, resource: roleResource},
+	"ListRoleTags":                            {run: listTagsOp(roleTags), resource: roleResource},
 	"AttachRolePolicy":                        {run: (*Server).attachRolePolicy, write: true, resource: roleResource},
 	"DetachRolePolicy":                        {run: (*Server).detachRolePolicy, write: true, resource: roleResource},
 	"ListAttachedRolePolicies":                {run: (*Server).listAttachedRolePolicies, resource: roleResource},
@@ -558,39 +558,66 @@ func (s *Server) updateThumbprint(p params) (any, *apiError) {
 	return nil, nil
 }
 
-func (s *Server) tagOIDCProvider(p params) (any, *apiError) {
+// tagsOf finds the tags of the entity a request names.
+type tagsOf func(s *Server, p params) (*[]tag, *apiError)
+
+func providerTags(s *Server, p params) (*[]tag, *apiError) {
 	prov, _, e := s.provider(p)
 	if e != nil {
 		return nil, e
 	}
-	tags, e := readTags(p)
-	if e != nil {
-		return nil, e
-	}
-	prov.Tags = mergeTags(prov.Tags, tags)
-	return nil, nil
+	return &prov.Tags, nil
 }
 
-func (s *Server) untagOIDCProvider(p params) (any, *apiError) {
-	prov, _, e := s.provider(p)
+func roleTags(s *Server, p params) (*[]tag, *apiError) {
+	r, e := s.role(p)
 	if e != nil {
 		return nil, e
 	}
-	prov.Tags = removeTags(prov.Tags, p.list("TagKeys"))
-	return nil, nil
+	return &r.Tags, nil
+}
+
+// tagOp, untagOp and listTagsOp are Tag*, Untag* and List*Tags for every
+// taggable IAM entity.
+func tagOp(find tagsOf) func(*Server, params) (any, *apiError) {
+	return func(s *Server, p params) (any, *apiError) {
+		tags, e := find(s, p)
+		if e != nil {
+			return nil, e
+		}
+		add, e := readTags(p)
+		if e != nil {
+			return nil, e
+		}
+		*tags = mergeTags(*tags, add)
+		return nil, nil
+	}
+}
+
+func untagOp(find tagsOf) func(*Server, params) (any, *apiError) {
+	return func(s *Server, p params) (any, *apiError) {
+		tags, e := find(s, p)
+		if e != nil {
+			return nil, e
+		}
+		*tags = removeTags(*tags, p.list("TagKeys"))
+		return nil, nil
+	}
+}
+
+func listTagsOp(find tagsOf) func(*Server, params) (any, *apiError) {
+	return func(s *Server, p params) (any, *apiError) {
+		tags, e := find(s, p)
+		if e != nil {
+			return nil, e
+		}
+		return &listTagsResult{Tags: *tags}, nil
+	}
 }
 
 type listTagsResult struct {
 	Tags        []tag `xml:"Tags>member"`
 	IsTruncated bool  `xml:"IsTruncated"`
-}
-
-func (s *Server) listOIDCProviderTags(p params) (any, *apiError) {
-	prov, _, e := s.provider(p)
-	if e != nil {
-		return nil, e
-	}
-	return &listTagsResult{Tags: prov.Tags}, nil
 }
 
 // ---- roles
@@ -818,36 +845,6 @@ func (s *Server) updateAssumeRolePolicy(p params) (any, *apiError) {
 	}
 	r.TrustPolicy, r.trust = doc, d
 	return nil, nil
-}
-
-func (s *Server) tagRole(p params) (any, *apiError) {
-	r, e := s.role(p)
-	if e != nil {
-		return nil, e
-	}
-	tags, e := readTags(p)
-	if e != nil {
-		return nil, e
-	}
-	r.Tags = mergeTags(r.Tags, tags)
-	return nil, nil
-}
-
-func (s *Server) untagRole(p params) (any, *apiError) {
-	r, e := s.role(p)
-	if e != nil {
-		return nil, e
-	}
-	r.Tags = removeTags(r.Tags, p.list("TagKeys"))
-	return nil, nil
-}
-
-func (s *Server) listRoleTags(p params) (any, *apiError) {
-	r, e := s.role(p)
-	if e != nil {
-		return nil, e
-	}
-	return &listTagsResult{Tags: r.Tags}, nil
 }
 
 // maxAttachedPolicies is IAM's default quota of managed policies per role.

@@ -243,3 +243,36 @@ func TestIAMErrorsGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestTaggingRolesAndProviders(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	arn := f.createProvider(f.issuerURL)
+	f.createRole("app", eksTrust(arn, f.hostPath(false), "default", "app"))
+	tags := []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("a")}, {Key: aws.String("env"), Value: aws.String("dev")}}
+	if _, err := f.iam.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String("app"), Tags: tags}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.iam.TagOpenIDConnectProvider(ctx, &iam.TagOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn), Tags: tags}); err != nil {
+		t.Fatal(err)
+	}
+	// Re-tagging a key replaces its value; untagging removes the key.
+	retag := []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("b")}}
+	if _, err := f.iam.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String("app"), Tags: retag}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.iam.UntagOpenIDConnectProvider(ctx, &iam.UntagOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn), TagKeys: []string{"env"}}); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := f.iam.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String("app")})
+	if err != nil || len(rt.Tags) != 2 || *rt.Tags[0].Key != "team" || *rt.Tags[0].Value != "b" {
+		t.Errorf("role tags: %+v %v", rt, err)
+	}
+	pt, err := f.iam.ListOpenIDConnectProviderTags(ctx, &iam.ListOpenIDConnectProviderTagsInput{OpenIDConnectProviderArn: aws.String(arn)})
+	if err != nil || len(pt.Tags) != 1 || *pt.Tags[0].Key != "team" {
+		t.Errorf("provider tags: %+v %v", pt, err)
+	}
+	if _, err := f.iam.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String("missing")}); apiCode(err) != "NoSuchEntity" {
+		t.Errorf("tags of a missing role: %v", err)
+	}
+}

@@ -5,7 +5,6 @@ package applycmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -49,10 +48,7 @@ func Run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, file string) err
 		return err
 	}
 	if err := harness.ApplyFile(ctx, l, f); err != nil {
-		if errors.Is(err, harness.ErrNoEnvironment) {
-			return fmt.Errorf("environment %q does not exist; create it with 'irsa-local up'", env.Name)
-		}
-		return err
+		return env.Explain(l, err)
 	}
 	fmt.Fprintf(s.ErrOut, "✓ Applied %s: %d role(s), %d policy(ies), %d bucket(s), %d service account(s).\n",
 		file, len(f.Roles), len(f.Policies), len(f.Buckets), len(f.ServiceAccounts))

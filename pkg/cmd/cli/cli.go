@@ -129,8 +129,14 @@ func (f *EnvFlags) Describe() (harness.Layout, harness.Description, error) {
 		return l, harness.Description{}, err
 	}
 	d, err := harness.Inspect(l)
+	return l, d, f.Explain(l, err)
+}
+
+// Explain turns harness.ErrNoEnvironment into a line that says where the
+// environment was looked for and how to create it; other errors pass.
+func (f *EnvFlags) Explain(l harness.Layout, err error) error {
 	if errors.Is(err, harness.ErrNoEnvironment) {
-		return l, d, fmt.Errorf("environment %q does not exist (looked in %s); create it with 'irsa-local up'", f.Name, l.Dir)
+		return fmt.Errorf("environment %q does not exist (looked in %s); create it with 'irsa-local up'", f.Name, l.Dir)
 	}
-	return l, d, err
+	return err
 }

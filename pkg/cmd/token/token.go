@@ -4,7 +4,6 @@ package token
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -49,11 +48,8 @@ claims the apiserver would put in it.`,
 				Audiences:      f.Audiences,
 				Duration:       f.Duration,
 			})
-			if errors.Is(err, harness.ErrNoEnvironment) {
-				return fmt.Errorf("environment %q does not exist (looked in %s); create it with 'irsa-local up'", env.Name, l.Dir)
-			}
 			if err != nil {
-				return err
+				return env.Explain(l, err)
 			}
 			_, err = fmt.Fprintln(s.Out, tok)
 			return err

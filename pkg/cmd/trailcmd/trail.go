@@ -3,7 +3,6 @@
 package trailcmd
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -42,10 +41,8 @@ never appear in it.`,
 			if err != nil {
 				return err
 			}
-			if _, err := harness.LoadConfig(l); errors.Is(err, harness.ErrNoEnvironment) {
-				return fmt.Errorf("environment %q does not exist (looked in %s); create it with 'irsa-local up'", env.Name, l.Dir)
-			} else if err != nil {
-				return err
+			if _, err := harness.LoadConfig(l); err != nil {
+				return env.Explain(l, err)
 			}
 			print := func(r trail.Record) error { return show(s.Out, f.Output, r) }
 			var since time.Time
