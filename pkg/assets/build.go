@@ -46,6 +46,7 @@ type buildOptions struct {
 	progress io.Writer
 	goCmd    string
 	toolsDir string
+	names    []string
 }
 
 // WithProgress sends progress lines to w (default: discarded). A cold build
@@ -69,6 +70,15 @@ func WithToolsDir(dir string) Option {
 	return optionFunc(func(o *buildOptions) error { o.toolsDir = dir; return nil })
 }
 
+// WithNodeBinaries also builds NodeNames(): kubelet, kubeadm, kube-scheduler
+// and kube-proxy, which only a kind node image needs.
+func WithNodeBinaries() Option {
+	return optionFunc(func(o *buildOptions) error {
+		o.names = append(Names(), NodeNames()...)
+		return nil
+	})
+}
+
 // ToolsDir returns <user cache>/irsa-local/k8s-tools-<KubernetesVersion>, the
 // stable directory the tools module is built in.
 func ToolsDir() (string, error) {
@@ -79,13 +89,14 @@ func ToolsDir() (string, error) {
 	return filepath.Join(c, "irsa-local", "k8s-tools-"+KubernetesVersion), nil
 }
 
-// Build makes every binary of Names() in dir, skipping those the stamp file
+// Build makes every binary of Names() (and NodeNames() with
+// WithNodeBinaries) in dir, skipping those the stamp file
 // says are already there at the right version. It writes the tools module
 // to the tools directory, runs go mod tidy when the module changed, and
 // builds the missing binaries with one go build, so they share compiled
 // packages. Binaries appear in dir only once complete.
 func Build(ctx context.Context, dir string, opts ...Option) error {
-	o := buildOptions{progress: io.Discard}
+	o := buildOptions{progress: io.Discard, names: Names()}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -101,12 +112,12 @@ func Build(ctx context.Context, dir string, opts ...Option) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create build directory: %w", err)
 	}
-	missing, err := Missing(dir)
+	missing, err := missingOf(dir, o.names)
 	if err != nil {
 		return err
 	}
 	if len(missing) == 0 {
-		fmt.Fprintf(o.progress, "assets: %s already built in %s\n", describe(Names()), dir)
+		fmt.Fprintf(o.progress, "assets: %s already built in %s\n", describe(o.names), dir)
 		return nil
 	}
 	if o.goCmd == "" {
@@ -128,7 +139,7 @@ func Build(ctx context.Context, dir string, opts ...Option) error {
 	}
 	defer unlock()
 	// Another build into dir may have finished while this one waited.
-	if missing, err = Missing(dir); err != nil || len(missing) == 0 {
+	if missing, err = missingOf(dir, o.names); err != nil || len(missing) == 0 {
 		return err
 	}
 
@@ -145,12 +156,16 @@ func Build(ctx context.Context, dir string, opts ...Option) error {
 // Missing returns the binaries of Names() that Build would make in dir:
 // those absent, not executable, or not stamped with their version.
 func Missing(dir string) ([]string, error) {
+	return missingOf(dir, Names())
+}
+
+func missingOf(dir string, names []string) ([]string, error) {
 	stamp, err := readStamp(dir)
 	if err != nil {
 		return nil, err
 	}
 	var missing []string
-	for _, name := range Names() {
+	for _, name := range names {
 		if !isExecutable(filepath.Join(dir, name)) || stamp[name] != Version(name) {
 			missing = append(missing, name)
 		}

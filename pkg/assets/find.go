@@ -16,6 +16,12 @@ const (
 	KubeAPIServer         = "kube-apiserver"
 	KubeControllerManager = "kube-controller-manager"
 	Kubectl               = "kubectl"
+
+	// The node binaries: what a kind node image adds to the control plane.
+	KubeScheduler = "kube-scheduler"
+	KubeProxy     = "kube-proxy"
+	Kubelet       = "kubelet"
+	Kubeadm       = "kubeadm"
 )
 
 // Versions Build makes. EtcdVersion is the etcd kubeadm v1.37 deploys
@@ -35,13 +41,18 @@ func Names() []string {
 	return []string{Etcd, KubeAPIServer, KubeControllerManager, Kubectl}
 }
 
+// NodeNames lists the binaries BuildNode adds for a kind node image.
+func NodeNames() []string {
+	return []string{KubeScheduler, KubeProxy, Kubelet, Kubeadm}
+}
+
 // Version returns the version Build makes of the named binary, or "" for a
 // name it does not build.
 func Version(name string) string {
 	switch name {
 	case Etcd:
 		return EtcdVersion
-	case KubeAPIServer, KubeControllerManager, Kubectl:
+	case KubeAPIServer, KubeControllerManager, Kubectl, KubeScheduler, KubeProxy, Kubelet, Kubeadm:
 		return KubernetesVersion
 	}
 	return ""

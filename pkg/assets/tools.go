@@ -59,6 +59,10 @@ var kubernetesPackages = map[string]string{
 	KubeAPIServer:         "k8s.io/kubernetes/cmd/kube-apiserver",
 	KubeControllerManager: "k8s.io/kubernetes/cmd/kube-controller-manager",
 	Kubectl:               "k8s.io/kubernetes/cmd/kubectl",
+	KubeScheduler:         "k8s.io/kubernetes/cmd/kube-scheduler",
+	KubeProxy:             "k8s.io/kubernetes/cmd/kube-proxy",
+	Kubelet:               "k8s.io/kubernetes/cmd/kubelet",
+	Kubeadm:               "k8s.io/kubernetes/cmd/kubeadm",
 }
 
 // etcdPackage is the tools module's own etcd main, relative to its root.
@@ -112,7 +116,9 @@ func stagingVersion(kubernetesVersion string) string {
 // mapped to their content.
 func toolsFiles() (map[string][]byte, error) {
 	var tools []string
-	for _, name := range []string{KubeAPIServer, KubeControllerManager, Kubectl} {
+	// Every binary is a tool, whether built or not, so one tidy serves both
+	// sets.
+	for _, name := range append([]string{KubeAPIServer, KubeControllerManager, Kubectl}, NodeNames()...) {
 		tools = append(tools, kubernetesPackages[name])
 	}
 	var goMod bytes.Buffer

@@ -13,7 +13,8 @@ import (
 )
 
 type buildFlagpole struct {
-	Dir string
+	Dir  string
+	Node bool
 }
 
 // NewCommand returns the assets command and its subcommands.
@@ -45,7 +46,11 @@ func newBuildCommand(s cli.Streams) *cobra.Command {
 					return err
 				}
 			}
-			if err := assets.Build(cmd.Context(), dir, assets.WithProgress(s.ErrOut)); err != nil {
+			opts := []assets.Option{assets.WithProgress(s.ErrOut)}
+			if f.Node {
+				opts = append(opts, assets.WithNodeBinaries())
+			}
+			if err := assets.Build(cmd.Context(), dir, opts...); err != nil {
 				return fmt.Errorf("build Kubernetes binaries: %w", err)
 			}
 			fmt.Fprintln(s.Out, dir)
@@ -53,6 +58,7 @@ func newBuildCommand(s cli.Streams) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&f.Dir, "dir", "", "directory to build into (default: the user cache directory the cluster looks in)")
+	cmd.Flags().BoolVar(&f.Node, "node", false, "also build kubelet, kubeadm, kube-scheduler and kube-proxy, for a kind node image")
 	return cmd
 }
 
