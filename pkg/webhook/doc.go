@@ -10,6 +10,8 @@
 //     AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and, when configured,
 //     AWS_STS_REGIONAL_ENDPOINTS, AWS_DEFAULT_REGION and AWS_REGION.
 //   - WithEmulator: an opt-in extension that also injects AWS_ENDPOINT_URL
+//     (and AWS_ENDPOINT_URL_STS, which aws-sdk-go-v2's web-identity
+//     provider reads instead)
 //     and, for an https endpoint, a CA bundle (AWS_CA_BUNDLE plus a volume
 //     from a ConfigMap), so SDKs in the pod talk to a local emulator.
 //   - ServiceAccountCache: an informer-backed ServiceAccountGetter that

@@ -188,7 +188,8 @@ type EmulatorConfig struct {
 }
 
 // WithEmulator turns on the emulator extension: every container the webhook
-// mutates also gets AWS_ENDPOINT_URL and, for an https endpoint, the CA bundle
+// mutates also gets AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_STS, which
+// aws-sdk-go-v2's web-identity provider needs) and, for an https endpoint, the CA bundle
 // volume and AWS_CA_BUNDLE. Variables a container already sets are kept. Off
 // by default, so the mutation stays identical to upstream unless asked.
 func WithEmulator(ec EmulatorConfig) Option {

@@ -20,6 +20,7 @@ const (
 	envDefaultRegion    = "AWS_DEFAULT_REGION"
 	envRegionalSTS      = "AWS_STS_REGIONAL_ENDPOINTS"
 	envEndpointURL      = "AWS_ENDPOINT_URL"
+	envEndpointURLSTS   = "AWS_ENDPOINT_URL_STS"
 	envCABundle         = "AWS_CA_BUNDLE"
 	regionalSTSEndpoint = "regional"
 )
@@ -227,7 +228,7 @@ func (m *Mutator) mutateContainer(orig *corev1.Container, s podSettings) corev1.
 		return c
 	}
 
-	var hasWebIdentity, hasRegion, hasRegionalSTS, hasEndpoint, hasCABundle bool
+	var hasWebIdentity, hasRegion, hasRegionalSTS, hasEndpoint, hasSTSEndpoint, hasCABundle bool
 	for _, e := range c.Env {
 		switch e.Name {
 		case envRoleARN, envTokenFile:
@@ -238,6 +239,8 @@ func (m *Mutator) mutateContainer(orig *corev1.Container, s podSettings) corev1.
 			hasRegionalSTS = true
 		case envEndpointURL:
 			hasEndpoint = true
+		case envEndpointURLSTS:
+			hasSTSEndpoint = true
 		case envCABundle:
 			hasCABundle = true
 		}
@@ -267,6 +270,13 @@ func (m *Mutator) mutateContainer(orig *corev1.Container, s podSettings) corev1.
 	if e := m.cfg.emulator; e != nil {
 		if !hasEndpoint {
 			c.Env = append(c.Env, corev1.EnvVar{Name: envEndpointURL, Value: e.endpoint})
+			// aws-sdk-go-v2 builds the STS client of its web-identity
+			// credential provider before it reads AWS_ENDPOINT_URL, so only
+			// the service-specific variable reaches it. A container that
+			// sets its own global endpoint keeps it for STS too.
+			if !hasSTSEndpoint {
+				c.Env = append(c.Env, corev1.EnvVar{Name: envEndpointURLSTS, Value: e.endpoint})
+			}
 		}
 		if e.tls && !hasCABundle {
 			c.Env = append(c.Env, corev1.EnvVar{Name: envCABundle, Value: s.caBundle})
