@@ -27,10 +27,13 @@ const RoleARNAnnotation = "eks.amazonaws.com/role-arn"
 // the webhook mutates before declaring a cluster ready.
 const probeServiceAccount = "irsa-local-probe"
 
-// startCluster runs the local control plane configured for the
-// environment's issuer and keys, then the pod identity webhook, registered
-// by URL, and returns once a dry-run pod create comes back mutated.
+// startCluster runs the cluster of the environment's mode configured for
+// its issuer and keys, then the pod identity webhook, registered by URL,
+// and returns once a dry-run pod create comes back mutated.
 func (e *Env) startCluster(ctx context.Context) error {
+	if e.cfg.Cluster == ClusterKind {
+		return e.startKind(ctx)
+	}
 	c, err := local.Start(ctx, local.Config{
 		Dir:                 e.layout.ClusterDir(),
 		IssuerURL:           e.issuerURL,
@@ -50,31 +53,33 @@ func (e *Env) startCluster(ctx context.Context) error {
 		return fmt.Errorf("create Kubernetes client: %w", err)
 	}
 	e.step("Starting the pod identity webhook")
-	if err := e.startWebhook(ctx); err != nil {
+	if err := e.startWebhook(ctx, e.cfg.IssuerHost, e.awsURL, nil); err != nil {
 		return err
 	}
 	e.step("Waiting for pods to come back mutated")
 	return e.waitMutating(ctx)
 }
 
-// startWebhook serves the pod identity webhook on its port and registers it
+// startWebhook serves the pod identity webhook on host and registers it
 // with the apiserver by URL. Inside irsa-local the webhook also injects
-// AWS_ENDPOINT_URL, so unmodified SDKs reach the emulator.
-func (e *Env) startWebhook(ctx context.Context) error {
-	addr := net.JoinHostPort(e.cfg.IssuerHost, strconv.Itoa(e.cfg.WebhookPort))
+// AWS_ENDPOINT_URL (endpoint), so unmodified SDKs reach the emulator; for
+// an https endpoint it publishes caBundle to every namespace and points
+// AWS_CA_BUNDLE at it.
+func (e *Env) startWebhook(ctx context.Context, host, endpoint string, caBundle []byte) error {
+	addr := net.JoinHostPort(host, strconv.Itoa(e.cfg.WebhookPort))
 	var lc net.ListenConfig
 	l, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s for the webhook: %w", addr, err)
 	}
-	cert, err := e.ca.Leaf(e.layout.PKIDir(), "webhook", serverHosts(e.cfg.IssuerHost))
+	cert, err := e.ca.Leaf(e.layout.PKIDir(), "webhook", serverHosts(host))
 	if err != nil {
 		l.Close()
 		return err
 	}
 	opts := []webhook.Option{webhook.WithRegion(e.cfg.Region), webhook.WithRegionalSTS(true)}
 	if !e.opts.noEndpointInjection {
-		opts = append(opts, webhook.WithEmulator(webhook.EmulatorConfig{EndpointURL: e.awsURL}))
+		opts = append(opts, webhook.WithEmulator(webhook.EmulatorConfig{EndpointURL: endpoint}))
 	}
 	var cacheOpts []webhook.CacheOption
 	if e.opts.gracePeriod != nil {
@@ -99,6 +104,7 @@ func (e *Env) startWebhook(ctx context.Context) error {
 			TLSConfig:    &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 			Options:      opts,
 			CacheOptions: cacheOpts,
+			CABundle:     caBundle,
 			Logger:       e.opts.logger.With("component", "webhook"),
 			Ready:        func() { close(ready) },
 		})
@@ -137,7 +143,10 @@ func (e *Env) startWebhook(ctx context.Context) error {
 // waitMutating creates a dry-run pod in an annotated service account until
 // the webhook's mutation shows in the answer: only then is the chain ready.
 // Without this a pod created right after up could slip through unmutated,
-// since the webhook's failure policy is Ignore.
+// since the webhook's failure policy is Ignore. It also waits for the
+// default namespace's "default" service account, which the controller
+// manager creates a few seconds after a new cluster is ready, and without
+// which a pod of that namespace is refused.
 func (e *Env) waitMutating(ctx context.Context) error {
 	const ns = "default"
 	sas := e.client.CoreV1().ServiceAccounts(ns)
@@ -157,7 +166,9 @@ func (e *Env) waitMutating(ctx context.Context) error {
 			}
 			got, err := e.client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 			if err == nil && envValue(got.Spec.Containers[0].Env, "AWS_ROLE_ARN") != "" {
-				return nil
+				if _, err = sas.Get(ctx, "default", metav1.GetOptions{}); err == nil {
+					return nil
+				}
 			}
 			last = err
 			if err == nil {
@@ -182,13 +193,17 @@ func envValue(env []corev1.EnvVar, name string) string {
 	return ""
 }
 
-// stopCluster stops the webhook and the control plane.
+// stopCluster stops the webhook and the control plane; a kind cluster is
+// deleted.
 func (e *Env) stopCluster(ctx context.Context) error {
 	e.mu.Lock()
-	cancel, c := e.stopWebhook, e.cluster
+	cancel, c, k := e.stopWebhook, e.cluster, e.kind
 	e.mu.Unlock()
 	if cancel != nil {
 		cancel()
+	}
+	if k != nil {
+		return k.Delete(ctx)
 	}
 	if c == nil {
 		return nil
@@ -198,11 +213,15 @@ func (e *Env) stopCluster(ctx context.Context) error {
 
 // restartCluster restarts the control plane so kube-apiserver reads the
 // key files again: it signs with the new key after a rotation and stops
-// accepting retired ones.
+// accepting retired ones. In a kind cluster only kube-apiserver restarts:
+// its node, pods and the webhook carry on.
 func (e *Env) restartCluster(ctx context.Context) error {
 	e.mu.Lock()
-	webhookDone := e.webhookDone
+	webhookDone, k := e.webhookDone, e.kind
 	e.mu.Unlock()
+	if k != nil {
+		return k.RestartAPIServer(ctx)
+	}
 	if err := e.stopCluster(ctx); err != nil {
 		return fmt.Errorf("restart cluster: %w", err)
 	}
@@ -212,13 +231,14 @@ func (e *Env) restartCluster(ctx context.Context) error {
 	return e.startCluster(ctx)
 }
 
-// clusterComponents reports the control-plane processes as components.
+// clusterComponents reports the control-plane processes, or a kind
+// cluster's node, as components.
 func (e *Env) clusterComponents() []Component {
 	e.mu.Lock()
 	c := e.cluster
 	e.mu.Unlock()
 	if c == nil {
-		return nil
+		return e.kindComponents()
 	}
 	var out []Component
 	for _, st := range c.Status() {
@@ -259,10 +279,13 @@ func (e *Env) monitorCluster(ctx context.Context) {
 func (e *Env) Kubeconfig() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.cluster == nil {
-		return ""
+	switch {
+	case e.kind != nil:
+		return e.kind.Kubeconfig()
+	case e.cluster != nil:
+		return e.cluster.Kubeconfig()
 	}
-	return e.cluster.Kubeconfig()
+	return ""
 }
 
 // RESTConfig returns the cluster's admin client configuration, or nil
@@ -270,10 +293,13 @@ func (e *Env) Kubeconfig() string {
 func (e *Env) RESTConfig() *rest.Config {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.cluster == nil {
-		return nil
+	switch {
+	case e.kind != nil:
+		return e.kind.RESTConfig()
+	case e.cluster != nil:
+		return e.cluster.RESTConfig()
 	}
-	return e.cluster.RESTConfig()
+	return nil
 }
 
 // Client returns a clientset for the cluster, or nil without one.
@@ -350,8 +376,18 @@ func (e *Env) Reset(ctx context.Context) error {
 }
 
 // StopStaleProcesses stops what a crashed environment in l left running —
-// its control-plane processes — so that `down` leaves nothing behind even
-// after the environment's own process was killed. It returns their pids.
-func StopStaleProcesses(ctx context.Context, l Layout) ([]int, error) {
-	return local.StopStale(ctx, l.ClusterDir(), 5*time.Second)
+// its control-plane processes, or its kind cluster — so that `down` leaves
+// nothing behind even after the environment's own process was killed. It
+// returns the pids stopped and whether a kind cluster was deleted.
+func StopStaleProcesses(ctx context.Context, l Layout) ([]int, bool, error) {
+	pids, err := local.StopStale(ctx, l.ClusterDir(), 5*time.Second)
+	if err != nil {
+		return pids, false, err
+	}
+	cfg, err := LoadConfig(l)
+	if err != nil {
+		return pids, false, nil
+	}
+	deleted, err := deleteStaleKind(ctx, l, cfg)
+	return pids, deleted, err
 }

@@ -57,7 +57,10 @@ type Config struct {
 	AccountID     string      `json:"accountId"`
 	ClusterName   string      `json:"clusterName"`
 	Cluster       ClusterMode `json:"cluster"`
-	CreatedAt     time.Time   `json:"createdAt"`
+	// KindCluster names the kind cluster of an environment that ran in kind
+	// mode, so that down can delete it even after a crash.
+	KindCluster string    `json:"kindCluster,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
 }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)

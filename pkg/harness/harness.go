@@ -20,6 +20,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/irsa-local/irsa-local/pkg/cluster/kind"
 	"github.com/irsa-local/irsa-local/pkg/cluster/local"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 	"github.com/irsa-local/irsa-local/pkg/stsmock"
@@ -41,6 +42,9 @@ type Env struct {
 	provider  string
 
 	cluster     *local.Cluster
+	kind        *kind.Cluster
+	nodeImage   string
+	podAWSURL   string
 	client      kubernetes.Interface
 	stopWebhook context.CancelFunc
 	webhookDone chan struct{}
@@ -101,8 +105,10 @@ func Start(ctx context.Context, opts ...Option) (_ *Env, retErr error) {
 	if err := e.startAWS(ctx); err != nil {
 		return nil, err
 	}
-	if e.cfg.Cluster == ClusterLocal {
-		e.step("Starting etcd, kube-apiserver and kube-controller-manager")
+	if e.cfg.Cluster == ClusterLocal || e.cfg.Cluster == ClusterKind {
+		if e.cfg.Cluster == ClusterLocal {
+			e.step("Starting etcd, kube-apiserver and kube-controller-manager")
+		}
 		if err := e.startCluster(ctx); err != nil {
 			return nil, err
 		}
@@ -184,10 +190,15 @@ func (e *Env) loadOrCreateConfig() error {
 // allocateClusterPorts gives a cluster-mode environment its apiserver and
 // webhook ports the first time it runs a cluster.
 func allocateClusterPorts(cfg *Config) error {
-	if cfg.Cluster != ClusterLocal {
+	ports := []*int{&cfg.APIServerPort, &cfg.WebhookPort}
+	switch cfg.Cluster {
+	case ClusterLocal:
+	case ClusterKind:
+		ports = ports[1:] // kind publishes its apiserver on a port of its own
+	default:
 		return nil
 	}
-	for _, p := range []*int{&cfg.APIServerPort, &cfg.WebhookPort} {
+	for _, p := range ports {
 		if *p != 0 {
 			continue
 		}
@@ -464,7 +475,7 @@ func (e *Env) RetireKeys(kids ...string) ([]string, error) {
 
 func (e *Env) setKeys(ks *issuer.KeySet) error {
 	e.mu.Lock()
-	running := e.cluster != nil
+	running := e.cluster != nil || e.kind != nil
 	e.mu.Unlock()
 	if running {
 		// kube-apiserver reads its key files only at start.
@@ -503,6 +514,11 @@ func (e *Env) Describe() Description {
 	}
 	if e.cluster != nil {
 		d.Cluster.Kubeconfig = e.cluster.Kubeconfig()
+	}
+	if e.kind != nil {
+		d.Cluster.Kubeconfig = e.kind.Kubeconfig()
+		d.Cluster.NodeImage = e.nodeImage
+		d.Cluster.PodAWSEndpoint = e.podAWSURL
 	}
 	d.Components = append(d.Components, clusterComps...)
 	if c, ok := e.components["webhook"]; ok {

@@ -70,7 +70,9 @@ func publish(ctx context.Context, l Layout, ks *issuer.KeySet) error {
 	for _, p := range ks.Published {
 		want = append(want, p.ID)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	// The environment restarts kube-apiserver before it serves the keys: a
+	// few seconds for a local cluster, tens of seconds in a kind node.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	for {
 		got, err := servedKIDs(ctx, client, d.Issuer.JWKSURL)

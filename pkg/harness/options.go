@@ -34,6 +34,8 @@ type options struct {
 	noEndpointInjection bool
 	region              string
 	accountID           string
+	kindImage           string
+	kubeVersion         string
 	logger              *slog.Logger
 	progress            func(step string)
 }
@@ -71,15 +73,26 @@ func WithStateDir(dir string) Option {
 func WithCluster(mode ClusterMode) Option {
 	return optionFunc(func(o *options) error {
 		switch mode {
-		case ClusterNone, ClusterLocal:
-		case ClusterKind:
-			return fmt.Errorf("cluster mode %q is not available in this version; use --cluster local (no Docker needed) or none", mode)
+		case ClusterNone, ClusterLocal, ClusterKind:
 		default:
 			return fmt.Errorf("unknown cluster mode %q: want none, local or kind", mode)
 		}
 		o.cluster = mode
 		return nil
 	})
+}
+
+// WithKindImage sets the node image of a kind cluster (default: see
+// WithKubernetesVersion).
+func WithKindImage(image string) Option {
+	return optionFunc(func(o *options) error { o.kindImage = image; return nil })
+}
+
+// WithKubernetesVersion picks the node image of a kind cluster by version:
+// irsa-local's offline image of that version when built on this machine,
+// else kindest/node:<version>. WithKindImage wins over it.
+func WithKubernetesVersion(version string) Option {
+	return optionFunc(func(o *options) error { o.kubeVersion = version; return nil })
 }
 
 // WithIssuerPort fixes the issuer's HTTPS port of a new environment; 0 (the

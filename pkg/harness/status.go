@@ -27,7 +27,7 @@ const (
 )
 
 // componentOrder is the order components are started and reported in.
-var componentOrder = []string{"issuer", "aws", "aws-https"}
+var componentOrder = []string{"issuer", "aws", "aws-https", podAWSComponent}
 
 // Component is one server or process an environment runs.
 type Component struct {
@@ -77,6 +77,12 @@ type ClusterInfo struct {
 	Mode       ClusterMode `json:"mode"`
 	Name       string      `json:"name"`
 	Kubeconfig string      `json:"kubeconfig"`
+	// KindCluster, NodeImage and PodAWSEndpoint describe a kind-mode
+	// cluster: its kind name, node image, and the AWS endpoint its pods
+	// are pointed at.
+	KindCluster    string `json:"kindCluster,omitempty"`
+	NodeImage      string `json:"nodeImage,omitempty"`
+	PodAWSEndpoint string `json:"podAWSEndpoint,omitempty"`
 }
 
 func describeConfig(l Layout, c *Config) Description {
@@ -98,7 +104,7 @@ func describeConfig(l Layout, c *Config) Description {
 			AccessKeyID:     DefaultAccessKeyID,
 			SecretAccessKey: DefaultSecretAccessKey,
 		},
-		Cluster:    ClusterInfo{Mode: c.Cluster, Name: c.ClusterName},
+		Cluster:    ClusterInfo{Mode: c.Cluster, Name: c.ClusterName, KindCluster: kindCluster(c)},
 		Components: []Component{},
 	}
 }
@@ -108,12 +114,14 @@ type runtimeStatus struct {
 	PID             int         `json:"pid"`
 	OIDCProviderARN string      `json:"oidcProviderArn,omitempty"`
 	Kubeconfig      string      `json:"kubeconfig,omitempty"`
+	NodeImage       string      `json:"nodeImage,omitempty"`
+	PodAWSEndpoint  string      `json:"podAWSEndpoint,omitempty"`
 	Components      []Component `json:"components"`
 }
 
 func (e *Env) writeStatus() error {
 	d := e.Describe()
-	b, err := json.MarshalIndent(runtimeStatus{PID: d.PID, OIDCProviderARN: d.AWS.OIDCProviderARN, Kubeconfig: d.Cluster.Kubeconfig, Components: d.Components}, "", "  ")
+	b, err := json.MarshalIndent(runtimeStatus{PID: d.PID, OIDCProviderARN: d.AWS.OIDCProviderARN, Kubeconfig: d.Cluster.Kubeconfig, NodeImage: d.Cluster.NodeImage, PodAWSEndpoint: d.Cluster.PodAWSEndpoint, Components: d.Components}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("marshal status: %w", err)
 	}
@@ -147,6 +155,7 @@ func Inspect(l Layout) (Description, error) {
 	}
 	d.AWS.OIDCProviderARN = rs.OIDCProviderARN
 	d.Cluster.Kubeconfig = rs.Kubeconfig
+	d.Cluster.NodeImage, d.Cluster.PodAWSEndpoint = rs.NodeImage, rs.PodAWSEndpoint
 	if d.Running {
 		// IAM changes while the environment runs; ask it rather than trust
 		// what it recorded at start.
@@ -258,4 +267,13 @@ func liveProviderARN(endpoint, issuerURL string) (string, error) {
 		return "", err
 	}
 	return body.ARN, nil
+}
+
+// kindCluster is the kind cluster an environment in kind mode runs ("" in
+// other modes, even if an earlier run in kind mode recorded one).
+func kindCluster(c *Config) string {
+	if c.Cluster != ClusterKind {
+		return ""
+	}
+	return c.KindCluster
 }

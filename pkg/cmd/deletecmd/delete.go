@@ -34,7 +34,7 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 			}
 			// A crashed environment may have left its cluster running, with
 			// its data in the directory about to go.
-			if _, err := harness.StopStaleProcesses(cmd.Context(), l); err != nil {
+			if _, _, err := harness.StopStaleProcesses(cmd.Context(), l); err != nil {
 				return err
 			}
 			if err := os.RemoveAll(l.Dir); err != nil {

@@ -35,12 +35,17 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 					return err
 				}
 				// A killed environment process leaves its cluster running.
-				pids, err := harness.StopStaleProcesses(cmd.Context(), l)
+				pids, deletedKind, err := harness.StopStaleProcesses(cmd.Context(), l)
 				if err != nil {
 					return err
 				}
+				if deletedKind {
+					st.Info("Deleted the kind cluster left running by a crashed environment.")
+				}
 				if len(pids) > 0 {
 					st.Info("Stopped %d process(es) left running by a crashed environment (pids %v).", len(pids), pids)
+				}
+				if deletedKind || len(pids) > 0 {
 					return nil
 				}
 				st.Info("Environment %q is not running.", env.Name)
@@ -81,11 +86,24 @@ func Stop(ctx context.Context, l harness.Layout) (bool, error) {
 		pid = d.PID
 	}
 	done := func() bool { return !harness.LockHeld(l.LockFile()) && !daemon.Alive(pid) }
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	grace, wait := 10*time.Second, 30*time.Second
+	cfg, _ := harness.LoadConfig(l)
+	kind := cfg != nil && cfg.Cluster == harness.ClusterKind
+	if kind {
+		// The environment deletes its kind cluster as it stops.
+		grace, wait = time.Minute, 90*time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	if err := daemon.Stop(ctx, pid, 10*time.Second, done); err != nil {
+	if err := daemon.Stop(ctx, pid, grace, done); err != nil {
 		return false, err
 	}
 	_ = os.Remove(l.PIDFile())
+	if kind {
+		// Had the process to be killed, its cluster would still be there.
+		if _, _, err := harness.StopStaleProcesses(ctx, l); err != nil {
+			return true, err
+		}
+	}
 	return true, nil
 }

@@ -55,6 +55,12 @@ func printText(s cli.Streams, d harness.Description) error {
 	fmt.Fprintf(w, "Region:\t%s\n", d.AWS.Region)
 	fmt.Fprintf(w, "Account:\t%s\n", d.AWS.AccountID)
 	fmt.Fprintf(w, "Cluster:\t%s\n", d.Cluster.Mode)
+	if d.Cluster.KindCluster != "" {
+		fmt.Fprintf(w, "kind cluster:\t%s  (node image %s)\n", d.Cluster.KindCluster, d.Cluster.NodeImage)
+	}
+	if d.Cluster.PodAWSEndpoint != "" {
+		fmt.Fprintf(w, "AWS endpoint for pods:\t%s\n", d.Cluster.PodAWSEndpoint)
+	}
 	for _, c := range d.Components {
 		line := c.State
 		if c.Listen != "" {

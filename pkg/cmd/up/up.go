@@ -40,12 +40,21 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 
   # a second, independent environment
   irsa-local up --name other`,
-		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd.Context(), s, env, f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.Validate(); err != nil {
+				return err
+			}
+			if f.Cluster == string(harness.ClusterKind) && !cmd.Flags().Changed("wait") {
+				// kind creates a node and runs kubeadm in it.
+				f.Wait = 4 * time.Minute
+			}
+			return run(cmd.Context(), s, env, f)
+		},
 	}
 	f.Bind(cmd)
 	cli.BindOutput(cmd, &f.Output)
 	cmd.Flags().StringVarP(&f.File, "filename", "f", "", "environment file to apply once the environment is up (see 'irsa-local apply')")
-	cmd.Flags().DurationVar(&f.Wait, "wait", time.Minute, "how long to wait for the environment to serve")
+	cmd.Flags().DurationVar(&f.Wait, "wait", time.Minute, "how long to wait for the environment to serve (default 4m with --cluster kind)")
 	return cmd
 }
 
@@ -126,6 +135,9 @@ func printSummary(s cli.Streams, f *flagpole, d harness.Description) error {
 	fmt.Fprintf(s.Out, "aws:      %s (https: %s)\n", d.AWS.Endpoint, d.AWS.EndpointHTTPS)
 	if d.Cluster.Kubeconfig != "" {
 		fmt.Fprintf(s.Out, "kubeconfig: %s\n", d.Cluster.Kubeconfig)
+	}
+	if d.Cluster.KindCluster != "" {
+		fmt.Fprintf(s.Out, "kind:     %s (pods reach AWS at %s)\n", d.Cluster.KindCluster, d.Cluster.PodAWSEndpoint)
 	}
 	if d.AWS.OIDCProviderARN != "" {
 		fmt.Fprintf(s.Out, "provider: %s\n", d.AWS.OIDCProviderARN)

@@ -1,0 +1,118 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/irsa-local/irsa-local/pkg/assets"
+	"github.com/irsa-local/irsa-local/pkg/cluster/kind"
+	"github.com/irsa-local/irsa-local/pkg/cluster/local"
+	"github.com/irsa-local/irsa-local/pkg/issuer"
+)
+
+// podAWSComponent is the AWS endpoint as pods of a kind cluster reach it:
+// HTTPS on the kind network's gateway address.
+const podAWSComponent = "aws-pods"
+
+// kindImageFor returns the node image kind mode uses for a Kubernetes
+// version ("" for the default): irsa-local's offline image when that version
+// has been built on this machine (hack/kind-node-image.sh), otherwise kind's
+// image, which Docker pulls.
+func kindImageFor(ctx context.Context, version string) string {
+	if version == "" || version == assets.KubernetesVersion {
+		if exec.CommandContext(ctx, "docker", "image", "inspect", kind.OfflineImage).Run() == nil {
+			return kind.OfflineImage
+		}
+	}
+	if version == "" {
+		return kind.UpstreamImage
+	}
+	return "kindest/node:" + version
+}
+
+// startKind creates the environment's kind cluster, serves the AWS endpoint
+// and the webhook on the kind network's gateway (where pods and the node
+// reach the host), and waits for pods to come back mutated.
+func (e *Env) startKind(ctx context.Context) error {
+	image := e.opts.kindImage
+	if image == "" {
+		image = kindImageFor(ctx, e.opts.kubeVersion)
+	}
+	name := e.cfg.Name
+	e.step("Creating kind cluster " + name + " (node image " + image + ")")
+	c, err := kind.Create(ctx, kind.Config{
+		Name:                name,
+		Image:               image,
+		IssuerURL:           e.issuerURL,
+		KeyDir:              e.layout.KeyDir(),
+		SigningKeyFile:      issuer.SigningKeyFile,
+		VerificationKeyFile: issuer.VerificationKeyFile,
+		Audiences:           []string{e.issuerURL, local.InClusterAudience, local.STSAudience},
+		Kubeconfig:          filepath.Join(e.layout.ClusterDir(), "kubeconfig"),
+	}, kind.WithLogger(e.opts.logger.With("component", "kind")), kind.WithBeforeCreate(func() error {
+		// Recorded before the node exists, so that down finds the cluster
+		// even if this process dies while kind creates it.
+		e.cfg.KindCluster = name
+		return saveConfig(e.layout, &e.cfg)
+	}))
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.kind, e.nodeImage = c, image
+	e.mu.Unlock()
+	if e.client, err = kubernetes.NewForConfig(c.RESTConfig()); err != nil {
+		return fmt.Errorf("create Kubernetes client: %w", err)
+	}
+	gw := c.Gateway()
+	cert, err := e.ca.Leaf(e.layout.PKIDir(), podAWSComponent, append(serverHosts(e.cfg.IssuerHost), gw))
+	if err != nil {
+		return err
+	}
+	addr := net.JoinHostPort(gw, strconv.Itoa(e.cfg.AWSTLSPort))
+	if err := e.serve(ctx, podAWSComponent, addr, &cert, e.aws); err != nil {
+		return err
+	}
+	e.podAWSURL = "https://" + addr
+	e.step("Starting the pod identity webhook")
+	if err := e.startWebhook(ctx, gw, e.podAWSURL, e.ca.CertPEM); err != nil {
+		return err
+	}
+	e.step("Waiting for pods to come back mutated")
+	return e.waitMutating(ctx)
+}
+
+// kindComponents reports the node container as a component.
+func (e *Env) kindComponents() []Component {
+	e.mu.Lock()
+	c := e.kind
+	e.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	comp := Component{Name: "kind-node", State: StateRunning, Listen: c.Node()}
+	if ok, state := c.Running(context.Background()); !ok {
+		comp.State, comp.Error = StateFailed, state
+	}
+	return []Component{comp}
+}
+
+// deleteStaleKind deletes the kind cluster an environment recorded, if it
+// still exists and mounts the environment's keys: what a crashed kind-mode
+// environment leaves behind. A cluster of the same name made by someone
+// else is left alone.
+func deleteStaleKind(ctx context.Context, l Layout, cfg *Config) (bool, error) {
+	if cfg.KindCluster == "" || kind.CheckDocker(ctx) != nil {
+		return false, nil
+	}
+	if !kind.OwnedBy(ctx, cfg.KindCluster, l.KeyDir()) {
+		return false, nil
+	}
+	return true, kind.Delete(cfg.KindCluster, nil)
+}
