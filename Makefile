@@ -23,6 +23,16 @@ test:
 e2e-tools:
 	hack/e2e-tools.sh
 
+## e2e-kind: end-to-end specs on kind clusters with real pods (needs a running Docker engine; builds the node image when missing)
+.PHONY: e2e-kind
+e2e-kind:
+	hack/e2e-kind.sh
+
+## kind-node-image: build the kind node image irsa-local/kind-node offline, from Debian packages and Kubernetes built from source (cached)
+.PHONY: kind-node-image
+kind-node-image:
+	hack/kind-node-image.sh
+
 ## eksctl: build eksctl v0.230.0 from its Go module into ~/.cache/irsa-local/tools (4-6 minutes of 2 cores, once per machine)
 .PHONY: eksctl
 eksctl:

@@ -1,8 +1,9 @@
 // Package e2e holds the end-to-end suites of irsa-local. They drive the real
 // irsa-local binary and real clients (curl, the AWS CLI, SDKs) against real
 // servers. Specs are labelled by cluster mode: "none" needs nothing but the
-// binary; later modes need their Kubernetes assets. Specs labelled "tools"
-// drive Terraform and eksctl and run only when selected.
+// binary; "local" needs the Kubernetes binaries; "kind" needs Docker and a
+// node image and runs only when selected. Specs labelled "tools" drive
+// Terraform and eksctl and run only when selected.
 package e2e
 
 import (
@@ -21,11 +22,12 @@ import (
 func TestE2E(t *testing.T) {
 	RegisterFailHandler(Fail)
 	suite, reporter := GinkgoConfiguration()
-	// The "tools" specs drive Terraform and eksctl and take a while; they
-	// run only when asked for (make e2e-tools: -ginkgo.label-filter=tools),
-	// so go test ./... and make test leave them out.
+	// The "tools" specs drive Terraform and eksctl, and the "kind" specs
+	// need Docker and a node image; they run only when asked for (make
+	// e2e-tools, make e2e-kind: -ginkgo.label-filter=tools or kind), so go
+	// test ./... and make test leave them out.
 	if suite.LabelFilter == "" {
-		suite.LabelFilter = "!tools"
+		suite.LabelFilter = "!tools && !kind"
 	}
 	RunSpecs(t, "irsa-local e2e", suite, reporter)
 }

@@ -102,8 +102,10 @@ type status struct {
 		SecretAccessKey string `json:"secretAccessKey"`
 	} `json:"aws"`
 	Cluster struct {
-		Mode       string `json:"mode"`
-		Kubeconfig string `json:"kubeconfig"`
+		Mode           string `json:"mode"`
+		Kubeconfig     string `json:"kubeconfig"`
+		KindCluster    string `json:"kindCluster"`
+		PodAWSEndpoint string `json:"podAWSEndpoint"`
 	} `json:"cluster"`
 	Components []struct {
 		Name  string `json:"name"`

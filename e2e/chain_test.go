@@ -1,0 +1,166 @@
+package e2e
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+// chainMode is what the whole-chain specs need from a cluster mode: how to
+// bring an environment up, and how to run the walkthrough's bucket listing
+// as the s3-reader pod.
+type chainMode struct {
+	// name is the cluster mode, also the specs' label.
+	name string
+	// require fails the spec when the mode's prerequisites are missing.
+	require func()
+	// up starts an environment with extra arguments and returns its status.
+	up func(w *world, extra ...string) status
+	// listBucket lists the walkthrough's bucket as the pod of the service
+	// account demoSA, and returns what the client printed and its exit code.
+	listBucket func(w *world, s status) result
+}
+
+// trailRecord is the part of a trail record the specs look at.
+type trailRecord struct {
+	EventSource     string `json:"eventSource"`
+	EventName       string `json:"eventName"`
+	SourceIPAddress string `json:"sourceIPAddress"`
+	ErrorCode       string `json:"errorCode"`
+	UserIdentity    struct {
+		Type     string `json:"type"`
+		ARN      string `json:"arn"`
+		UserName string `json:"userName"`
+	} `json:"userIdentity"`
+}
+
+func (w *world) trail() []trailRecord {
+	var recs []trailRecord
+	dec := json.NewDecoder(strings.NewReader(w.must("trail", "-o", "json")))
+	for dec.More() {
+		var r trailRecord
+		ExpectWithOffset(1, dec.Decode(&r)).To(Succeed())
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+// chainSpecs declares the walkthrough's chain and its troubleshooting cases,
+// run the same way in every cluster mode: only how the pod runs differs.
+func chainSpecs(m chainMode) bool {
+	Describe("the whole chain on a "+m.name+" cluster", Label(m.name), func() {
+		var w *world
+		BeforeEach(func() {
+			m.require()
+			w = newWorld()
+		})
+
+		It("lists the bucket as the pod's role, through STS and S3 on the emulator", func() {
+			s := m.up(w)
+			Expect(s.Cluster.Mode).To(Equal(m.name))
+			Expect(s.Cluster.Kubeconfig).To(BeAnExistingFile())
+			w.setUpWalkthrough(s, demoSA, "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+			Expect(w.mustKubectl(s, "get", "serviceaccount", demoSA, "-n", demoNamespace, "-o", "yaml")).To(ContainSubstring("eks.amazonaws.com/role-arn: arn:aws:iam::" + s.AWS.AccountID + ":role/" + demoRole))
+
+			ls := m.listBucket(w, s)
+			Expect(ls.code).To(Equal(0), ls.stderr)
+			Expect(ls.stdout).To(ContainSubstring("hello.txt"))
+
+			// The trail shows the web identity exchange for the service
+			// account and the listing made with the role's session.
+			var assumed, listed bool
+			for _, r := range w.trail() {
+				if r.EventName == "AssumeRoleWithWebIdentity" && r.ErrorCode == "" && r.UserIdentity.UserName == "system:serviceaccount:"+demoNamespace+":"+demoSA {
+					assumed = true
+				}
+				if r.EventSource == "s3.amazonaws.com" && strings.HasPrefix(r.EventName, "ListObjects") && r.ErrorCode == "" &&
+					strings.HasPrefix(r.UserIdentity.ARN, "arn:aws:sts::"+s.AWS.AccountID+":assumed-role/"+demoRole+"/") {
+					listed = true
+				}
+			}
+			Expect(assumed).To(BeTrue(), "no successful AssumeRoleWithWebIdentity for the service account in the trail")
+			Expect(listed).To(BeTrue(), "no ListObjects by the role's session in the trail")
+		})
+
+		Describe("the walkthrough's troubleshooting cases fail with AWS's exact errors", func() {
+			It("no OIDC provider: InvalidIdentityToken", func() {
+				s := m.up(w, "--no-oidc-provider")
+				w.setUpWalkthrough(s, demoSA, "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+				r := m.listBucket(w, s)
+				Expect(r.code).NotTo(Equal(0))
+				Expect(r.stderr).To(ContainSubstring("InvalidIdentityToken"))
+				Expect(r.stderr).To(ContainSubstring("No OpenIDConnect provider found in your account for " + s.Issuer.URL))
+			})
+
+			It("trust policy for another service account: AccessDenied", func() {
+				s := m.up(w)
+				w.setUpWalkthrough(s, "someone-else", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+				r := m.listBucket(w, s)
+				Expect(r.code).NotTo(Equal(0))
+				Expect(r.stderr).To(ContainSubstring("AccessDenied"))
+				Expect(r.stderr).To(ContainSubstring("Not authorized to perform sts:AssumeRoleWithWebIdentity"))
+			})
+
+			It("role without S3 permissions: S3 AccessDenied", func() {
+				s := m.up(w)
+				w.setUpWalkthrough(s, demoSA, "")
+				r := m.listBucket(w, s)
+				Expect(r.code).NotTo(Equal(0))
+				Expect(r.stderr).To(ContainSubstring("AccessDenied"))
+				Expect(r.stderr).To(ContainSubstring("ListObjectsV2"))
+			})
+		})
+
+		It("keeps tokens working across a key rotation until the old key is retired", func() {
+			s := m.up(w)
+			w.setUpWalkthrough(s, demoSA, "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+			// A token the apiserver signed before the rotation.
+			old := strings.TrimSpace(w.mustKubectl(s, "create", "token", demoSA, "-n", demoNamespace, "--audience", "sts.amazonaws.com"))
+			assumeOld := func() result {
+				return w.aws("sts", "assume-role-with-web-identity", "--role-arn", "arn:aws:iam::"+s.AWS.AccountID+":role/"+demoRole,
+					"--role-session-name", "old", "--web-identity-token", old)
+			}
+			Expect(assumeOld().code).To(Equal(0))
+
+			w.must("keys", "rotate")
+			Expect(assumeOld().code).To(Equal(0), "a token of the previous key still verifies")
+			r := m.listBucket(w, s)
+			Expect(r.code).To(Equal(0), "a token signed with the new key: %s", r.stderr)
+			fresh := strings.TrimSpace(w.mustKubectl(s, "create", "token", demoSA, "-n", demoNamespace, "--audience", "sts.amazonaws.com"))
+			var keys []struct {
+				KID     string `json:"kid"`
+				Signing bool   `json:"signing"`
+			}
+			Expect(json.Unmarshal([]byte(w.must("keys", "list", "-o", "json")), &keys)).To(Succeed())
+			Expect(keys).To(HaveLen(2))
+			Expect(keys[0].Signing).To(BeTrue())
+			var decoded struct {
+				Header map[string]any `json:"header"`
+			}
+			Expect(json.Unmarshal([]byte(w.cmd(binary, []byte(fresh), "token", "decode", "-o", "json", "-").stdout), &decoded)).To(Succeed())
+			Expect(decoded.Header).To(HaveKeyWithValue("kid", keys[0].KID), "the apiserver signs with the new key after the rotation")
+
+			w.must("keys", "retire")
+			retired := assumeOld()
+			Expect(retired.code).NotTo(Equal(0))
+			Expect(retired.stderr).To(ContainSubstring("InvalidIdentityToken"))
+			Expect(m.listBucket(w, s).code).To(Equal(0))
+		})
+	})
+	return true
+}
+
+var _ = chainSpecs(chainMode{
+	name:    "local",
+	require: requireCluster,
+	up: func(w *world, extra ...string) status {
+		w.must(append([]string{"up"}, extra...)...)
+		return w.status()
+	},
+	listBucket: func(w *world, s status) result {
+		return w.execPod(filepath.Join(w.home, "s3-test-pod.yaml"), "aws", "s3", "ls", "s3://"+demoBucket)
+	},
+})
