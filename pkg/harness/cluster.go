@@ -259,12 +259,18 @@ func (e *Env) clusterComponents() []Component {
 // changes state, so a crashed apiserver shows in `irsa-local status`.
 func (e *Env) monitorCluster(ctx context.Context) {
 	defer e.wg.Done()
+	// Watching a kind node costs a docker command, so it is looked at less
+	// often than local processes.
+	every := time.Second
+	if e.cfg.Cluster == ClusterKind {
+		every = 5 * time.Second
+	}
 	last := ""
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Second):
+		case <-time.After(every):
 		}
 		now := fmt.Sprint(e.clusterComponents())
 		if now != last {
