@@ -83,6 +83,10 @@ func chainSpecs(m chainMode) bool {
 			}
 			Expect(assumed).To(BeTrue(), "no successful AssumeRoleWithWebIdentity for the service account in the trail")
 			Expect(listed).To(BeTrue(), "no ListObjects by the role's session in the trail")
+
+			// doctor sees the same chain healthy, whatever runs the cluster.
+			expectHealthy(w.doctor("-n", demoNamespace, "--service-account", demoSA,
+				"--action", "s3:ListBucket", "--resource", "arn:aws:s3:::"+demoBucket))
 		})
 
 		Describe("the walkthrough's troubleshooting cases fail with AWS's exact errors", func() {
@@ -93,6 +97,7 @@ func chainSpecs(m chainMode) bool {
 				Expect(r.code).NotTo(Equal(0))
 				Expect(r.stderr).To(ContainSubstring("InvalidIdentityToken"))
 				Expect(r.stderr).To(ContainSubstring("No OpenIDConnect provider found in your account for " + s.Issuer.URL))
+				expectOnlyBroken(w.doctor("-n", demoNamespace, "--service-account", demoSA), "oidc-provider")
 			})
 
 			It("trust policy for another service account: AccessDenied", func() {
