@@ -160,7 +160,17 @@ func startMarked(t *testing.T, dir string) *exec.Cmd {
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
-	return cmd
+	// Start can return before the child's exec has replaced its command
+	// line, which then reads empty: wait until it shows the marker.
+	cmdline := "/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline"
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if b, _ := os.ReadFile(cmdline); strings.Contains(string(b), "marker") {
+			return cmd
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d did not show its command line within 5s", cmd.Process.Pid)
+		}
+	}
 }
 
 func TestOwnedBy(t *testing.T) {
