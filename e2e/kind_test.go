@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/irsa-local/irsa-local/pkg/assets"
+	"github.com/irsa-local/irsa-local/pkg/cluster/kind"
 )
 
 // workloadImage is the test workload: e2e/images/s3-reader, an unmodified
@@ -51,30 +52,46 @@ var buildWorkload = sync.OnceValue(func() error {
 	return nil
 })
 
+// The kind specs' environment names, distinct from anything a developer
+// runs, so that the suite neither collides with nor deletes their clusters.
+const (
+	kindEnv      = "irsa-e2e"
+	kindOwnerEnv = "irsa-e2e-owner"
+)
+
 // requireKind fails a kind spec when Docker or the node image is missing:
-// make e2e-kind provides both.
+// make e2e-kind provides both. It also deletes clusters of the suite's own
+// names that an interrupted run left behind.
 func requireKind() {
 	out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(), "the kind specs need a running Docker daemon (make e2e-kind starts one in CI): %s", out)
 	out, err = exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", kindImage()).CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(), "node image %s is not built; run hack/kind-node-image.sh: %s", kindImage(), out)
 	Expect(buildWorkload()).To(Succeed())
+	for _, name := range []string{kindEnv, kindOwnerEnv} {
+		if nodeExists(name) {
+			Expect(kind.Delete(name, nil)).To(Succeed())
+		}
+	}
 }
 
 // upKind starts an environment in kind mode and loads the workload image
 // into its node, as `kind load docker-image` does.
 func upKind(w *world, extra ...string) status {
-	var nameArgs []string
+	nameArgs := []string{"--name", kindEnv}
 	for i, a := range extra {
 		if a == "--name" && i+1 < len(extra) {
 			nameArgs = extra[i : i+2]
 		}
 	}
+	// Every later command of the spec (keys, trail, doctor, down) names it
+	// the same way.
+	w.env = append(w.env, "IRSA_LOCAL_NAME="+nameArgs[1])
 	// A named environment is not the one newWorld's clean-up stops; a
 	// failed spec must not leave its cluster behind either.
 	DeferCleanup(func() { _, _, _ = w.run(append([]string{"down"}, nameArgs...)...) })
 	w.must(append([]string{"up", "--cluster", "kind", "--kind-image", kindImage()}, extra...)...)
-	s := w.status(nameArgs...)
+	s := w.status()
 	Expect(s.Cluster.KindCluster).NotTo(BeEmpty())
 	load := w.cmd("bash", nil, "-c", "set -o pipefail; docker save "+workloadImage+" | docker exec -i "+s.Cluster.KindCluster+
 		"-control-plane ctr --namespace=k8s.io images import --digests --snapshotter=overlayfs -")
@@ -132,33 +149,33 @@ var _ = Describe("a kind environment's lifecycle", Label("kind"), func() {
 
 	It("owns its cluster: refuses a name in use, and down deletes the cluster even after a crash", func() {
 		w := newWorld()
-		s := upKind(w, "--name", "kind-owner")
-		Expect(s.Cluster.KindCluster).To(Equal("kind-owner"))
-		Expect(nodeExists("kind-owner")).To(BeTrue())
+		s := upKind(w, "--name", kindOwnerEnv)
+		Expect(s.Cluster.KindCluster).To(Equal(kindOwnerEnv))
+		Expect(nodeExists(kindOwnerEnv)).To(BeTrue())
 		// The pods' endpoint is on the kind network, not loopback.
-		Expect(w.must("status", "--name", "kind-owner")).To(ContainSubstring("AWS endpoint for pods:"))
+		Expect(w.must("status", "--name", kindOwnerEnv)).To(ContainSubstring("AWS endpoint for pods:"))
 
 		// Another environment of the same name cannot take the cluster over,
 		// and its clean-up leaves the cluster alone.
 		other := newWorld()
-		_, errOut, code := other.run("up", "--cluster", "kind", "--kind-image", kindImage(), "--name", "kind-owner")
+		_, errOut, code := other.run("up", "--cluster", "kind", "--kind-image", kindImage(), "--name", kindOwnerEnv)
 		Expect(code).To(Equal(1))
-		Expect(oneLine(errOut)).To(ContainSubstring(`a kind cluster named "kind-owner" already exists`))
-		other.must("down", "--name", "kind-owner")
-		Expect(nodeExists("kind-owner")).To(BeTrue())
+		Expect(oneLine(errOut)).To(ContainSubstring(`a kind cluster named "` + kindOwnerEnv + `" already exists`))
+		other.must("down", "--name", kindOwnerEnv)
+		Expect(nodeExists(kindOwnerEnv)).To(BeTrue())
 
 		// A killed environment leaves its cluster; down deletes it.
 		Expect(syscall.Kill(s.PID, syscall.SIGKILL)).To(Succeed())
 		Eventually(func() bool { return processGone(s.PID) }).WithTimeout(10 * time.Second).Should(BeTrue())
-		_, errOut, code = w.run("down", "--name", "kind-owner")
+		_, errOut, code = w.run("down", "--name", kindOwnerEnv)
 		Expect(code).To(Equal(0), errOut)
 		Expect(errOut).To(ContainSubstring("Deleted the kind cluster left running by a crashed environment"))
-		Expect(nodeExists("kind-owner")).To(BeFalse())
+		Expect(nodeExists(kindOwnerEnv)).To(BeFalse())
 
 		// A clean down deletes it too.
-		upKind(w, "--name", "kind-owner")
-		w.must("down", "--name", "kind-owner")
-		Expect(nodeExists("kind-owner")).To(BeFalse())
+		upKind(w, "--name", kindOwnerEnv)
+		w.must("down", "--name", kindOwnerEnv)
+		Expect(nodeExists(kindOwnerEnv)).To(BeFalse())
 	})
 
 	It("gives one clear line when Docker is not running or the node image is missing", func() {
