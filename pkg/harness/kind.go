@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 
@@ -26,7 +25,7 @@ const podAWSComponent = "aws-pods"
 // image, which Docker pulls.
 func kindImageFor(ctx context.Context, version string) string {
 	if version == "" || version == assets.KubernetesVersion {
-		if exec.CommandContext(ctx, "docker", "image", "inspect", kind.OfflineImage).Run() == nil {
+		if kind.ImageExists(ctx, kind.OfflineImage) {
 			return kind.OfflineImage
 		}
 	}

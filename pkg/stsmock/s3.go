@@ -179,7 +179,7 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 	}
 	op, ok := classifyS3(r.Method, r.URL.Query(), r.Header, bucket, key)
 	if !ok {
-		fail("NotImplemented", http.StatusNotImplemented, "A header you provided implies functionality that is not implemented")
+		fail("NotImplemented", http.StatusNotImplemented, notImplementedMessage)
 		return
 	}
 	rec.EventName = op.Name

@@ -38,8 +38,12 @@ func (c *s3Call) fail(code string, status int, msg string, extra ...string) {
 	writeS3Error(c.w, c.req.r, c.req.id, code, status, msg, extra...)
 }
 
+// notImplementedMessage is S3's message for a request it recognises but
+// does not support; irsa-local gives it for what its storage cannot do.
+const notImplementedMessage = "A header you provided implies functionality that is not implemented"
+
 func (c *s3Call) notImplemented() {
-	c.fail("NotImplemented", http.StatusNotImplemented, "A header you provided implies functionality that is not implemented")
+	c.fail("NotImplemented", http.StatusNotImplemented, notImplementedMessage)
 }
 
 // notConfigured is S3's answer for a configuration the bucket does not have.

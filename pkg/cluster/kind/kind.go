@@ -102,10 +102,6 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithWaitForReady sets how long Create waits for the control-plane node
-// to be Ready (default 2 minutes).
-func WithWaitForReady(d time.Duration) Option { return func(o *options) { o.wait = d } }
-
 // Cluster is a kind cluster created by Create.
 type Cluster struct {
 	cfg      Config
@@ -117,18 +113,36 @@ type Cluster struct {
 // CheckDocker returns an error that says what to do when no Docker engine
 // kind can use answers.
 func CheckDocker(ctx context.Context) error {
+	_, err := engine(ctx)
+	return err
+}
+
+// engineInfo is what Create needs to know of the Docker engine.
+type engineInfo struct {
+	cgroupV1 bool
+}
+
+// engine asks the Docker engine, in one docker info, whether kind can use
+// it and what its host is like.
+func engine(ctx context.Context) (engineInfo, error) {
 	if _, err := exec.LookPath("docker"); err != nil {
-		return errors.New("kind mode needs Docker, and the docker command is not on PATH; the default --cluster local needs no Docker")
+		return engineInfo{}, errors.New("kind mode needs Docker, and the docker command is not on PATH; the default --cluster local needs no Docker")
 	}
-	out, err := docker(ctx, "info", "--format", "{{.ServerVersion}}|{{.OperatingSystem}}")
+	out, err := docker(ctx, "info", "--format", "{{.OperatingSystem}}|{{.CgroupVersion}}")
 	if err != nil {
-		return fmt.Errorf("kind mode needs a running Docker daemon, and docker info failed: %v; start Docker, or use the default --cluster local, which needs no Docker", err)
+		return engineInfo{}, fmt.Errorf("kind mode needs a running Docker daemon, and docker info failed: %v; start Docker, or use the default --cluster local, which needs no Docker", err)
 	}
-	_, osName, _ := strings.Cut(out, "|")
+	osName, cgroup, _ := strings.Cut(out, "|")
 	if strings.Contains(osName, "Docker Desktop") {
-		return errors.New("kind mode needs a Linux Docker engine: pods reach irsa-local on the host through the kind network's gateway, which Docker Desktop does not route to the host; use the default --cluster local")
+		return engineInfo{}, errors.New("kind mode needs a Linux Docker engine: pods reach irsa-local on the host through the kind network's gateway, which Docker Desktop does not route to the host; use the default --cluster local")
 	}
-	return nil
+	return engineInfo{cgroupV1: cgroup == "1"}, nil
+}
+
+// ImageExists reports whether image is on this machine, without pulling it.
+func ImageExists(ctx context.Context, image string) bool {
+	_, err := docker(ctx, "image", "inspect", "--format", "{{.Id}}", image)
+	return err == nil
 }
 
 // OwnedBy reports whether the kind cluster called name exists and its node
@@ -154,7 +168,8 @@ func Create(ctx context.Context, cfg Config, opts ...Option) (_ *Cluster, retErr
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if err := CheckDocker(ctx); err != nil {
+	host, err := engine(ctx)
+	if err != nil {
 		return nil, err
 	}
 	provider := kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(logAdapter{o.logger}))
@@ -169,11 +184,7 @@ func Create(ctx context.Context, cfg Config, opts ...Option) (_ *Cluster, retErr
 	if err != nil {
 		return nil, err
 	}
-	hostCgroupV1 := false
-	if out, err := docker(ctx, "info", "--format", "{{.CgroupVersion}}"); err == nil && out == "1" {
-		hostCgroupV1 = true
-	}
-	kc, err := clusterConfig(cfg, labels, hostCgroupV1)
+	kc, err := clusterConfig(cfg, labels, host.cgroupV1)
 	if err != nil {
 		return nil, err
 	}
@@ -308,9 +319,6 @@ func gateway(ctx context.Context) (string, error) {
 	}
 	return "", fmt.Errorf("the %s network has no IPv4 gateway (got %q)", Network, out)
 }
-
-// Name returns the kind cluster name.
-func (c *Cluster) Name() string { return c.cfg.Name }
 
 // Node returns the control-plane node's container name.
 func (c *Cluster) Node() string { return c.cfg.Name + "-control-plane" }
