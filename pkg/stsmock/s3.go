@@ -6,29 +6,29 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3afero"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/irsa-local/irsa-local/internal/s3store"
 	"github.com/irsa-local/irsa-local/pkg/policy"
 	"github.com/irsa-local/irsa-local/pkg/sigv4"
 )
 
-// S3 storage is gofakes3: embeddable, maintained, with a filesystem backend
-// that keeps objects as plain files (persisted in the state directory) and
-// an in-memory one for tests. irsa-local puts authentication and IAM
-// authorization in front of it and answers the bucket-policy sub-resource
-// itself, since authorization needs the policies, and the other bucket and
-// object sub-resources (s3config.go), which gofakes3 would misroute.
+// S3 is gofakes3's protocol handling in front of irsa-local's own
+// storage (internal/s3store), which keeps object keys opaque and writes
+// atomically; an in-memory gofakes3 backend serves tests. irsa-local puts
+// authentication and IAM authorization in front of it and answers the
+// bucket-policy sub-resource itself, since authorization needs the
+// policies, and the other bucket and object sub-resources (s3config.go),
+// which gofakes3 would misroute.
 
 // s3Store is the storage behind S3.
 type s3Store struct {
@@ -41,20 +41,16 @@ func newS3Store(dir string) (*s3Store, error) {
 	if dir == "" {
 		backend = s3mem.New()
 	} else {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("create S3 storage directory: %w", err)
-		}
-		fs, err := s3afero.FsPath(dir, 0)
+		st, err := s3store.Open(dir)
 		if err != nil {
-			return nil, fmt.Errorf("open S3 storage %s: %w", dir, err)
+			return nil, err
 		}
-		b, err := s3afero.MultiBucket(fs)
-		if err != nil {
-			return nil, fmt.Errorf("open S3 storage %s: %w", dir, err)
+		if err := importLegacyS3(filepath.Join(filepath.Dir(dir), "s3"), st); err != nil {
+			return nil, err
 		}
-		// MultiBucket keeps bucket <b> in <dir>/buckets/<b>.
-		backend = &prunedBackend{Backend: b, buckets: filepath.Join(dir, "buckets")}
+		backend = st
 	}
+	backend = storedMetadata{backend}
 	g := gofakes3.New(backend,
 		// Signatures and their time window are checked in front of
 		// gofakes3, against the real clock; it must not judge them again.
@@ -64,60 +60,129 @@ func newS3Store(dir string) (*s3Store, error) {
 	return &s3Store{backend: backend, handler: g.Server()}, nil
 }
 
-// prunedBackend removes the directories the filesystem backend leaves
-// behind when the last object under a prefix is deleted. S3 has no
-// directories: an empty one would make DeleteBucket answer BucketNotEmpty
-// and listings show a prefix with nothing under it. Writes and deletes are
-// serialized so a pruned directory is never one a write is about to use.
-type prunedBackend struct {
-	gofakes3.Backend
-	buckets string
-	mu      sync.Mutex
+// storedMetadata keeps only the headers S3 stores with an object. gofakes3
+// would store every X-Amz-* request header and send it back on each GET and
+// HEAD, among them the uploader's X-Amz-Security-Token and the signing
+// headers.
+type storedMetadata struct{ gofakes3.Backend }
+
+func (b storedMetadata) PutObject(bucket, key string, meta map[string]string, input io.Reader, size int64, conditions *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
+	return b.Backend.PutObject(bucket, key, objectMetadata(meta), input, size, conditions)
 }
 
-func (b *prunedBackend) PutObject(bucket, key string, meta map[string]string, input io.Reader, size int64, conditions *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Backend.PutObject(bucket, key, meta, input, size, conditions)
+func (b storedMetadata) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
+	return b.Backend.CopyObject(srcBucket, srcKey, dstBucket, dstKey, objectMetadata(meta))
 }
 
-func (b *prunedBackend) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Backend.CopyObject(srcBucket, srcKey, dstBucket, dstKey, meta)
-}
-
-func (b *prunedBackend) DeleteObject(bucket, key string) (gofakes3.ObjectDeleteResult, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	res, err := b.Backend.DeleteObject(bucket, key)
-	if err == nil {
-		b.prune(bucket, key)
-	}
-	return res, err
-}
-
-func (b *prunedBackend) DeleteMulti(bucket string, keys ...string) (gofakes3.MultiDeleteResult, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	res, err := b.Backend.DeleteMulti(bucket, keys...)
-	for _, d := range res.Deleted {
-		b.prune(bucket, d.Key)
-	}
-	return res, err
-}
-
-// prune removes the key's parent directories inside the bucket while they
-// are empty (os.Remove refuses a directory that is not).
-func (b *prunedBackend) prune(bucket, key string) {
-	root := filepath.Join(b.buckets, bucket)
-	dir := filepath.Dir(filepath.Join(root, filepath.FromSlash(path.Clean("/"+key))))
-	for strings.HasPrefix(dir, root+string(filepath.Separator)) {
-		if os.Remove(dir) != nil {
-			return
+// objectMetadata returns the part of meta that S3 keeps: user metadata,
+// the content headers and the object's system settings.
+func objectMetadata(meta map[string]string) map[string]string {
+	out := make(map[string]string, len(meta))
+	for k, v := range meta {
+		switch ck := http.CanonicalHeaderKey(k); {
+		case strings.HasPrefix(ck, "X-Amz-Meta-"),
+			ck == "Content-Type", ck == "Content-Disposition", ck == "Content-Encoding", ck == "Last-Modified",
+			ck == "X-Amz-Storage-Class", ck == "X-Amz-Server-Side-Encryption", ck == "X-Amz-Website-Redirect-Location":
+			out[ck] = v
 		}
-		dir = filepath.Dir(dir)
 	}
+	return out
+}
+
+// importLegacyS3 moves buckets kept by earlier versions, which stored each
+// key as a file path under <old>/buckets, into st, then removes the old
+// tree. Their stored metadata is dropped: it held request headers.
+func importLegacyS3(old string, st *s3store.Store) error {
+	root := filepath.Join(old, "buckets")
+	dirs, err := os.ReadDir(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read earlier S3 storage: %w", err)
+	}
+	for _, d := range dirs {
+		name := d.Name()
+		if !d.IsDir() || gofakes3.ValidateBucketName(name) != nil {
+			continue
+		}
+		if err := st.CreateBucket(name); err != nil && !gofakes3.HasErrorCode(err, gofakes3.ErrBucketAlreadyExists) {
+			return fmt.Errorf("import bucket %s: %w", name, err)
+		}
+		dir := filepath.Join(root, name)
+		err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+			if err != nil || !e.Type().IsRegular() {
+				return err
+			}
+			rel, _ := filepath.Rel(dir, p)
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			fi, err := f.Stat()
+			if err != nil {
+				return err
+			}
+			_, err = st.PutObject(name, filepath.ToSlash(rel), nil, f, fi.Size(), nil)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("import bucket %s: %w", name, err)
+		}
+	}
+	if err := os.RemoveAll(old); err != nil {
+		return fmt.Errorf("remove earlier S3 storage: %w", err)
+	}
+	return nil
+}
+
+// S3's limits on keys and single uploads.
+const (
+	maxKeyLength  = 1024    // bytes of UTF-8
+	maxObjectSize = 5 << 30 // one PUT (5 GiB)
+)
+
+// declaredSize is the size of the object a request uploads, as declared:
+// the decoded length of an aws-chunked body, else Content-Length.
+func declaredSize(r *http.Request) (int64, bool) {
+	for _, h := range []string{"X-Amz-Decoded-Content-Length", "Content-Length"} {
+		if v := r.Header.Get(h); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+func s3ResourceType(bucket, key string) string {
+	switch {
+	case bucket == "":
+		return "SERVICE"
+	case key == "":
+		return "BUCKET"
+	}
+	return "OBJECT"
+}
+
+// validateBucketName applies S3's naming rules for new general purpose
+// buckets: gofakes3's (length, characters, labels, no IP address) and the
+// prefixes and suffixes S3 reserves.
+func validateBucketName(name string) error {
+	if err := gofakes3.ValidateBucketName(name); err != nil {
+		return err
+	}
+	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
+		if strings.HasPrefix(name, p) {
+			return fmt.Errorf("bucket names must not start with %q", p)
+		}
+	}
+	for _, sfx := range []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"} {
+		if strings.HasSuffix(name, sfx) {
+			return fmt.Errorf("bucket names must not end with %q", sfx)
+		}
+	}
+	return nil
 }
 
 // s3Request is an S3 call after addressing is resolved.
@@ -158,6 +223,13 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 		s.record(rec)
 		writeS3Error(w, r, req.id, code, status, msg, extra...)
 	}
+	// An upload S3 would refuse for its size is refused before a byte of
+	// it is read.
+	if size, ok := declaredSize(r); ok && size > maxObjectSize && key != "" && r.Method == http.MethodPut {
+		fail("EntityTooLarge", http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed size",
+			"ProposedSize", strconv.FormatInt(size, 10), "MaxSizeAllowed", strconv.FormatInt(maxObjectSize, 10))
+		return
+	}
 	if signed {
 		c, err := s.verify(r)
 		if err != nil {
@@ -178,9 +250,41 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 		rec.identity(s, c)
 	}
 	op, ok := classifyS3(r.Method, r.URL.Query(), r.Header, bucket, key)
-	if !ok {
+	switch {
+	case ok:
+	case op.Unsupported:
 		fail("NotImplemented", http.StatusNotImplemented, notImplementedMessage)
 		return
+	case r.Method == http.MethodPost && key == "" && bucket != "" && len(r.URL.Query()) == 0:
+		fail("InvalidArgument", http.StatusBadRequest, "Bucket POST must be of the enclosure-type multipart/form-data")
+		return
+	default:
+		fail("MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource.",
+			"Method", r.Method, "ResourceType", s3ResourceType(bucket, key))
+		return
+	}
+	if len(key) > maxKeyLength {
+		fail("KeyTooLongError", http.StatusBadRequest, "Your key is too long")
+		return
+	}
+	if op.CopySource != "" {
+		b, k, v, ok := parseCopySource(op.CopySource)
+		if !ok {
+			fail("InvalidArgument", http.StatusBadRequest, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", "ArgumentName", "x-amz-copy-source")
+			return
+		}
+		if len(k) > maxKeyLength {
+			fail("KeyTooLongError", http.StatusBadRequest, "Your key is too long")
+			return
+		}
+		op.CopySource = b + "/" + k
+		r.Header.Set("X-Amz-Copy-Source", canonicalCopySource(b, k, v))
+	}
+	if op.Name == "CreateBucket" {
+		if err := validateBucketName(bucket); err != nil {
+			fail("InvalidBucketName", http.StatusBadRequest, "The specified bucket is not valid.", "BucketName", bucket)
+			return
+		}
 	}
 	rec.EventName = op.Name
 	rec.ReadOnly = op.ReadOnly
@@ -242,7 +346,7 @@ func (s *Server) authorizeS3(req *request, sr *s3Request) (bool, string) {
 	}
 	actions := []struct{ action, resource string }{{sr.op.Action, sr.op.Resource}}
 	if sr.op.CopySource != "" {
-		actions = append(actions, struct{ action, resource string }{"s3:GetObject", copySourceARN(sr.op.CopySource)})
+		actions = append(actions, struct{ action, resource string }{"s3:GetObject", "arn:aws:s3:::" + sr.op.CopySource})
 	}
 	if sr.op.Name == "DeleteObjects" {
 		objects, err := deleteObjectsKeys(req.r)
@@ -519,4 +623,4 @@ func (w *statusWriter) errCode() string {
 }
 
 // storageDir is where S3 objects are kept under a state directory.
-func storageDir(stateDir string) string { return filepath.Join(stateDir, "s3") }
+func storageDir(stateDir string) string { return filepath.Join(stateDir, "s3store") }

@@ -16,6 +16,10 @@ type s3Op struct {
 	// needs s3:GetObject on the source.
 	CopySource string
 	ReadOnly   bool
+	// Unsupported marks a request for an S3 operation irsa-local does not
+	// serve (NotImplemented), as opposed to one S3 has no operation for
+	// (MethodNotAllowed).
+	Unsupported bool
 }
 
 // bucketSubresources maps a bucket sub-resource query parameter to the API
@@ -69,7 +73,7 @@ func classifyS3(method string, q url.Values, h http.Header, bucket, key string) 
 	}
 	for _, sub := range unsupportedSubresources {
 		if q.Has(sub) {
-			return s3Op{}, false
+			return s3Op{Unsupported: true}, false
 		}
 	}
 	mk := func(name, action, res string) (s3Op, bool) {
@@ -106,6 +110,9 @@ func classifyS3(method string, q url.Values, h http.Header, bucket, key string) 
 			return mk("CreateBucket", "s3:CreateBucket", bucketARN)
 		case http.MethodDelete:
 			return mk("DeleteBucket", "s3:DeleteBucket", bucketARN)
+		case http.MethodPost:
+			// Browser-based uploads (PostObject), a form POST.
+			return s3Op{Unsupported: strings.HasPrefix(h.Get("Content-Type"), "multipart/form-data")}, false
 		}
 		return s3Op{}, false
 	}
@@ -162,12 +169,36 @@ func classifyS3(method string, q url.Values, h http.Header, bucket, key string) 
 	return s3Op{}, false
 }
 
-// copySourceARN turns an X-Amz-Copy-Source value ("/bucket/key?versionId=…",
-// URL-encoded) into the source object's ARN.
-func copySourceARN(src string) string {
-	src, _, _ = strings.Cut(src, "?")
-	if u, err := url.PathUnescape(src); err == nil {
-		src = u
+// parseCopySource splits an X-Amz-Copy-Source value
+// ("/bucket/key?versionId=…", the bucket and key URL-encoded) into the
+// source bucket, key and version. Authorization and storage both use this
+// one reading, so the object authorized is the object copied.
+func parseCopySource(src string) (bucket, key, version string, ok bool) {
+	src, query, _ := strings.Cut(src, "?")
+	if query != "" {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return "", "", "", false
+		}
+		version = q.Get("versionId")
 	}
-	return "arn:aws:s3:::" + strings.TrimPrefix(src, "/")
+	src, err := url.PathUnescape(src)
+	if err != nil {
+		return "", "", "", false
+	}
+	bucket, key, _ = strings.Cut(strings.TrimPrefix(src, "/"), "/")
+	if bucket == "" || key == "" {
+		return "", "", "", false
+	}
+	return bucket, key, version, true
+}
+
+// canonicalCopySource writes a parsed copy source back in the one form
+// gofakes3 splits and decodes into the same bucket and key.
+func canonicalCopySource(bucket, key, version string) string {
+	v := "/" + bucket + "/" + url.QueryEscape(key)
+	if version != "" {
+		v += "?versionId=" + url.QueryEscape(version)
+	}
+	return v
 }
