@@ -372,3 +372,23 @@ func TestS3RefusesWhatS3Refuses(t *testing.T) {
 		}
 	}
 }
+
+func TestEarlierS3StorageIsImported(t *testing.T) {
+	f := &fixture{t: t, issuerDir: t.TempDir(), stateDir: t.TempDir()}
+	old := filepath.Join(f.stateDir, "s3")
+	if err := os.MkdirAll(filepath.Join(old, "buckets", "kept", "dir"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(old, "buckets", "kept", "dir", "obj.txt"), []byte("old data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.startIssuer()
+	f.startServer()
+	c := s3.NewFromConfig(f.cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	if body, code := get(t, c, "kept", "dir/obj.txt"); body != "old data" {
+		t.Fatalf("imported object: %q %q", body, code)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("earlier storage still there after the import: %v", err)
+	}
+}
