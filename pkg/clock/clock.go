@@ -4,9 +4,20 @@
 package clock
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
+
+// MaxOffset is how far ahead of real time the clock may be moved: far
+// beyond any token or session lifetime, and far from time.Duration's
+// overflow.
+const MaxOffset = 10 * 365 * 24 * time.Hour
+
+// ErrNotForward is returned for an advance that is not forward: moving
+// back would revive expired tokens and sessions.
+var ErrNotForward = errors.New("the clock only moves forward; use reset to return to real time")
 
 // Clock tells the time.
 type Clock interface {
@@ -35,13 +46,20 @@ func (c *Offset) Now() time.Time {
 	return now().Add(c.offset)
 }
 
-// Advance moves the clock forward by d (backwards when d is negative) and
-// returns the new offset.
-func (c *Offset) Advance(d time.Duration) time.Duration {
+// Advance moves the clock forward by d and returns the new offset. It
+// refuses d <= 0 and an offset beyond MaxOffset, leaving the clock as it
+// was.
+func (c *Offset) Advance(d time.Duration) (time.Duration, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if d <= 0 {
+		return c.offset, ErrNotForward
+	}
+	if d > MaxOffset-c.offset {
+		return c.offset, fmt.Errorf("the clock would be more than %s ahead of real time", MaxOffset)
+	}
 	c.offset += d
-	return c.offset
+	return c.offset, nil
 }
 
 // Reset returns the clock to real time.

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/irsa-local/irsa-local/pkg/fsutil"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
@@ -159,7 +159,7 @@ func Inspect(l Layout) (Description, error) {
 	if d.Running {
 		// IAM changes while the environment runs; ask it rather than trust
 		// what it recorded at start.
-		if arn, err := liveProviderARN(d.AWS.Endpoint, d.Issuer.URL); err == nil {
+		if arn, err := liveProviderARN(d.AWS, d.Issuer.URL); err == nil {
 			d.AWS.OIDCProviderARN = arn
 		}
 	}
@@ -253,20 +253,12 @@ func MintToken(l Layout, req issuer.TokenRequest) (string, error) {
 
 // liveProviderARN asks a running AWS endpoint for the ARN of the OIDC
 // provider registered for issuerURL.
-func liveProviderARN(endpoint, issuerURL string) (string, error) {
-	c := &http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(endpoint + "/_irsa-local/oidc-provider?url=" + url.QueryEscape(issuerURL))
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
+func liveProviderARN(info AWSInfo, issuerURL string) (string, error) {
 	var body struct {
 		ARN string `json:"arn"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return "", err
-	}
-	return body.ARN, nil
+	err := AdminCall(context.Background(), info, http.MethodGet, "/_irsa-local/oidc-provider?url="+url.QueryEscape(issuerURL), nil, &body)
+	return body.ARN, err
 }
 
 // kindCluster is the kind cluster an environment in kind mode runs ("" in

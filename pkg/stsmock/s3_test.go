@@ -253,7 +253,7 @@ func TestPresignedURLs(t *testing.T) {
 
 func TestExpiredSessionIsRefusedWithExpiredToken(t *testing.T) {
 	sf := newS3Fixture(t)
-	sf.srv.Clock().Advance(2 * time.Hour)
+	mustAdvance(t, sf.srv.Clock(), 2*time.Hour)
 	_, err := sf.session.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(testBucket)})
 	if apiCode(err) != "ExpiredToken" {
 		t.Errorf("expired session: %v, want ExpiredToken", err)

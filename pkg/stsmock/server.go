@@ -297,7 +297,7 @@ type caller struct {
 // ServeHTTP routes a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
-		s.admin.ServeHTTP(w, r)
+		s.serveAdmin(w, r)
 		return
 	}
 	req := &request{id: uuid.NewString(), r: r, started: time.Now()}
@@ -476,6 +476,55 @@ func (s *Server) queryError(w http.ResponseWriter, req *request, service string,
 
 const adminPrefix = "/_irsa-local/"
 
+// serveAdmin guards irsa-local's own endpoints. Only the health check is
+// open. Every other call must be signed with SigV4 by the admin
+// credentials, like any AWS call that changes the account; a request with
+// an Origin header (a web page's) is refused outright, and a POST must say
+// its body is JSON, so no page a browser loads can drive them.
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == adminPrefix+"health" {
+		s.admin.ServeHTTP(w, r)
+		return
+	}
+	if r.Header.Get("Origin") != "" {
+		writeAdminError(w, http.StatusForbidden, "CrossOriginRefused", "irsa-local's admin API does not answer cross-origin requests")
+		return
+	}
+	if r.Method == http.MethodPost {
+		if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.TrimSpace(ct) != "application/json" {
+			writeAdminError(w, http.StatusUnsupportedMediaType, "UnsupportedMediaType", "the admin API takes a JSON body (Content-Type: application/json)")
+			return
+		}
+	}
+	if r.ContentLength > maxAdminBody {
+		writeAdminError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "an admin call's body is at most 4 KiB")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxAdminBody)
+	if _, signed, err := sigv4.Parse(r); err != nil || !signed {
+		writeAdminError(w, http.StatusForbidden, "MissingAuthenticationToken", "the admin API needs a SigV4 signature with the admin credentials (curl --aws-sigv4 aws:amz:<region>:irsa-local --user <key>:<secret>)")
+		return
+	}
+	c, err := s.verify(r)
+	if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+		writeAdminError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "an admin call's body is at most 4 KiB")
+		return
+	}
+	if err != nil {
+		wire, _ := sigv4.ToWire(err, sigv4.ProtocolQuery)
+		writeAdminError(w, http.StatusForbidden, wire.Code, wire.Message)
+		return
+	}
+	if !c.admin {
+		writeAdminError(w, http.StatusForbidden, "AccessDenied", "only the admin credentials may call irsa-local's admin API")
+		return
+	}
+	s.admin.ServeHTTP(w, r)
+}
+
+// maxAdminBody bounds an admin call's body; none needs more than a line.
+const maxAdminBody = 4 << 10
+
 // adminHandler serves irsa-local's own endpoints next to the AWS APIs. Bucket
 // names cannot start with "_", so these never shadow an S3 path.
 func (s *Server) adminHandler() http.Handler {
@@ -486,27 +535,30 @@ func (s *Server) adminHandler() http.Handler {
 	mux.HandleFunc("GET "+adminPrefix+"clock", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.clockState())
 	})
+	const clockUsage = `body must be {"advance":"<positive duration>"} or {"reset":true}`
 	mux.HandleFunc("POST "+adminPrefix+"clock", func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			Advance string `json:"advance"`
 			Reset   bool   `json:"reset"`
 		}
-		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&body); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"advance\":\"<duration>\"} or {\"reset\":true}"})
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil || (body.Reset == (body.Advance != "")) {
+			writeAdminError(w, http.StatusBadRequest, "InvalidInput", clockUsage)
 			return
 		}
-		switch {
-		case body.Reset:
+		if body.Reset {
 			s.clock.Reset()
-		case body.Advance != "":
-			d, err := time.ParseDuration(body.Advance)
-			if err != nil {
-				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "advance: " + err.Error()})
-				return
-			}
-			s.clock.Advance(d)
-		default:
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be {\"advance\":\"<duration>\"} or {\"reset\":true}"})
+			writeJSON(w, http.StatusOK, s.clockState())
+			return
+		}
+		d, err := time.ParseDuration(body.Advance)
+		if err != nil {
+			writeAdminError(w, http.StatusBadRequest, "InvalidInput", "advance: "+truncate(err.Error(), 200))
+			return
+		}
+		if _, err := s.clock.Advance(d); err != nil {
+			writeAdminError(w, http.StatusBadRequest, "InvalidInput", "advance "+d.String()+": "+err.Error())
 			return
 		}
 		writeJSON(w, http.StatusOK, s.clockState())
@@ -520,12 +572,26 @@ func (s *Server) adminHandler() http.Handler {
 	})
 	mux.HandleFunc("POST "+adminPrefix+"reset", func(w http.ResponseWriter, _ *http.Request) {
 		if err := s.Reset(); err != nil {
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			s.log.Error("reset", "err", err)
+			writeAdminError(w, http.StatusInternalServerError, "ServiceFailure", "reset failed; see the environment's log")
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "reset"})
 	})
+	mux.HandleFunc(adminPrefix, func(w http.ResponseWriter, r *http.Request) {
+		writeAdminError(w, http.StatusNotFound, "NotFound", "no admin endpoint "+r.Method+" "+truncate(r.URL.Path, 200))
+	})
 	return mux
+}
+
+// AdminError is the body of a refused admin call.
+type AdminError struct {
+	Code  string `json:"code"`
+	Error string `json:"error"`
+}
+
+func writeAdminError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, AdminError{Code: code, Error: msg})
 }
 
 // ClockState is what the clock admin endpoint reports.

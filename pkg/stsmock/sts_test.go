@@ -23,6 +23,7 @@ import (
 	smithy "github.com/aws/smithy-go"
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/irsa-local/irsa-local/pkg/clock"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
 
@@ -316,7 +317,7 @@ func TestClockMovesTokenAndSessionExpiry(t *testing.T) {
 
 	// 20 minutes later the 15-minute session has expired; the 1-hour token
 	// has not.
-	f.srv.Clock().Advance(20 * time.Minute)
+	mustAdvance(t, f.srv.Clock(), 20*time.Minute)
 	_, err = sess.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 	if apiCode(err) != "ExpiredToken" {
 		t.Errorf("expired session: %v, want ExpiredToken", err)
@@ -325,11 +326,11 @@ func TestClockMovesTokenAndSessionExpiry(t *testing.T) {
 		t.Errorf("token within its lifetime: %d %s", code, body)
 	}
 	// 1 h 4 min after issue: past exp but within the skew; 1 h 6 min: expired.
-	f.srv.Clock().Advance(44 * time.Minute)
+	mustAdvance(t, f.srv.Clock(), 44*time.Minute)
 	if code, _ := f.wire(assumeForm(roleARN, tok)); code != 200 {
 		t.Errorf("4 minutes past exp: %d, want accepted within the skew", code)
 	}
-	f.srv.Clock().Advance(2 * time.Minute)
+	mustAdvance(t, f.srv.Clock(), 2*time.Minute)
 	if _, body := f.wire(assumeForm(roleARN, tok)); !strings.Contains(body, "ExpiredTokenException") {
 		t.Errorf("6 minutes past exp: %s", body)
 	}
@@ -454,5 +455,12 @@ func TestSessionPoliciesAndDuration(t *testing.T) {
 	}
 	if out.PackedPolicySize == nil || *out.PackedPolicySize <= 0 {
 		t.Errorf("PackedPolicySize %v, want a percentage", out.PackedPolicySize)
+	}
+}
+
+func mustAdvance(t testing.TB, c *clock.Offset, d time.Duration) {
+	t.Helper()
+	if _, err := c.Advance(d); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,9 +3,7 @@
 package clockcmd
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/irsa-local/irsa-local/pkg/cmd/cli"
+	"github.com/irsa-local/irsa-local/pkg/harness"
 )
 
 // NewCommand returns the clock command.
@@ -26,9 +25,10 @@ expiry by its own clock. Advancing it tests expiry paths without sleeping;
 request signatures still follow the real clock, as real clients sign with it.
 The clock returns to real time when the environment restarts.
 
-The same is available over HTTP on the AWS endpoint:
-  curl -X POST $AWS_ENDPOINT_URL/_irsa-local/clock -d '{"advance":"2h"}'
-  curl -X POST $AWS_ENDPOINT_URL/_irsa-local/clock -d '{"reset":true}'`,
+The same is available over HTTP on the AWS endpoint, signed with SigV4 and
+the admin credentials like any call that changes the account:
+  curl --aws-sigv4 aws:amz:us-east-1:irsa-local --user test:test \
+    -H 'Content-Type: application/json' -d '{"advance":"2h"}' $AWS_ENDPOINT_URL/_irsa-local/clock`,
 		Example: "  irsa-local clock advance 2h\n  irsa-local clock reset\n  irsa-local clock",
 		Args:    cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
@@ -65,29 +65,12 @@ func call(s cli.Streams, env *cli.EnvFlags, out cli.Output, method string, body 
 	if !d.Running {
 		return fmt.Errorf("environment %q is not running; start it with 'irsa-local up'", d.Name)
 	}
-	var buf bytes.Buffer
-	if body != nil {
-		_ = json.NewEncoder(&buf).Encode(body)
-	}
-	req, err := http.NewRequest(method, d.AWS.Endpoint+"/_irsa-local/clock", &buf)
-	if err != nil {
-		return fmt.Errorf("build clock request: %w", err)
-	}
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
-	if err != nil {
-		return fmt.Errorf("reach the AWS endpoint: %w", err)
-	}
-	defer resp.Body.Close()
 	var answer struct {
 		Now    time.Time `json:"now"`
 		Offset string    `json:"offset"`
-		Error  string    `json:"error,omitempty"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
-		return fmt.Errorf("read clock response: %w", err)
-	}
-	if answer.Error != "" {
-		return errors.New(answer.Error)
+	if err := harness.AdminCall(context.Background(), d.AWS, method, "/_irsa-local/clock", body, &answer); err != nil {
+		return err
 	}
 	if out == cli.OutputJSON {
 		return cli.PrintJSON(s.Out, answer)
