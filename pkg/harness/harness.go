@@ -311,6 +311,10 @@ func serverHosts(host string) []string {
 	return append(hosts, host)
 }
 
+// idleTimeout closes keep-alive connections nobody uses; a variable so
+// tests can shorten it.
+var idleTimeout = 30 * time.Second
+
 // serve listens on addr and serves h as the named component, over HTTPS
 // when cert is given.
 func (e *Env) serve(ctx context.Context, name, addr string, cert *tls.Certificate, h http.Handler) error {
@@ -322,7 +326,10 @@ func (e *Env) serve(ctx context.Context, name, addr string, cert *tls.Certificat
 		}
 		return fmt.Errorf("listen on %s for the %s: %w", addr, name, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Limits of a production server: headers within 10 s and 64 KiB, idle
+	// keep-alive connections closed after idleTimeout. Bodies are timed by
+	// the handlers that read them (stsmock requires a minimum rate).
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idleTimeout, MaxHeaderBytes: 64 << 10}
 	if cert != nil {
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12}
 	}

@@ -1,9 +1,12 @@
 package harness
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -248,5 +251,42 @@ func TestRoleHelpersAndWebIdentityConfig(t *testing.T) {
 		if tc.ok && err == nil && !strings.Contains(*who.Arn, ":assumed-role/") {
 			t.Errorf("caller %s", *who.Arn)
 		}
+	}
+}
+
+// Idle keep-alive connections are closed, and an oversized header block
+// is refused, on every listener the environment opens.
+func TestListenersCloseIdleConnectionsAndLimitHeaders(t *testing.T) {
+	defer func(d time.Duration) { idleTimeout = d }(idleTimeout)
+	idleTimeout = 300 * time.Millisecond
+	e := start(t, t.TempDir())
+	addr := strings.TrimPrefix(e.AWSEndpoint(), "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /_irsa-local/health HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("health: %v %v", resp, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := r.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("idle connection: %v, want closed by the server", err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.AWSEndpoint()+"/_irsa-local/health", nil)
+	req.Header.Set("X-Big", strings.Repeat("a", 128<<10))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("128 KiB header: %s, want 431", resp.Status)
 	}
 }

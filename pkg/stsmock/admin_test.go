@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -163,4 +165,47 @@ func FuzzAdminAPI(f *testing.F) {
 			t.Fatalf("%s %q %q moved the clock from %v to %v", method, path, body, before, after)
 		}
 	})
+}
+
+// Oversized parameters cost a few hundred bytes in the response, the trail
+// and the log, and a token is never written to either.
+func TestOversizedParametersAreNotEchoed(t *testing.T) {
+	var logBuf bytes.Buffer
+	trailPath := t.TempDir() + "/trail.jsonl"
+	f := newFixture(t, WithTrail(trailPath), WithLogger(slog.New(slog.NewTextHandler(&logBuf, nil))))
+	roleARN := f.setup()
+	huge := strings.Repeat("A", 950<<10)
+	form := assumeForm(strings.Repeat("r", 1<<20), huge)
+	for i := 0; i < 5; i++ {
+		status, body := f.wire(form)
+		if status != http.StatusBadRequest && status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("oversized call: %d", status)
+		}
+		if len(body) > 2*maxReason {
+			t.Fatalf("response of %d bytes echoes the parameters", len(body))
+		}
+	}
+	form = assumeForm(roleARN, huge[:19000])
+	form.Set("RoleSessionName", strings.Repeat("s", 100<<10))
+	if _, body := f.wire(form); len(body) > 2*maxReason || strings.Contains(body, huge[:100]) {
+		t.Fatalf("response of %d bytes echoes the parameters", len(body))
+	}
+	// A well-formed token refused for its role: its text is nowhere.
+	tok := f.token("default", "other")
+	if status, _ := f.wire(assumeForm(roleARN, tok)); status != http.StatusForbidden {
+		t.Fatalf("token for another service account: %d", status)
+	}
+	_ = f.srv.Close()
+	trailBytes, err := os.ReadFile(trailPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"trail": trailBytes, "log": logBuf.Bytes()} {
+		if len(b) > 64<<10 {
+			t.Errorf("%s grew to %d bytes for 7 refused calls", name, len(b))
+		}
+		if bytes.Contains(b, []byte(huge[:1000])) || bytes.Contains(b, []byte(tok)) {
+			t.Errorf("%s holds a token", name)
+		}
+	}
 }

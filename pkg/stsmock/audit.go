@@ -88,10 +88,34 @@ func (s *Server) record(e *eventRecord) {
 	if s.trail == nil || e == nil {
 		return
 	}
+	e.bound()
 	if err := s.trail.Write(&e.Record); err != nil {
 		s.log.Error("write audit trail", "err", err)
 	}
 }
+
+// bound cuts every value a client chose to a size that cannot flood the
+// trail: a refused 1 MB parameter costs a few hundred bytes, not 1 MB. S3
+// keys (up to 1,024 bytes) are kept whole.
+func (e *eventRecord) bound() {
+	e.UserAgent = truncate(e.UserAgent, maxEchoed)
+	e.UserIdentity.UserName = truncate(e.UserIdentity.UserName, maxEchoed)
+	e.UserIdentity.PrincipalID = truncate(e.UserIdentity.PrincipalID, 3*maxEchoed)
+	e.UserIdentity.IdentityProvider = truncate(e.UserIdentity.IdentityProvider, maxEchoed)
+	e.ErrorMessage = truncate(e.ErrorMessage, maxReason)
+	if e.IrsaLocal != nil {
+		e.IrsaLocal.Reason = truncate(e.IrsaLocal.Reason, maxReason)
+	}
+	for k, v := range e.RequestParameters {
+		if str, ok := v.(string); ok {
+			e.RequestParameters[k] = truncate(str, maxKeyLength+maxEchoed)
+		}
+	}
+}
+
+// maxReason bounds an error message or decision reason in the trail and
+// the log: room for a policy explanation, not for an echoed document.
+const maxReason = 4 << 10
 
 // s3Event starts the record of an S3 call.
 func (s *Server) s3Event(req *request, bucket, key string) *eventRecord {

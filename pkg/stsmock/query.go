@@ -183,13 +183,23 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 // failed to satisfy constraint: ...".
 type validation []string
 
+// A value is quoted cut to maxEchoed bytes, so an oversized parameter is
+// not repeated in full into the response, the trail and the log; the value
+// of a sensitive member is never quoted, as AWS leaves out the values of
+// members its models mark sensitive.
 func (v *validation) add(value *string, member, constraint string) {
-	shown := "null"
-	if value != nil {
-		shown = "'" + *value + "'"
+	switch {
+	case sensitiveMembers[member]:
+		*v = append(*v, fmt.Sprintf("Value at '%s' failed to satisfy constraint: %s", member, constraint))
+	case value == nil:
+		*v = append(*v, fmt.Sprintf("Value null at '%s' failed to satisfy constraint: %s", member, constraint))
+	default:
+		*v = append(*v, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", truncate(*value, maxEchoed), member, constraint))
 	}
-	*v = append(*v, fmt.Sprintf("Value %s at '%s' failed to satisfy constraint: %s", shown, member, constraint))
 }
+
+// sensitiveMembers are the parameters whose values are secrets.
+var sensitiveMembers = map[string]bool{"webIdentityToken": true, "tokenCode": true, "samlAssertion": true}
 
 func (v validation) err() *apiError {
 	if len(v) == 0 {

@@ -230,8 +230,17 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 			"ProposedSize", strconv.FormatInt(size, 10), "MaxSizeAllowed", strconv.FormatInt(maxObjectSize, 10))
 		return
 	}
+	body := &watchedBody{ReadCloser: r.Body}
+	if r.Body != nil {
+		r.Body = body
+	}
 	if signed {
 		c, err := s.verify(r)
+		if err != nil && body.err != nil {
+			wire := bodyError(body.err)
+			fail(wire.Code, wire.Status, wire.Message)
+			return
+		}
 		if err != nil {
 			wire, ok := sigv4.ToWire(err, sigv4.ProtocolS3)
 			if !ok {
@@ -324,8 +333,18 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 	if r.ContentLength >= 0 && r.Header.Get("Content-Length") == "" && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		r.Header.Set("Content-Length", strconv.FormatInt(r.ContentLength, 10))
 	}
-	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK, hold5xx: true}
 	s.s3.handler.ServeHTTP(rw, r)
+	if rw.held {
+		// Storage failed: when it was because the body broke off, arrived
+		// too slowly or failed its signature, that is the client's error.
+		if body.err != nil {
+			wire := bodyError(body.err)
+			fail(wire.Code, wire.Status, wire.Message)
+			return
+		}
+		rw.flush()
+	}
 	if rw.status >= 300 {
 		rec.fail(rw.errCode(), "")
 	}
@@ -544,6 +563,34 @@ func foreignResource(d *policy.Document, bucket string) string {
 	return ""
 }
 
+// watchedBody remembers the first error reading the request body gave
+// (other than its end).
+type watchedBody struct {
+	io.ReadCloser
+	err error
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// bodyError is S3's answer to a body that could not be read whole.
+func bodyError(err error) sigv4.WireError {
+	if errors.Is(err, errBodyTooSlow) {
+		return sigv4.WireError{Code: "RequestTimeout", Status: http.StatusBadRequest,
+			Message: "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed."}
+	}
+	if wire, ok := sigv4.ToWire(err, sigv4.ProtocolS3); ok {
+		return wire
+	}
+	return sigv4.WireError{Code: "IncompleteBody", Status: http.StatusBadRequest,
+		Message: "You did not provide the number of bytes specified by the Content-Length HTTP header."}
+}
+
 // ---- wire
 
 type s3ErrorXML struct {
@@ -588,16 +635,25 @@ func hostID(requestID string) string {
 }
 
 // statusWriter remembers the status and, for errors, the S3 error code.
+// With hold5xx it holds back a 5xx answer (held) until flush, so the caller
+// can answer with the error that caused it instead.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
-	wrote  bool
-	body   []byte
+	status  int
+	wrote   bool
+	body    []byte
+	hold5xx bool
+	held    bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
+	if w.wrote {
+		return
+	}
+	w.status, w.wrote = code, true
+	if w.hold5xx && code >= 500 {
+		w.held = true
+		return
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -606,10 +662,20 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
 	}
+	if w.held {
+		w.body = append(w.body, b...)
+		return len(b), nil
+	}
 	if w.status >= 300 && len(w.body) < 4096 {
 		w.body = append(w.body, b...)
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// flush writes a held answer.
+func (w *statusWriter) flush() {
+	w.ResponseWriter.WriteHeader(w.status)
+	_, _ = w.ResponseWriter.Write(w.body)
 }
 
 func (w *statusWriter) errCode() string {

@@ -246,12 +246,11 @@ func TestSigningHeadersAreNotStoredAsMetadata(t *testing.T) {
 	}
 }
 
-// rawPut sends a PUT signed with the admin credentials that declares
-// declared bytes of body but sends only sent, then closes the connection.
-func (sf *s3Fixture) rawPut(t *testing.T, key string, header http.Header, declared int, sent string) {
+// putHead returns the head of a PUT of key signed with the admin
+// credentials that declares declared bytes of body.
+func (sf *s3Fixture) putHead(t *testing.T, key string, header http.Header, declared int) string {
 	t.Helper()
-	u := sf.http.URL + "/" + testBucket + "/" + key
-	req, _ := http.NewRequest(http.MethodPut, u, nil)
+	req, _ := http.NewRequest(http.MethodPut, sf.http.URL+"/"+testBucket+"/"+key, nil)
 	for k, v := range header {
 		req.Header[k] = v
 	}
@@ -259,17 +258,24 @@ func (sf *s3Fixture) rawPut(t *testing.T, key string, header http.Header, declar
 	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, req, payload, "s3", "us-east-1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := net.Dial("tcp", strings.TrimPrefix(sf.http.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "PUT /%s/%s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n", testBucket, key, req.Host, declared)
 	for k, v := range req.Header {
 		fmt.Fprintf(&b, "%s: %s\r\n", k, v[0])
 	}
-	b.WriteString("\r\n" + sent)
-	if _, err := io.WriteString(conn, b.String()); err != nil {
+	b.WriteString("\r\n")
+	return b.String()
+}
+
+// rawPut sends a signed PUT that declares declared bytes of body but sends
+// only sent, then closes the connection.
+func (sf *s3Fixture) rawPut(t *testing.T, key string, header http.Header, declared int, sent string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(sf.http.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, sf.putHead(t, key, header, declared)+sent); err != nil {
 		t.Fatal(err)
 	}
 	// Let the server read what was sent, then hang up mid-body.
@@ -299,7 +305,7 @@ func TestAbortedUploadsChangeNothing(t *testing.T) {
 			}
 			// The server may still be reading when the client is gone;
 			// what matters is what a reader sees afterwards.
-			deadline := time.Now().Add(5 * time.Second)
+			deadline := time.Now().Add(1500 * time.Millisecond)
 			for {
 				body, code := get(t, sf.admin, testBucket, "kept")
 				if body != "the acknowledged version" {
@@ -391,4 +397,49 @@ func TestEarlierS3StorageIsImported(t *testing.T) {
 	if _, err := os.Stat(old); !os.IsNotExist(err) {
 		t.Errorf("earlier storage still there after the import: %v", err)
 	}
+}
+
+// A body dripped byte by byte is cut off once it falls behind the minimum
+// rate, with S3's RequestTimeout, and stores nothing.
+func TestSlowBodiesAreCutOff(t *testing.T) {
+	defer func(g time.Duration, r int) { bodyGrace, bodyMinRate = g, r }(bodyGrace, bodyMinRate)
+	bodyGrace, bodyMinRate = 300*time.Millisecond, 500
+	sf := newS3Fixture(t)
+	for _, c := range []struct{ name, head, want string }{
+		{"S3 PUT", sf.putHead(t, "slow", http.Header{"X-Amz-Content-Sha256": {"UNSIGNED-PAYLOAD"}}, 1000), "<Code>RequestTimeout</Code>"},
+		{"STS POST", "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n", "<Code>IncompleteBody</Code>"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", strings.TrimPrefix(sf.http.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := io.WriteString(conn, c.head); err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				for i := 0; i < 50; i++ {
+					if _, err := conn.Write([]byte("a")); err != nil {
+						return
+					}
+					time.Sleep(200 * time.Millisecond)
+				}
+			}()
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("no answer within 5 s to a body dripping at 5 bytes/s: %v", err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), c.want) {
+				t.Fatalf("%d %s, want 400 %s", resp.StatusCode, body, c.want)
+			}
+		})
+	}
+	if _, code := get(t, sf.admin, testBucket, "slow"); code != "NoSuchKey" {
+		t.Errorf("the slow upload stored something: %q", code)
+	}
+	// A body at a normal speed is untouched by the limit.
+	sf.mustPut(t, sf.admin, testBucket, "fast", strings.Repeat("x", 1<<20))
 }

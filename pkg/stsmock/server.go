@@ -296,6 +296,7 @@ type caller struct {
 
 // ServeHTTP routes a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	limitBodyRate(w, r)
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
 		s.serveAdmin(w, r)
 		return
@@ -468,6 +469,7 @@ func (s *Server) queryError(w http.ResponseWriter, req *request, service string,
 	if service == "iam" {
 		ns = iamNamespace
 	}
+	e.Message = truncate(e.Message, maxReason)
 	if e.Status >= 500 {
 		s.log.Error("request failed", "requestId", req.id, "code", e.Code, "message", e.Message)
 	}

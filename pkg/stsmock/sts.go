@@ -62,7 +62,7 @@ func (s *Server) serveSTS(w http.ResponseWriter, req *request, action string, re
 		rec.ReadOnly = false
 		s.auditAssume(rec, req.p, &wi, result)
 		if err != nil {
-			s.log.Info("AssumeRoleWithWebIdentity refused", "requestId", req.id, "code", err.Code, "reason", reason)
+			s.log.Info("AssumeRoleWithWebIdentity refused", "requestId", req.id, "code", err.Code, "reason", truncate(reason, maxReason))
 		}
 		rec.decide(err == nil, reason)
 	case "GetCallerIdentity":
