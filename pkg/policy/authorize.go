@@ -6,13 +6,20 @@ package policy
 //
 //  1. An applicable Deny in any identity, session or resource policy denies
 //     (checked in that order to pick the Decider).
+//
 //  2. Otherwise the request is allowed if either
 //     a. an identity policy allows it, and a session policy allows it too
 //     or no session policy was given (session policies only narrow); or
 //     b. a resource policy statement allows it naming the session ARN as
 //     principal, in which case session policies do not limit it; or
-//     c. a resource policy statement allows it naming the role ARN or the
-//     account, and the session policies (if any) allow it as in (a).
+//     c. a resource policy statement allows it naming the role ARN (or
+//     "*"), and the session policies (if any) allow it as in (a).
+//
+//     A resource policy statement that names the caller only through its
+//     account ("123456789012", "arn:aws:iam::123456789012:root") grants
+//     nothing by itself: it delegates to the account, so the identity
+//     policies must allow, as in (a). Its Deny still denies.
+//
 //  3. Otherwise it is implicitly denied.
 //
 // Pass nil or empty session when the session has no session policies: that
@@ -66,6 +73,9 @@ func Authorize(req Request, identity, session, resource []NamedDocument) Result 
 	granting = append(append(granting, identity...), resource...)
 	near := nearMisses(&req, granting)
 	reason := "implicitly denied: " + implicitDetail(&req, granting, near)
+	if rs.accountAllow != nil {
+		reason += "; " + rs.accountAllow.String() + " names the account, which delegates to the account's identity policies rather than granting"
+	}
 	if hasSession && ss.decision == Allow {
 		reason += "; " + ss.decider.String() + " allows it, but session policies only narrow what other policies grant"
 	}

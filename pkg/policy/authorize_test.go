@@ -101,8 +101,22 @@ func TestAuthorize(t *testing.T) {
 			req: put("k"), resource: bucketRole, session: s3All, want: Allow, decider: "bucket policy of bucket#0"},
 		{name: "bucket policy naming the account is limited by session policies",
 			req: put("k"), resource: bucketAccount, session: getOnly, want: ImplicitDeny},
-		{name: "bucket policy naming the account grants",
-			req: put("k"), resource: bucketAccount, want: Allow},
+		// Naming the account delegates to the account: the role's own
+		// policies must allow (AWS's same-account rule for resource
+		// policies); a Deny naming the account still denies.
+		{name: "bucket policy naming the account grants nothing by itself",
+			req: put("k"), resource: bucketAccount, want: ImplicitDeny,
+			reason: `statement 0 ("Account") of bucket policy of bucket names the account, which delegates to the account's identity policies rather than granting`},
+		{name: "bucket policy naming the account, with an identity grant",
+			req: put("k"), identity: s3All, resource: bucketAccount, want: Allow, decider: "inline policy s3-all#0"},
+		{name: "bucket policy naming the account by its ID grants nothing by itself",
+			req: put("k"), resource: named(t, "bucket policy of bucket", Resource, bucketPolicy(
+				`{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::bucket/*"}`)),
+			want: ImplicitDeny},
+		{name: "a Deny naming the account denies",
+			req: put("k"), identity: s3All, resource: named(t, "bucket policy of bucket", Resource, bucketPolicy(
+				`{"Effect":"Deny","Principal":{"AWS":"123456789012"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::bucket/*"}`)),
+			want: ExplicitDeny},
 		{name: "public bucket policy is limited by session policies",
 			req: put("k"), resource: bucketPublic, session: getOnly, want: ImplicitDeny},
 		{name: "nothing allows: the near miss is explained",

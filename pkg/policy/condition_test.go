@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -87,16 +89,24 @@ func TestParseOperator(t *testing.T) {
 	}
 }
 
-// A repeated JSON name keeps its last value, as most JSON readers do.
-func TestDuplicateFieldKeepsLastValue(t *testing.T) {
-	d, err := Parse(`{"Statement":{"Effect":"Deny","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}`, Identity)
-	if err != nil {
+// A repeated JSON name is refused wherever it is: readers disagree on
+// which value wins, and Deny then Allow under one name must not allow.
+func TestDuplicateNamesAreRefused(t *testing.T) {
+	for _, doc := range []string{
+		`{"Statement":{"Effect":"Deny","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}`,
+		`{"Version":"2012-10-17","Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}`,
+		`{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"a":"1","a":"2"}}}]}`,
+	} {
+		for _, kind := range []Kind{Identity, Resource} {
+			_, err := Parse(doc, kind)
+			var me *MalformedError
+			if !errors.As(err, &me) || !strings.Contains(me.Detail, "appears twice") {
+				t.Errorf("%s (kind %d): %v, want a malformed document naming the duplicate", doc, kind, err)
+			}
+		}
+	}
+	// The same name in different objects is fine.
+	if _, err := Parse(`{"Statement":[{"Sid":"A","Effect":"Allow","Action":"s3:GetObject","Resource":"*"},{"Sid":"B","Effect":"Deny","Action":"s3:GetObject","Resource":"*"}]}`, Identity); err != nil {
 		t.Fatal(err)
-	}
-	if got := d.Statement(0).Effect; got != "Allow" {
-		t.Errorf("Effect = %s, want Allow", got)
-	}
-	if d.Len() != 1 {
-		t.Errorf("Len() = %d, want 1", d.Len())
 	}
 }

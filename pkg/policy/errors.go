@@ -57,6 +57,7 @@ const (
 	pActionNoVendor
 	pActionColons
 	pActionVendorWildcard
+	pResourceVendorWildcard
 	pActionVendorInvalid
 )
 
@@ -91,6 +92,8 @@ const (
 	iamNotResourceProhibited = "Has prohibited field NotResource"
 	// modelled.
 	iamResourceFormat = `Resource %s must be in ARN format or "*".`
+	// chosen, in IAM's wording for wildcards in an action's vendor.
+	iamResourceVendorWildcard = "Resource vendor must be fully qualified and cannot contain regexes."
 	// modelled.
 	iamActionNoVendor = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
 	// observed (garnaat/kappa#111).
@@ -152,6 +155,8 @@ func awsMessage(k Kind, p problem, arg string) string {
 		return iamNotResourceProhibited
 	case pResourceFormat:
 		return fmt.Sprintf(iamResourceFormat, arg)
+	case pResourceVendorWildcard:
+		return iamResourceVendorWildcard
 	case pActionNoVendor:
 		return iamActionNoVendor
 	case pActionColons:
@@ -184,7 +189,7 @@ func s3Message(p problem, arg string) string {
 		return fmt.Sprintf(s3MissingField, "Action")
 	case pNoResources:
 		return fmt.Sprintf(s3MissingField, "Resource")
-	case pResourceFormat:
+	case pResourceFormat, pResourceVendorWildcard:
 		return s3ResourceInvalid
 	case pActionNoVendor, pActionColons, pActionVendorWildcard, pActionVendorInvalid:
 		return s3ActionInvalid

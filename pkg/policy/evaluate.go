@@ -212,11 +212,19 @@ type evaluation struct {
 	decision Decision
 	decider  *StatementRef // the first applicable Deny, else the first applicable Allow
 	// sessionAllow is the first applicable Allow whose principal names the
-	// caller's session ARN; only computed when asked for.
+	// caller's session ARN; only computed for resource policies.
 	sessionAllow *StatementRef
+	// accountAllow is the first applicable Allow of a resource policy that
+	// names the caller only through its account. It grants nothing by
+	// itself: it delegates to the account, whose identity policies decide.
+	accountAllow *StatementRef
 }
 
-func evaluate(req *Request, docs []NamedDocument, wantSession bool) evaluation {
+// evaluate evaluates docs; resource says they are resource policies, where
+// an Allow that matches the caller only through its account is delegation,
+// not a grant.
+func evaluate(req *Request, docs []NamedDocument, resource bool) evaluation {
+	wantSession := resource
 	var ev evaluation
 	for di := range docs {
 		d := docs[di].Doc
@@ -235,6 +243,12 @@ func evaluate(req *Request, docs []NamedDocument, wantSession bool) evaluation {
 			if s.deny {
 				// The first applicable Deny decides; nothing after it can.
 				return evaluation{decision: ExplicitDeny, decider: ref}
+			}
+			if resource && s.principals != nil && !s.notPrincipal && !s.principals.grantsDirectly(&req.Principal) {
+				if ev.accountAllow == nil {
+					ev.accountAllow = ref
+				}
+				continue
 			}
 			if ev.decider == nil {
 				ev.decision, ev.decider = Allow, ref

@@ -452,6 +452,21 @@ func evalCases() []evalCase {
 		{name: "multi-valued key with a negated operator: no value may match", kind: Identity,
 			policies: []string{allowWith(`{"StringNotEquals":{"k":"a"}}`)},
 			req:      getObject(Context{"k": {"b", "a"}}), want: ImplicitDeny},
+		// An unqualified negated operator on a multivalued key is the
+		// negation of the positive operator: true when no request value
+		// matches any policy value (docs/architecture.md, "Conditions").
+		{name: "StringNotLike on aws:TagKeys: no tag key matches", kind: Identity,
+			policies: []string{allowWith(`{"StringNotLike":{"aws:TagKeys":["secret*","admin"]}}`)},
+			req:      getObject(Context{"aws:tagkeys": {"env", "team"}}), want: Allow},
+		{name: "StringNotLike on aws:TagKeys: one tag key matches", kind: Identity,
+			policies: []string{allowWith(`{"StringNotLike":{"aws:TagKeys":["secret*","admin"]}}`)},
+			req:      getObject(Context{"aws:tagkeys": {"env", "secret-x"}}), want: ImplicitDeny},
+		{name: "StringNotLike on an absent aws:TagKeys is true", kind: Identity,
+			policies: []string{allowWith(`{"StringNotLike":{"aws:TagKeys":"secret*"}}`)},
+			req:      getObject(nil), want: Allow},
+		{name: "StringLike on aws:TagKeys: any tag key may match", kind: Identity,
+			policies: []string{allowWith(`{"StringLike":{"aws:TagKeys":"team*"}}`)},
+			req:      getObject(Context{"aws:tagkeys": {"env", "team-a"}}), want: Allow},
 
 		// Numeric, date, boolean, binary, IP and ARN operators.
 		{name: "NumericLessThan true", kind: Identity,

@@ -143,3 +143,47 @@ func decodeScalar(raw []byte) (string, bool) {
 
 // decodeScalars accepts one condition value or an array of them.
 func decodeScalars(raw []byte) ([]string, bool) { return decodeOneOrMany(raw, decodeScalar) }
+
+// duplicateKey reports the first name that occurs twice in one object
+// anywhere in the JSON document raw.
+func duplicateKey(raw []byte) (string, bool) {
+	key, dup, _ := scanDuplicates(json.NewDecoder(bytes.NewReader(raw)))
+	return key, dup
+}
+
+// scanDuplicates reads one value from dec, looking for a repeated name in
+// its objects.
+func scanDuplicates(dec *json.Decoder) (string, bool, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return "", false, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return "", false, err
+			}
+			k, _ := kt.(string)
+			if seen[k] {
+				return k, true, nil
+			}
+			seen[k] = true
+			if key, dup, err := scanDuplicates(dec); dup || err != nil {
+				return key, dup, err
+			}
+		}
+	case json.Delim('['):
+		for dec.More() {
+			if key, dup, err := scanDuplicates(dec); dup || err != nil {
+				return key, dup, err
+			}
+		}
+	default:
+		return "", false, nil
+	}
+	_, err = dec.Token() // the closing delimiter
+	return "", false, err
+}

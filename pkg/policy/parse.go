@@ -90,6 +90,11 @@ func (p *parser) parse(doc string) (*Document, *MalformedError) {
 		}
 		return nil, p.fail(-1, pInvalidJSON, "", detail)
 	}
+	if key, dup := duplicateKey([]byte(doc)); dup {
+		// Readers disagree on which of two values wins, so a Deny followed
+		// by an Allow under one key could become either: refuse it.
+		return nil, p.fail(-1, pInvalidJSON, "", "the key "+strconv.Quote(key)+" appears twice in one object")
+	}
 	top, ok := decodeObject([]byte(doc))
 	if !ok {
 		return nil, p.fail(-1, pInvalidJSON, "", "the document is not a JSON object")
@@ -380,9 +385,46 @@ func (p *parser) compileResources(i int, r *rawStatement, s *statement, vars boo
 		if res != "*" && (!strings.HasPrefix(res, "arn:") || resourcePartStart(res) < 0) {
 			return p.fail(i, pResourceFormat, res, "resource "+strconv.Quote(res)+` is neither "*" nor an ARN with six parts`)
 		}
+		if res != "*" {
+			if pr, detail := resourceWildcard(res); detail != "" {
+				return p.fail(i, pr, res, detail)
+			}
+		}
 		s.resources = append(s.resources, compileResource(res, vars))
 	}
 	return nil
+}
+
+// typedServices are services whose resource ARNs start with a resource
+// type ("table/", "role/", "function:"). A wildcard there would match
+// resources of other types, and IAM refuses it; in an S3, SQS or SNS ARN
+// the same position is a name, where wildcards are fine.
+var typedServices = map[string]bool{
+	"iam": true, "sts": true, "dynamodb": true, "ec2": true, "kms": true, "lambda": true, "eks": true,
+	"secretsmanager": true, "logs": true, "ecr": true, "rds": true, "cloudformation": true, "ssm": true,
+	"states": true, "events": true, "elasticloadbalancing": true, "kinesis": true, "firehose": true,
+}
+
+// resourceWildcard reports a wildcard IAM does not accept in an ARN: in
+// its service, or in the resource type of a service whose ARNs have one.
+func resourceWildcard(arn string) (problem, string) {
+	parts := strings.SplitN(arn, ":", 6)
+	service := parts[2]
+	if strings.ContainsAny(service, "*?") {
+		return pResourceVendorWildcard, "the service " + strconv.Quote(service) + " of resource " + strconv.Quote(arn) + " has a wildcard"
+	}
+	if !typedServices[service] {
+		return 0, ""
+	}
+	res := parts[5]
+	end := strings.IndexAny(res, "/:")
+	if end < 0 {
+		return 0, ""
+	}
+	if typ := res[:end]; strings.ContainsAny(typ, "*?") {
+		return pResourceFormat, "the resource type " + strconv.Quote(typ) + " of resource " + strconv.Quote(arn) + " has a wildcard"
+	}
+	return 0, ""
 }
 
 // compileActions checks the service:action shape of each action.

@@ -95,7 +95,13 @@ func validPrincipalID(typ, id string) bool {
 	if id == "" {
 		return false
 	}
-	if id == "*" || typ != PrincipalAWS {
+	if id == "*" {
+		return true
+	}
+	if typ == PrincipalFederated {
+		return validFederated(id)
+	}
+	if typ != PrincipalAWS {
 		return true
 	}
 	if isAccountID(id) || strings.HasPrefix(id, "arn:") {
@@ -106,6 +112,34 @@ func validPrincipalID(typ, id string) bool {
 	}
 	for i := 0; i < len(id); i++ {
 		if c := id[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// validFederated accepts what IAM takes as a federated principal: an OIDC
+// or SAML provider ARN with an account ID and a name, or the domain name of
+// a web identity provider (accounts.google.com, cognito-identity.amazonaws.com).
+func validFederated(id string) bool {
+	if rest, ok := strings.CutPrefix(id, "arn:"); ok {
+		parts := strings.SplitN(rest, ":", 5) // partition, service, region, account, resource
+		if len(parts) != 5 || parts[0] == "" || parts[1] != "iam" || parts[2] != "" || !isAccountID(parts[3]) {
+			return false
+		}
+		for _, typ := range []string{"oidc-provider/", "saml-provider/"} {
+			if name, ok := strings.CutPrefix(parts[4], typ); ok && name != "" {
+				return true
+			}
+		}
+		return false
+	}
+	labels := strings.Split(id, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
 			return false
 		}
 	}
@@ -168,6 +202,37 @@ func (ps *principalSet) matches(p *Principal) bool {
 				if e.typ == PrincipalAWS {
 					have = canonicalAWS(have)
 				}
+				if have == want {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// grantsDirectly reports whether ps matches p other than through p's
+// account: by "*", or by naming the caller itself (role, session, user,
+// provider). A resource policy that names only the account delegates to
+// that account's identity policies, as in AWS.
+func (ps *principalSet) grantsDirectly(p *Principal) bool {
+	if ps.everyone {
+		return true
+	}
+	for i := range ps.entries {
+		e := &ps.entries[i]
+		anonymousAWS := p.Type == "" && e.typ == PrincipalAWS
+		if e.typ != p.Type && !anonymousAWS {
+			continue
+		}
+		for _, want := range e.ids {
+			if want == "*" {
+				return true
+			}
+			if anonymousAWS || (e.typ == PrincipalAWS && isAccountID(want)) {
+				continue
+			}
+			for _, have := range p.IDs {
 				if have == want {
 					return true
 				}

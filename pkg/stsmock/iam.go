@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/irsa-local/irsa-local/pkg/policy"
 )
@@ -718,6 +719,9 @@ func (s *Server) createRole(p params) (any, *apiError) {
 	if err := r.compile(); err != nil {
 		return nil, malformed(err)
 	}
+	if policySize(doc) > maxTrustPolicySize {
+		return nil, trustTooLarge()
+	}
 	s.iam.Roles[strings.ToLower(name)] = r
 	return &roleResult{Role: s.roleView(r, true)}, nil
 }
@@ -843,8 +847,37 @@ func (s *Server) updateAssumeRolePolicy(p params) (any, *apiError) {
 	if err != nil {
 		return nil, malformed(err)
 	}
+	if policySize(doc) > maxTrustPolicySize {
+		return nil, trustTooLarge()
+	}
 	r.TrustPolicy, r.trust = doc, d
 	return nil, nil
+}
+
+// IAM's policy size quotas (the defaults), in characters without white
+// space, which IAM does not count.
+const (
+	maxTrustPolicySize   = 2048  // ACLSizePerRole
+	maxManagedPolicySize = 6144  // PolicySize
+	maxRoleInlineSize    = 10240 // all of a role's inline policies together
+)
+
+func policySize(doc string) int {
+	n := 0
+	for _, r := range doc {
+		if !unicode.IsSpace(r) {
+			n++
+		}
+	}
+	return n
+}
+
+func trustTooLarge() *apiError {
+	return errorf(409, "LimitExceeded", "Cannot exceed quota for ACLSizePerRole: %d", maxTrustPolicySize)
+}
+
+func managedTooLarge() *apiError {
+	return errorf(409, "LimitExceeded", "Cannot exceed quota for PolicySize: %d", maxManagedPolicySize)
 }
 
 // maxAttachedPolicies is IAM's default quota of managed policies per role.
@@ -930,6 +963,15 @@ func (s *Server) putRolePolicy(p params) (any, *apiError) {
 	d, err := policy.Parse(doc, policy.Identity)
 	if err != nil {
 		return nil, malformed(err)
+	}
+	total := policySize(doc)
+	for n, other := range r.Inline {
+		if n != name {
+			total += policySize(other)
+		}
+	}
+	if total > maxRoleInlineSize {
+		return nil, errorf(409, "LimitExceeded", "Maximum policy size of %d bytes exceeded for role %s", maxRoleInlineSize, r.Name)
 	}
 	if r.Inline == nil {
 		r.Inline = map[string]string{}
@@ -1060,6 +1102,9 @@ func (s *Server) createPolicy(p params) (any, *apiError) {
 	d, err := policy.Parse(doc, policy.Identity)
 	if err != nil {
 		return nil, malformed(err)
+	}
+	if policySize(doc) > maxManagedPolicySize {
+		return nil, managedTooLarge()
 	}
 	for _, mp := range s.iam.Policies {
 		if strings.EqualFold(mp.Name, name) {
@@ -1227,6 +1272,9 @@ func (s *Server) createPolicyVersion(p params) (any, *apiError) {
 	d, err := policy.Parse(doc, policy.Identity)
 	if err != nil {
 		return nil, malformed(err)
+	}
+	if policySize(doc) > maxManagedPolicySize {
+		return nil, managedTooLarge()
 	}
 	if len(mp.Versions) >= maxPolicyVersions {
 		return nil, errorf(409, "LimitExceeded", "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.")

@@ -2,6 +2,7 @@ package stsmock
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -104,7 +105,7 @@ func TestRoleLifecycleWithTheSDK(t *testing.T) {
 func TestMalformedPoliciesAreRejectedAtWriteTime(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	_, err := f.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"x"},"Action":"sts:AssumeRoleWithWebIdentity","Resource":"*"}]}`)})
+	_, err := f.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::000000000000:oidc-provider/example.com"},"Action":"sts:AssumeRoleWithWebIdentity","Resource":"*"}]}`)})
 	if apiCode(err) != "MalformedPolicyDocument" || !strings.Contains(err.Error(), "Has prohibited field Resource") {
 		t.Errorf("trust policy with Resource: %v", err)
 	}
@@ -274,5 +275,69 @@ func TestTaggingRolesAndProviders(t *testing.T) {
 	}
 	if _, err := f.iam.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String("missing")}); apiCode(err) != "NoSuchEntity" {
 		t.Errorf("tags of a missing role: %v", err)
+	}
+}
+
+// sized returns an identity (or, with trust, a trust) policy of exactly n
+// characters without white space, padded with spaces that IAM does not
+// count.
+func sized(t *testing.T, n int, trust bool) string {
+	t.Helper()
+	tmpl := `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::%s"}]}`
+	if trust {
+		tmpl = `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::000000000000:oidc-provider/example.com/%s"}, "Action": "sts:AssumeRoleWithWebIdentity"}]}`
+	}
+	pad := n - policySize(fmt.Sprintf(tmpl, ""))
+	if pad < 1 {
+		t.Fatalf("cannot build a %d-character policy", n)
+	}
+	return fmt.Sprintf(tmpl, strings.Repeat("b", pad)) + strings.Repeat(" ", 100)
+}
+
+func TestPolicySizeQuotas(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	limited := func(err error, quota string) bool {
+		return apiCode(err) == "LimitExceeded" && strings.Contains(err.Error(), quota)
+	}
+	_, err := f.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("big"), AssumeRolePolicyDocument: aws.String(sized(t, 2049, true))})
+	if !limited(err, "Cannot exceed quota for ACLSizePerRole: 2048") {
+		t.Errorf("2,049-character trust policy: %v", err)
+	}
+	if _, err := f.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("big"), AssumeRolePolicyDocument: aws.String(sized(t, 2048, true))}); err != nil {
+		t.Fatalf("2,048-character trust policy: %v", err)
+	}
+	_, err = f.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("big"), PolicyDocument: aws.String(sized(t, 2049, true))})
+	if !limited(err, "ACLSizePerRole") {
+		t.Errorf("UpdateAssumeRolePolicy with 2,049 characters: %v", err)
+	}
+	_, err = f.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("big"), PolicyDocument: aws.String(sized(t, 6145, false))})
+	if !limited(err, "Cannot exceed quota for PolicySize: 6144") {
+		t.Errorf("6,145-character managed policy: %v", err)
+	}
+	out, err := f.iam.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("big"), PolicyDocument: aws.String(sized(t, 6144, false))})
+	if err != nil {
+		t.Fatalf("6,144-character managed policy: %v", err)
+	}
+	_, err = f.iam.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: out.Policy.Arn, PolicyDocument: aws.String(sized(t, 6145, false))})
+	if !limited(err, "PolicySize") {
+		t.Errorf("CreatePolicyVersion with 6,145 characters: %v", err)
+	}
+	// Inline policies count together: 6,000 + 4,240 fits, one more does not.
+	put := func(name string, n int) error {
+		_, err := f.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("big"), PolicyName: aws.String(name), PolicyDocument: aws.String(sized(t, n, false))})
+		return err
+	}
+	if err := put("a", 6000); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("b", 4241); !limited(err, "Maximum policy size of 10240 bytes exceeded for role big") {
+		t.Errorf("inline policies of 10,241 characters: %v", err)
+	}
+	if err := put("b", 4240); err != nil {
+		t.Errorf("inline policies of 10,240 characters: %v", err)
+	}
+	if err := put("a", 6000); err != nil {
+		t.Errorf("replacing an inline policy with one of the same size: %v", err)
 	}
 }
