@@ -6,7 +6,6 @@ package policy
 //
 //  1. An applicable Deny in any identity, session or resource policy denies
 //     (checked in that order to pick the Decider).
-//
 //  2. Otherwise the request is allowed if either
 //     a. an identity policy allows it, and a session policy allows it too
 //     or no session policy was given (session policies only narrow); or
@@ -14,13 +13,12 @@ package policy
 //     principal, in which case session policies do not limit it; or
 //     c. a resource policy statement allows it naming the role ARN (or
 //     "*"), and the session policies (if any) allow it as in (a).
-//
-//     A resource policy statement that names the caller only through its
-//     account ("123456789012", "arn:aws:iam::123456789012:root") grants
-//     nothing by itself: it delegates to the account, so the identity
-//     policies must allow, as in (a). Its Deny still denies.
-//
 //  3. Otherwise it is implicitly denied.
+//
+// A resource policy statement that names the caller only through its
+// account ("123456789012", "arn:aws:iam::123456789012:root") grants nothing
+// by itself: it delegates to the account, so the identity policies must
+// allow, as in (a). Its Deny still denies.
 //
 // Pass nil or empty session when the session has no session policies: that
 // is different from session policies that allow nothing.
