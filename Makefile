@@ -38,6 +38,11 @@ kind-node-image:
 eksctl:
 	hack/eksctl.sh
 
+## fuzz: every fuzz target for a bounded time (FUZZTIME each, default 20s): S3 keys, the admin API, policies, SigV4
+.PHONY: fuzz
+fuzz:
+	hack/fuzz.sh
+
 ## load: AssumeRoleWithWebIdentity load test (8 clients, 60 s): throughput, latency, memory
 .PHONY: load
 load:
