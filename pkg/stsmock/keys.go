@@ -96,6 +96,13 @@ func (f *keyFetcher) fetch(ctx context.Context, iss string) (*jose.JSONWebKeySet
 	if _, err := f.getJSON(ctx, strings.TrimSuffix(iss, "/")+"/.well-known/openid-configuration", &doc); err != nil {
 		return nil, "", nil, err
 	}
+	// OIDC Discovery 1.0 §4.3: the document's issuer must be identical to
+	// the URL it was fetched under, which is the token's iss. A mismatch
+	// means the keys served there are not this issuer's (a proxy, a
+	// cluster's own issuer behind another name), so none may verify.
+	if doc.Issuer != iss {
+		return nil, "", nil, fmt.Errorf("%w: the discovery document of %s names issuer %q; OpenID Connect Discovery requires it to be identical to the token's iss", errKeyRetrieval, iss, truncate(doc.Issuer, maxEchoed))
+	}
 	u, err := url.Parse(doc.JWKSURI)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, "", nil, fmt.Errorf("%w: discovery document of %s has jwks_uri %q, want an https URL", errKeyRetrieval, iss, doc.JWKSURI)

@@ -5,8 +5,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -25,6 +29,7 @@ import (
 
 	"github.com/irsa-local/irsa-local/pkg/clock"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
+	"github.com/irsa-local/irsa-local/pkg/trail"
 )
 
 func TestAssumeRoleWithWebIdentityWithTheSDK(t *testing.T) {
@@ -462,5 +467,73 @@ func mustAdvance(t testing.TB, c *clock.Offset, d time.Duration) {
 	t.Helper()
 	if _, err := c.Advance(d); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A discovery document whose issuer differs from the token's iss is not
+// that issuer's: its keys verify nothing (OIDC Discovery §4.3).
+func TestDiscoveryIssuerMustMatchTheToken(t *testing.T) {
+	trailPath := filepath.Join(t.TempDir(), "trail.jsonl")
+	f := newFixture(t, WithTrail(trailPath))
+	cert, err := f.ca.Leaf(filepath.Join(f.issuerDir, "pki"), "other", []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, served := range []func(iss string) string{
+		func(string) string { return f.issuerURL },              // another issuer
+		func(iss string) string { return iss + "/" },            // a trailing slash
+		func(string) string { return "" },                       // none at all
+		func(iss string) string { return strings.ToUpper(iss) }, // not identical
+		func(iss string) string { return iss },                  // the control: identical
+	} {
+		l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		if err != nil {
+			t.Fatal(err)
+		}
+		iss := issuer.URL("127.0.0.1", l.Addr().(*net.TCPAddr).Port, issuer.NewID())
+		h, err := issuer.NewHandler(iss, f.keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		h.Mount(mux)
+		// The real keys, under a discovery document naming another issuer.
+		discovery := strings.TrimPrefix(iss, "https://"+l.Addr().String()) + "/.well-known/openid-configuration"
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != discovery {
+				mux.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"issuer": served(iss), "jwks_uri": iss + "/keys", "response_types_supported": []string{"id_token"}})
+		})
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(l) }()
+		provider := f.createProvider(iss)
+		role := "other" + strconv.Itoa(i)
+		roleARN := f.createRole(role, eksTrust(provider, strings.TrimPrefix(iss, "https://"), "default", "app"))
+		tok, err := issuer.Mint(iss, f.keys, issuer.TokenRequest{Namespace: "default", ServiceAccount: "app", Audiences: []string{"sts.amazonaws.com"}, Duration: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.sts.AssumeRoleWithWebIdentity(context.Background(), &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("session"), WebIdentityToken: aws.String(tok)})
+		_ = srv.Close()
+		if served(iss) == iss {
+			if err != nil {
+				t.Fatalf("discovery naming the token's own issuer: %v", err)
+			}
+			continue
+		}
+		if apiCode(err) != "InvalidIdentityToken" {
+			t.Fatalf("discovery naming %q for %s: %v, want InvalidIdentityToken", served(iss), iss, err)
+		}
+		recs, err := trail.Read(trailPath, time.Time{})
+		if err != nil || len(recs) == 0 {
+			t.Fatal(recs, err)
+		}
+		last := recs[len(recs)-1]
+		if last.IrsaLocal == nil || !strings.Contains(last.IrsaLocal.Reason, "requires it to be identical to the token's iss") {
+			t.Fatalf("trail reason: %+v", last.IrsaLocal)
+		}
 	}
 }
