@@ -28,13 +28,20 @@ type minRateBody struct {
 	deadline time.Time
 }
 
-func limitBodyRate(w http.ResponseWriter, r *http.Request) {
+// limitBodyRate returns a shallow copy of r whose body keeps the minimum
+// rate. The server's own request keeps its original body: net/http looks
+// at its type after the handler to decide whether an unread remainder is
+// too big to drain (then it closes the connection at once) or small enough
+// to read first.
+func limitBodyRate(w http.ResponseWriter, r *http.Request) *http.Request {
 	if r.Body == nil || r.Body == http.NoBody {
-		return
+		return r
 	}
 	b := &minRateBody{ReadCloser: r.Body, rc: http.NewResponseController(w), deadline: time.Now().Add(bodyGrace)}
 	_ = b.rc.SetReadDeadline(b.deadline)
+	r = r.WithContext(r.Context())
 	r.Body = b
+	return r
 }
 
 func (b *minRateBody) Read(p []byte) (int, error) {

@@ -336,13 +336,17 @@ func TestS3RefusesWhatS3Refuses(t *testing.T) {
 			t.Errorf("CreateBucket %q: %v, want InvalidBucketName", name, err)
 		}
 	}
-	// A 5 GiB + 1 PUT is refused before its body is read.
+	// A 5 GiB + 1 PUT is refused before its body is read, and answered
+	// without waiting for a body the server will never read.
+	defer func(g time.Duration) { bodyGrace = g }(bodyGrace)
+	bodyGrace = time.Hour
 	conn, err := net.Dial("tcp", strings.TrimPrefix(sf.http.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "PUT /%s/huge HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", testBucket, int64(maxObjectSize)+1)
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)

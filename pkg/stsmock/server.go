@@ -296,7 +296,7 @@ type caller struct {
 
 // ServeHTTP routes a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	limitBodyRate(w, r)
+	r = limitBodyRate(w, r)
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
 		s.serveAdmin(w, r)
 		return
