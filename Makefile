@@ -43,6 +43,11 @@ eksctl:
 fuzz:
 	hack/fuzz.sh
 
+## mutate: mutation testing of the deciding code (policy engine, SigV4, token validation, S3 authorization); ~35 min
+.PHONY: mutate
+mutate:
+	hack/mutate.sh
+
 ## load: AssumeRoleWithWebIdentity load test (8 clients, 60 s): throughput, latency, memory
 .PHONY: load
 load:
