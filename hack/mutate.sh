@@ -31,7 +31,7 @@ for name in ${MUTATE_PACKAGES:-policy sigv4 stsmock}; do
   [[ "${name}" == stsmock ]] && args=("${stsmock_excludes[@]}")
   log="$(mktemp)"
   start=${SECONDS}
-  "${bindir}/gremlins" unleash --workers 1 --test-cpu 2 --timeout-coefficient 5 "${args[@]}" "./pkg/${name}" >"${log}" 2>&1 || status=$?
+  "${bindir}/gremlins" unleash --workers 2 --timeout-coefficient 5 "${args[@]}" "./pkg/${name}" >"${log}" 2>&1 || status=$?
   grep -E '^\s*LIVED' "${log}" || true
   killed="$(sed -nE 's/.*Killed: ([0-9]+).*/\1/p' "${log}" | tail -1)"
   lived="$(sed -nE 's/.*Lived: ([0-9]+).*/\1/p' "${log}" | tail -1)"
