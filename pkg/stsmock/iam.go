@@ -42,10 +42,26 @@ func roleResource(s *Server, p params) string {
 
 func providerResource(_ *Server, p params) string { return p.get("OpenIDConnectProviderArn") }
 
+// newProviderResource is the ARN CreateOpenIDConnectProvider creates, which
+// IAM authorizes it on.
+func newProviderResource(s *Server, p params) string {
+	return providerARN(s.account, parseProvider(p.get("Url")).Canonical)
+}
+
+// newPolicyResource is the ARN CreatePolicy creates, which IAM authorizes it
+// on.
+func newPolicyResource(s *Server, p params) string {
+	path := p.get("Path")
+	if path == "" {
+		path = "/"
+	}
+	return "arn:aws:iam::" + s.account + ":policy" + path + p.get("PolicyName")
+}
+
 func policyResource(_ *Server, p params) string { return p.get("PolicyArn") }
 
 var iamActions = map[string]iamHandler{
-	"CreateOpenIDConnectProvider":             {run: (*Server).createOIDCProvider, write: true},
+	"CreateOpenIDConnectProvider":             {run: (*Server).createOIDCProvider, write: true, resource: newProviderResource},
 	"GetOpenIDConnectProvider":                {run: (*Server).getOIDCProvider, resource: providerResource},
 	"ListOpenIDConnectProviders":              {run: (*Server).listOIDCProviders},
 	"DeleteOpenIDConnectProvider":             {run: (*Server).deleteOIDCProvider, write: true, resource: providerResource},
@@ -72,7 +88,7 @@ var iamActions = map[string]iamHandler{
 	"DeleteRolePolicy":                        {run: (*Server).deleteRolePolicy, write: true, resource: roleResource},
 	"ListRolePolicies":                        {run: (*Server).listRolePolicies, resource: roleResource},
 	"ListInstanceProfilesForRole":             {run: (*Server).listInstanceProfilesForRole, resource: roleResource},
-	"CreatePolicy":                            {run: (*Server).createPolicy, write: true},
+	"CreatePolicy":                            {run: (*Server).createPolicy, write: true, resource: newPolicyResource},
 	"GetPolicy":                               {run: (*Server).getPolicy, resource: policyResource},
 	"DeletePolicy":                            {run: (*Server).deletePolicy, write: true, resource: policyResource},
 	"ListPolicies":                            {run: (*Server).listPolicies},
