@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -65,7 +64,7 @@ func (s *Server) serveEKS(w http.ResponseWriter, req *request) {
 		name, _ := url.PathUnescape(path[len("/clusters/"):])
 		s.eksAuthorized(w, req, "eks:DescribeCluster", "arn:aws:eks:"+s.region+":"+s.account+":cluster/"+name, func() (int, any) {
 			if s.cluster == nil || s.cluster.Name != name {
-				return 404, eksError{"ResourceNotFoundException", "No cluster found for name: " + name + "."}
+				return 404, eksError{"ResourceNotFoundException", "No cluster found for name: " + truncate(name, maxEchoed) + "."}
 			}
 			return 200, map[string]any{"cluster": s.describeCluster()}
 		})
@@ -77,7 +76,7 @@ func (s *Server) serveEKS(w http.ResponseWriter, req *request) {
 		arn, _ := url.PathUnescape(path[len("/tags/"):])
 		s.serveEKSTags(w, req, arn)
 	default:
-		writeEKSError(w, req.id, 404, "NotFoundException", "irsa-local's EKS endpoint does not serve "+r.Method+" "+path)
+		writeEKSError(w, req.id, 404, "NotFoundException", "irsa-local's EKS endpoint does not serve "+r.Method+" "+truncate(path, maxEchoed))
 	}
 }
 
@@ -159,13 +158,16 @@ func (s *Server) clusterVersions() []map[string]any {
 
 func (s *Server) serveEKSTags(w http.ResponseWriter, req *request, arn string) {
 	r := req.r
-	if s.cluster == nil || arn != s.cluster.arn(s.region, s.account) {
-		writeEKSError(w, req.id, 404, "ResourceNotFoundException", "No cluster found for arn: "+arn+".")
-		return
-	}
+	// Authorized first, as EKS does: a caller without permission learns
+	// nothing about which clusters exist.
+	exists := func() bool { return s.cluster != nil && arn == s.cluster.arn(s.region, s.account) }
+	notFound := eksError{"ResourceNotFoundException", "No cluster found for arn: " + truncate(arn, maxEchoed) + "."}
 	switch r.Method {
 	case http.MethodGet:
 		s.eksAuthorized(w, req, "eks:ListTagsForResource", arn, func() (int, any) {
+			if !exists() {
+				return 404, notFound
+			}
 			return 200, map[string]any{"tags": s.describeCluster()["tags"]}
 		})
 	case http.MethodPost:
@@ -173,39 +175,47 @@ func (s *Server) serveEKSTags(w http.ResponseWriter, req *request, arn string) {
 			Tags map[string]string `json:"tags"`
 		}
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
-			writeEKSError(w, req.id, 400, "InvalidParameterException", "The request body is not valid JSON: "+err.Error())
+			writeEKSError(w, req.id, 400, "InvalidParameterException", "The request body is not valid JSON: "+truncate(err.Error(), maxEchoed))
 			return
 		}
 		s.eksAuthorized(w, req, "eks:TagResource", arn, func() (int, any) {
-			s.iam.mu.Lock()
-			for k, v := range body.Tags {
-				s.iam.ClusterTags[k] = v
+			if !exists() {
+				return 404, notFound
 			}
-			err := s.iam.save()
-			s.iam.mu.Unlock()
-			if err != nil {
-				return 500, eksError{"ServerException", err.Error()}
-			}
-			return 200, map[string]any{}
+			return s.updateClusterTags(func(tags map[string]string) {
+				for k, v := range body.Tags {
+					tags[k] = v
+				}
+			})
 		})
 	case http.MethodDelete:
 		keys := r.URL.Query()["tagKeys"]
-		sort.Strings(keys)
 		s.eksAuthorized(w, req, "eks:UntagResource", arn, func() (int, any) {
-			s.iam.mu.Lock()
-			for _, k := range keys {
-				delete(s.iam.ClusterTags, k)
+			if !exists() {
+				return 404, notFound
 			}
-			err := s.iam.save()
-			s.iam.mu.Unlock()
-			if err != nil {
-				return 500, eksError{"ServerException", err.Error()}
-			}
-			return 200, map[string]any{}
+			return s.updateClusterTags(func(tags map[string]string) {
+				for _, k := range keys {
+					delete(tags, k)
+				}
+			})
 		})
 	default:
 		writeEKSError(w, req.id, 405, "InvalidRequestException", "Method not allowed")
 	}
+}
+
+// updateClusterTags changes the cluster's tags and saves them.
+func (s *Server) updateClusterTags(change func(map[string]string)) (int, any) {
+	s.iam.mu.Lock()
+	change(s.iam.ClusterTags)
+	err := s.iam.save()
+	s.iam.mu.Unlock()
+	if err != nil {
+		s.log.Error("save cluster tags", "err", err)
+		return 500, eksError{"ServerException", "saving the cluster's tags failed; see the environment's log"}
+	}
+	return 200, map[string]any{}
 }
 
 func writeEKSJSON(w http.ResponseWriter, requestID string, status int, v any) {
