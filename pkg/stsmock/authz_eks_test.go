@@ -99,3 +99,20 @@ func TestAuthzTableEKS(t *testing.T) {
 		})
 	}
 }
+
+// STS's GetCallerIdentity needs no permission and cannot be denied, as in
+// AWS; AssumeRoleWithWebIdentity is decided by the role's trust policy
+// (sts_test.go), not by the caller's identity policies.
+func TestGetCallerIdentityCannotBeDenied(t *testing.T) {
+	sf := newS3Fixture(t)
+	ctx := context.Background()
+	deny := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"sts:GetCallerIdentity","Resource":"*"}]}`
+	if _, err := sf.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("app"), PolicyName: aws.String("deny"), PolicyDocument: aws.String(deny)}); err != nil {
+		t.Fatal(err)
+	}
+	sf.assumeCreds(t)
+	who, err := sts.NewFromConfig(sf.config(credentials.StaticCredentialsProvider{Value: sf.creds})).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || !strings.Contains(*who.Arn, ":assumed-role/app/") {
+		t.Fatalf("GetCallerIdentity under an explicit deny: %v %v", who, err)
+	}
+}
