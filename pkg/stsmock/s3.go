@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -36,7 +37,7 @@ type s3Store struct {
 	handler http.Handler
 }
 
-func newS3Store(dir string) (*s3Store, error) {
+func newS3Store(dir string, log *slog.Logger) (*s3Store, error) {
 	var backend gofakes3.Backend
 	if dir == "" {
 		backend = s3mem.New()
@@ -56,8 +57,19 @@ func newS3Store(dir string) (*s3Store, error) {
 		// gofakes3, against the real clock; it must not judge them again.
 		gofakes3.WithTimeSkewLimit(0),
 		gofakes3.WithoutVersioning(),
+		gofakes3.WithLogger(storageLog{log}),
 	)
 	return &s3Store{backend: backend, handler: g.Server()}, nil
+}
+
+// storageLog passes gofakes3's errors, the causes of its InternalError
+// answers, to the endpoint's log.
+type storageLog struct{ log *slog.Logger }
+
+func (l storageLog) Print(level gofakes3.LogLevel, v ...any) {
+	if level == gofakes3.LogErr {
+		l.log.Error("S3 storage failed", "err", truncate(fmt.Sprint(v...), maxReason))
+	}
 }
 
 // storedMetadata keeps only the headers S3 stores with an object. gofakes3

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -446,4 +447,24 @@ func TestSlowBodiesAreCutOff(t *testing.T) {
 	}
 	// A body at a normal speed is untouched by the limit.
 	sf.mustPut(t, sf.admin, testBucket, "fast", strings.Repeat("x", 1<<20))
+}
+
+// A storage failure answers InternalError and says why in the log.
+func TestStorageFailuresAreLogged(t *testing.T) {
+	var logBuf bytes.Buffer
+	sf := newS3Fixture(t, WithLogger(slog.New(slog.NewTextHandler(&logBuf, nil))))
+	objects := filepath.Join(sf.stateDir, "s3store", "buckets", testBucket, "objects")
+	if err := os.RemoveAll(objects); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(objects, nil, 0o600); err != nil { // a file where the directory was
+		t.Fatal(err)
+	}
+	_, err := sf.admin.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(testBucket), Key: aws.String("k"), Body: strings.NewReader("x")})
+	if apiCode(err) != "InternalError" {
+		t.Fatalf("PutObject into a broken store: %v, want InternalError", err)
+	}
+	if !strings.Contains(logBuf.String(), "S3 storage failed") || !strings.Contains(logBuf.String(), "not a directory") {
+		t.Fatalf("log: %q", logBuf.String())
+	}
 }

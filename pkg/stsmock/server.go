@@ -202,7 +202,7 @@ func New(opts ...Option) (*Server, error) {
 	if c.s3InMemory {
 		s3Dir = ""
 	}
-	store, err := newS3Store(s3Dir)
+	store, err := newS3Store(s3Dir, c.logger)
 	if err != nil {
 		return nil, err
 	}
