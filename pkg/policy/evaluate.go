@@ -274,18 +274,19 @@ const (
 )
 
 // evaluate matches s against req. For outCondition it also returns the index
-// of the first false condition.
+// of the first false condition; for the other outcomes the index is 0 and
+// means nothing.
 func (s *statement) evaluate(req *Request) (outcome, int) {
 	if s.principals != nil && s.principals.matches(&req.Principal) == s.notPrincipal {
-		return outPrincipal, -1
+		return outPrincipal, 0
 	}
 	if s.matchAction(req.Action) == s.notAction {
-		return outAction, -1
+		return outAction, 0
 	}
 	if s.resources != nil {
 		matched, ok := s.matchResource(req)
 		if !ok || matched == s.notResource {
-			return outResource, -1
+			return outResource, 0
 		}
 	}
 	for i := range s.conditions {
@@ -293,7 +294,7 @@ func (s *statement) evaluate(req *Request) (outcome, int) {
 			return outCondition, i
 		}
 	}
-	return outApplies, -1
+	return outApplies, 0
 }
 
 func (s *statement) matchAction(action string) bool {
