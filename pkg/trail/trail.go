@@ -14,8 +14,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"sync"
 	"time"
+
+	"github.com/irsa-local/irsa-local/internal/rotfile"
 )
 
 // Record is one event, in CloudTrail's field names, plus IrsaLocal.
@@ -96,11 +97,7 @@ type Decision struct {
 // limit it is renamed to <path>.1 (replacing an older one) and a new file is
 // started, so sustained load cannot fill the disk.
 type Writer struct {
-	mu    sync.Mutex
-	path  string
-	limit int64
-	f     *os.File
-	size  int64
+	f *rotfile.File
 }
 
 // DefaultLimit is the size at which a trail file is rotated.
@@ -108,25 +105,11 @@ const DefaultLimit = 64 << 20
 
 // Open opens (creating) the trail file at path.
 func Open(path string, limit int64) (*Writer, error) {
-	w := &Writer{path: path, limit: limit}
-	if err := w.open(); err != nil {
-		return nil, err
-	}
-	return w, nil
-}
-
-func (w *Writer) open() error {
-	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := rotfile.Open(path, limit)
 	if err != nil {
-		return fmt.Errorf("open trail: %w", err)
+		return nil, fmt.Errorf("open trail: %w", err)
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("stat trail: %w", err)
-	}
-	w.f, w.size = f, fi.Size()
-	return nil
+	return &Writer{f: f}, nil
 }
 
 // Write appends r as one line.
@@ -135,46 +118,14 @@ func (w *Writer) Write(r *Record) error {
 	if err != nil {
 		return fmt.Errorf("marshal trail record: %w", err)
 	}
-	b = append(b, '\n')
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.f == nil {
-		return errors.New("write trail: closed")
-	}
-	if w.limit > 0 && w.size+int64(len(b)) > w.limit {
-		if err := w.rotate(); err != nil {
-			return err
-		}
-	}
-	n, err := w.f.Write(b)
-	w.size += int64(n)
-	if err != nil {
+	if _, err := w.f.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("write trail: %w", err)
 	}
 	return nil
 }
 
-func (w *Writer) rotate() error {
-	if err := w.f.Close(); err != nil {
-		return fmt.Errorf("close trail: %w", err)
-	}
-	if err := os.Rename(w.path, w.path+".1"); err != nil {
-		return fmt.Errorf("rotate trail: %w", err)
-	}
-	return w.open()
-}
-
 // Close closes the file.
-func (w *Writer) Close() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.f == nil {
-		return nil
-	}
-	err := w.f.Close()
-	w.f = nil
-	return err
-}
+func (w *Writer) Close() error { return w.f.Close() }
 
 // Read returns the records of the trail at path (its rotated part first)
 // whose time is not before since. Lines that do not parse are skipped.

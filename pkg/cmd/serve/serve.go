@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/irsa-local/irsa-local/internal/rotfile"
 	"github.com/irsa-local/irsa-local/pkg/cmd/cli"
 	"github.com/irsa-local/irsa-local/pkg/daemon"
 	"github.com/irsa-local/irsa-local/pkg/harness"
@@ -44,7 +45,14 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) (re
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	logger := slog.New(slog.NewTextHandler(s.ErrOut, nil))
+	out := s.ErrOut
+	if l, err := env.Layout(); err == nil {
+		if lf := rotatingLog(os.Stderr, l.LogFile(), logLimit); lf != nil {
+			defer lf.Close()
+			out = lf
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(out, nil))
 	opts := append(f.Options(),
 		harness.WithName(env.Name),
 		harness.WithStateDir(env.StateDir),
@@ -84,4 +92,31 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) (re
 			return nil
 		}
 	}
+}
+
+// logLimit is the size at which the environment's log is rotated.
+const logLimit = 16 << 20
+
+// rotatingLog returns the log file to write to when stderr is the
+// environment's log (as when up starts this process), rotated at limit.
+// After each rotation the new file also takes stderr's place, so what the
+// runtime writes there (a panic) lands in the current log. It returns nil
+// when stderr is something else, a terminal say.
+func rotatingLog(stderr *os.File, path string, limit int64) *rotfile.File {
+	se, err := stderr.Stat()
+	if err != nil {
+		return nil
+	}
+	lf, err := os.Stat(path)
+	if err != nil || !os.SameFile(se, lf) {
+		return nil
+	}
+	fd := int(stderr.Fd())
+	f, err := rotfile.Open(path, limit, rotfile.OnRotate(func(nf *os.File) error {
+		return syscall.Dup3(int(nf.Fd()), fd, 0)
+	}))
+	if err != nil {
+		return nil
+	}
+	return f
 }
