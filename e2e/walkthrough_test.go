@@ -159,5 +159,19 @@ var _ = Describe("the emulator clock", Label("none"), func() {
 		_, errOut, code := w.run("clock", "advance", "soon")
 		Expect(code).To(Equal(1))
 		Expect(oneLine(errOut)).To(ContainSubstring("invalid duration"))
+		_, errOut, code = w.run("clock", "advance", "--", "-1h")
+		Expect(code).To(Equal(1))
+		Expect(oneLine(errOut)).To(ContainSubstring("the clock only moves forward"))
+
+		// Over HTTP, as `clock --help` documents: signed by the admin
+		// credentials with curl's SigV4, and refused unsigned.
+		clock := s.AWS.Endpoint + "/_irsa-local/clock"
+		signed := w.cmd("curl", nil, "-sS", "--aws-sigv4", "aws:amz:us-east-1:irsa-local", "--user", "test:test",
+			"-H", "Content-Type: application/json", "-d", `{"advance":"66m"}`, clock)
+		Expect(signed.code).To(Equal(0))
+		Expect(signed.stdout).To(ContainSubstring(`"offset":"1h6m0s"`))
+		unsigned := w.cmd("curl", nil, "-sS", "-H", "Content-Type: application/json", "-d", `{"reset":true}`, clock)
+		Expect(unsigned.stdout).To(ContainSubstring("MissingAuthenticationToken"))
+		Expect(w.must("clock")).To(ContainSubstring("offset: 1h6m0s"))
 	})
 })
