@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -356,6 +358,23 @@ func TestS3RefusesWhatS3Refuses(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(string(body), "<Code>EntityTooLarge</Code>") || !strings.Contains(string(body), "<MaxSizeAllowed>5368709120</MaxSizeAllowed>") {
 		t.Errorf("5 GiB + 1 PUT: %d %s", resp.StatusCode, body)
 	}
+	// Exactly 5 GiB is allowed (and here refused only for want of
+	// credentials).
+	conn2, err := net.Dial("tcp", strings.TrimPrefix(sf.http.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close()
+	fmt.Fprintf(conn2, "PUT /%s/huge HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", testBucket, int64(maxObjectSize))
+	_ = conn2.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp2, err := http.ReadResponse(bufio.NewReader(conn2), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body2, _ := io.ReadAll(resp2.Body)
+	if !strings.Contains(string(body2), "<Code>AccessDenied</Code>") {
+		t.Errorf("5 GiB PUT: %d %s, want AccessDenied", resp2.StatusCode, body2)
+	}
 	// Requests no S3 operation matches get a 4xx, never a 5xx.
 	for _, c := range []struct{ method, path, ct, code string }{
 		{"POST", "/anything", "text/plain", "InvalidArgument"},
@@ -412,6 +431,8 @@ func TestSlowBodiesAreCutOff(t *testing.T) {
 	sf := newS3Fixture(t)
 	for _, c := range []struct{ name, head, want string }{
 		{"S3 PUT", sf.putHead(t, "slow", http.Header{"X-Amz-Content-Sha256": {"UNSIGNED-PAYLOAD"}}, 1000), "<Code>RequestTimeout</Code>"},
+		// A signed payload is read while the signature is checked.
+		{"S3 PUT, signed payload", sf.putHead(t, "slow", http.Header{"X-Amz-Content-Sha256": {sha256Hex(strings.Repeat("a", 1000))}}, 1000), "<Code>RequestTimeout</Code>"},
 		{"STS POST", "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n", "<Code>IncompleteBody</Code>"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -467,4 +488,9 @@ func TestStorageFailuresAreLogged(t *testing.T) {
 	if !strings.Contains(logBuf.String(), "S3 storage failed") || !strings.Contains(logBuf.String(), "not a directory") {
 		t.Fatalf("log: %q", logBuf.String())
 	}
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
