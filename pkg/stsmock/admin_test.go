@@ -1,6 +1,7 @@
 package stsmock
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -206,6 +208,34 @@ func TestOversizedParametersAreNotEchoed(t *testing.T) {
 		}
 		if bytes.Contains(b, []byte(huge[:1000])) || bytes.Contains(b, []byte(tok)) {
 			t.Errorf("%s holds a token", name)
+		}
+	}
+}
+
+// Bodies larger than a service takes are refused from their declared
+// length, before any of them is read into memory.
+func TestOversizedBodiesAreRefusedUnread(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range []struct{ name, head, want string }{
+		{"STS", "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1073741824\r\n\r\n", "RequestEntityTooLarge"},
+		{"EKS", "POST /tags/arn HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20261203/us-east-1/eks/aws4_request, SignedHeaders=host, Signature=00\r\nX-Amz-Date: 20261203T000000Z\r\nContent-Length: 1073741824\r\n\r\n", "InvalidParameterException"},
+	} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(f.http.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(conn, c.head); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		conn.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body)+resp.Header.Get("x-amzn-ErrorType"), c.want) {
+			t.Errorf("%s with a 1 GiB body: %d %s", c.name, resp.StatusCode, body)
 		}
 	}
 }

@@ -38,8 +38,20 @@ func (c *EKSCluster) arn(region, account string) string {
 // cluster's issuer: DescribeCluster, ListClusters, DescribeClusterVersions,
 // and TagResource/ListTagsForResource (eksctl tags the cluster after
 // associating its OIDC provider).
+// maxEKSBody bounds an EKS request body; the largest EKS call served here
+// (TagResource with 50 tags) is a few KiB.
+const maxEKSBody = 1 << 20
+
 func (s *Server) serveEKS(w http.ResponseWriter, req *request) {
 	r := req.r
+	// The signature check reads the body into memory: bound it first.
+	if r.ContentLength > maxEKSBody {
+		writeEKSError(w, req.id, http.StatusRequestEntityTooLarge, "InvalidParameterException", "The request body exceeds 1 MiB")
+		return
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, maxEKSBody)
+	}
 	c, err := s.verify(r)
 	if err != nil {
 		wire, ok := sigv4.ToWire(err, sigv4.ProtocolJSON)

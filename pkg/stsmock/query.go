@@ -168,6 +168,9 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
+	if r.ContentLength > limit {
+		return nil, errorf(413, "RequestEntityTooLarge", "Request body exceeds %d bytes", limit)
+	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, errorf(400, "IncompleteBody", "read request body: %v", err)
