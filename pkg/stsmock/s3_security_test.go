@@ -168,6 +168,10 @@ func TestValidKeysRoundTrip(t *testing.T) {
 	if strings.Join(prefixes, ",") != "x/./,x//" || len(grouped.Contents) != 1 || *grouped.Contents[0].Key != "x/y" {
 		t.Errorf("ListObjectsV2 x/ by /: prefixes %v, contents %d", prefixes, len(grouped.Contents))
 	}
+	// A key of exactly the maximum length is also a copy source.
+	if _, err := sf.admin.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(testBucket), Key: aws.String("copied"), CopySource: aws.String(testBucket + "/" + strings.Repeat("k", maxKeyLength))}); err != nil {
+		t.Errorf("CopyObject from a %d-byte key: %v", maxKeyLength, err)
+	}
 	long := strings.Repeat("k", maxKeyLength+1)
 	_, err = sf.admin.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(testBucket), Key: aws.String(long), Body: strings.NewReader("x")})
 	if apiCode(err) != "KeyTooLongError" {
@@ -493,4 +497,23 @@ func TestStorageFailuresAreLogged(t *testing.T) {
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// S3 names the unknown access key in its InvalidAccessKeyId error.
+func TestInvalidAccessKeyIdNamesTheKey(t *testing.T) {
+	sf := newS3Fixture(t)
+	req, _ := http.NewRequest(http.MethodGet, sf.http.URL+"/"+testBucket, nil)
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIAUNKNOWN000000000", SecretAccessKey: "x"}, req, "UNSIGNED-PAYLOAD", "s3", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "<Code>InvalidAccessKeyId</Code>") || !strings.Contains(string(body), "<AWSAccessKeyId>AKIAUNKNOWN000000000</AWSAccessKeyId>") {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
 }
