@@ -207,3 +207,29 @@ func TestChunkedTransferWithoutContentLength(t *testing.T) {
 		t.Fatalf("read back %q %q", got, code)
 	}
 }
+
+// The trail names a web identity caller as CloudTrail does: its principal
+// ID is provider:audience:subject, and empty when the token said nothing.
+func TestTrailNamesTheWebIdentity(t *testing.T) {
+	trailPath := filepath.Join(t.TempDir(), "trail.jsonl")
+	f := newFixture(t, WithTrail(trailPath))
+	roleARN := f.setup()
+	if status, body := f.wire(assumeForm(roleARN, f.token("default", "app"))); status != http.StatusOK {
+		t.Fatalf("assume: %d %s", status, body)
+	}
+	if status, _ := f.wire(assumeForm(roleARN, "not.a.token")); status != http.StatusBadRequest {
+		t.Fatalf("assume with garbage: %d", status)
+	}
+	recs, err := trail.Read(trailPath, time.Time{})
+	if err != nil || len(recs) < 2 {
+		t.Fatal(recs, err)
+	}
+	ok, bad := recs[len(recs)-2].UserIdentity, recs[len(recs)-1].UserIdentity
+	want := f.hostPath(false) + ":sts.amazonaws.com:system:serviceaccount:default:app"
+	if ok.Type != "WebIdentityUser" || !strings.HasSuffix(ok.PrincipalID, want) || ok.UserName != "system:serviceaccount:default:app" {
+		t.Errorf("allowed call's identity: %+v, want principal ID ending %s", ok, want)
+	}
+	if bad.Type != "WebIdentityUser" || bad.PrincipalID != "" || bad.UserName != "" {
+		t.Errorf("unparsable token's identity: %+v", bad)
+	}
+}
