@@ -214,7 +214,9 @@ func TestTrailNamesTheWebIdentity(t *testing.T) {
 	trailPath := filepath.Join(t.TempDir(), "trail.jsonl")
 	f := newFixture(t, WithTrail(trailPath))
 	roleARN := f.setup()
-	if status, body := f.wire(assumeForm(roleARN, f.token("default", "app"))); status != http.StatusOK {
+	form := assumeForm(roleARN, f.token("default", "app"))
+	form.Set("DurationSeconds", "900")
+	if status, body := f.wire(form); status != http.StatusOK {
 		t.Fatalf("assume: %d %s", status, body)
 	}
 	if status, _ := f.wire(assumeForm(roleARN, "not.a.token")); status != http.StatusBadRequest {
@@ -231,5 +233,11 @@ func TestTrailNamesTheWebIdentity(t *testing.T) {
 	}
 	if bad.Type != "WebIdentityUser" || bad.PrincipalID != "" || bad.UserName != "" {
 		t.Errorf("unparsable token's identity: %+v", bad)
+	}
+	if d := recs[len(recs)-2].RequestParameters["durationSeconds"]; d != "900" {
+		t.Errorf("durationSeconds in the trail: %v", d)
+	}
+	if _, has := recs[len(recs)-1].RequestParameters["durationSeconds"]; has {
+		t.Errorf("durationSeconds recorded for a call without it")
 	}
 }
