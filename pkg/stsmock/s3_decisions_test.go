@@ -181,10 +181,19 @@ func TestBucketPolicySizeLimit(t *testing.T) {
 // as botocore sends over HTTPS) is stored whole.
 func TestChunkedTransferWithoutContentLength(t *testing.T) {
 	sf := newS3Fixture(t)
-	payload := "hello, chunks"
+	for _, payload := range []string{"hello, chunks", ""} {
+		chunkedPut(t, sf, payload)
+	}
+}
+
+func chunkedPut(t *testing.T, sf *s3Fixture, payload string) {
+	t.Helper()
 	sum := make([]byte, 4)
 	binary.BigEndian.PutUint32(sum, crc32.ChecksumIEEE([]byte(payload)))
-	body := fmt.Sprintf("%x\r\n%s\r\n0\r\nx-amz-checksum-crc32:%s\r\n\r\n", len(payload), payload, base64.StdEncoding.EncodeToString(sum))
+	body := fmt.Sprintf("0\r\nx-amz-checksum-crc32:%s\r\n\r\n", base64.StdEncoding.EncodeToString(sum))
+	if payload != "" {
+		body = fmt.Sprintf("%x\r\n%s\r\n", len(payload), payload) + body
+	}
 	req, _ := http.NewRequest(http.MethodPut, sf.http.URL+"/"+testBucket+"/chunked", io.NopCloser(strings.NewReader(body)))
 	req.ContentLength = -1 // sent with Transfer-Encoding: chunked
 	req.Header.Set("Content-Encoding", "aws-chunked")
@@ -203,8 +212,8 @@ func TestChunkedTransferWithoutContentLength(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("chunked PUT: %s %s", resp.Status, msg)
 	}
-	if got, code := get(t, sf.admin, testBucket, "chunked"); got != payload {
-		t.Fatalf("read back %q %q", got, code)
+	if got, code := get(t, sf.admin, testBucket, "chunked"); got != payload || code != "" {
+		t.Fatalf("read back %q %q, want %q", got, code, payload)
 	}
 }
 
