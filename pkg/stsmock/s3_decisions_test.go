@@ -156,8 +156,25 @@ func TestStorageOutcomesReachTheTrailAndState(t *testing.T) {
 	if _, err := sf.admin.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(testBucket)}); apiCode(err) != "BucketNotEmpty" {
 		t.Fatalf("DeleteBucket of a bucket with objects: %v", err)
 	}
+	if _, code := get(t, sf.admin, testBucket, "reports/a.txt"); code != "" {
+		t.Fatalf("GET after a refused DeleteBucket: %s", code)
+	}
 	if _, err := sf.admin.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(testBucket)}); err != nil {
-		t.Fatalf("the bucket policy after a refused DeleteBucket: %v", err)
+		t.Fatalf("the bucket policy after a refused DeleteBucket and a GET: %v", err)
+	}
+	// A bucket that is deleted takes its policy with it: a new bucket of
+	// the same name starts without one.
+	if _, err := sf.admin.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(testBucket), Key: aws.String("reports/a.txt")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sf.admin.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(testBucket)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sf.admin.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(testBucket)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sf.admin.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(testBucket)}); apiCode(err) != "NoSuchBucketPolicy" {
+		t.Fatalf("a recreated bucket's policy: %v, want NoSuchBucketPolicy", err)
 	}
 }
 
