@@ -296,12 +296,10 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params, wi *we
 			break
 		}
 	}
-	if audience != "" {
-		wi.audience = audience
-	}
 	if audience == "" {
 		return nil, fmt.Sprintf("token audience %q is not among the provider's client IDs %q", []string(claims.Audience), clientIDs), errorf(400, "InvalidIdentityToken", "%s", msgIncorrectAudience)
 	}
+	wi.audience = audience
 
 	// 9. Time, on the emulator's clock, with AWS's five-minute skew.
 	now := s.clock.Now()
