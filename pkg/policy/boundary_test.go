@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"testing"
 )
 
@@ -47,6 +48,7 @@ func TestPrincipalIDEdges(t *testing.T) {
 		{"AWS", "AROA12345678901", false},           // 15
 		{"AWS", "BROA123456789012", false},          // not A…
 		{"AWS", "AROA12345678901a", false},          // lower case
+		{"AWS", "AROAZZZZZZZZZZZZ", true},           // Z, the end of A-Z
 		{"AWS", "123456789012", true},               // an account
 		{"AWS", "12345678901/", false},              // '/' is just below '0'
 		{"AWS", "12345678901:", false},              // ':' is just above '9'
@@ -145,5 +147,20 @@ func TestResourcePolicyGrantsAreDirectOnlyForTheCaller(t *testing.T) {
 		`{"Sid":"Session","Effect":"Allow","Principal":{"AWS":"`+sessionARN+`"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::bucket/*"}`))
 	if got := Authorize(put, nil, getOnly, roleThenSession); got.Decision != Allow {
 		t.Errorf("role then session grant, under a get-only session policy: %v (%s)", got.Decision, got.Reason)
+	}
+}
+
+// An invalid principal is quoted as IAM quotes it: a one-element array as
+// its element.
+func TestInvalidPrincipalIsQuotedAsIAMDoes(t *testing.T) {
+	for doc, want := range map[string]string{
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Foo":["x"]},"Action":"sts:AssumeRole"}]}`:     `Invalid principal in policy: "FOO":"x"`,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Foo":["x","y"]},"Action":"sts:AssumeRole"}]}`: `Invalid principal in policy: "FOO":["x","y"]`,
+	} {
+		_, err := Parse(doc, Trust)
+		var me *MalformedError
+		if !errors.As(err, &me) || me.Message != want {
+			t.Errorf("%s: %v, want %q", doc, err, want)
+		}
 	}
 }
