@@ -31,12 +31,16 @@ for name in ${MUTATE_PACKAGES:-policy sigv4 stsmock}; do
   [[ "${name}" == stsmock ]] && args=("${stsmock_excludes[@]}")
   log="$(mktemp)"
   start=${SECONDS}
-  "${bindir}/gremlins" unleash --workers 2 --timeout-coefficient 5 "${args[@]}" "./pkg/${name}" >"${log}" 2>&1 || status=$?
-  grep -E '^\s*LIVED' "${log}" || true
+  # A mutant's run rebuilds the test binary, which gremlins' time limit
+  # (a multiple of the cached coverage run) does not allow for: with the
+  # default, most sigv4 mutants "time out" while still compiling.
+  "${bindir}/gremlins" unleash --workers 2 --timeout-coefficient 30 "${args[@]}" "./pkg/${name}" >"${log}" 2>&1 || status=$?
+  grep -E '^\s*(LIVED|TIMED OUT)' "${log}" || true
   killed="$(sed -nE 's/.*Killed: ([0-9]+).*/\1/p' "${log}" | tail -1)"
   lived="$(sed -nE 's/.*Lived: ([0-9]+).*/\1/p' "${log}" | tail -1)"
+  timedout="$(sed -nE 's/.*Timed out: ([0-9]+).*/\1/p' "${log}" | tail -1)"
   efficacy="$(sed -nE 's/.*Test efficacy: ([0-9.]+)%.*/\1/p' "${log}" | tail -1)"
-  echo "mutate: pkg/${name} efficacy ${efficacy:-?}% (killed ${killed:-?}, lived ${lived:-?}) in $((SECONDS - start)) s"
+  echo "mutate: pkg/${name} efficacy ${efficacy:-?}% (killed ${killed:-?}, lived ${lived:-?}, timed out ${timedout:-0}) in $((SECONDS - start)) s"
   rm -f "${log}"
 done
 exit "${status}"
