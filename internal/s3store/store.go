@@ -116,7 +116,9 @@ func Open(dir string) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.buckets[d.Name()] = b
+		if b != nil {
+			s.buckets[d.Name()] = b
+		}
 	}
 	return s, nil
 }
@@ -124,13 +126,21 @@ func Open(dir string) (*Store, error) {
 // load reads a bucket's creation date and indexes its objects from their
 // trailers. A file that is not a whole object (it cannot be one written by
 // this package, whose writes are atomic) is skipped rather than failing
-// every listing of the bucket.
+// every listing of the bucket. A directory without its bucket file is what
+// a crash part-way through creating or deleting a bucket leaves: it is no
+// bucket (nil), and is removed.
 func (s *Store) load(name string) (*bucket, error) {
 	dir := filepath.Join(s.root, name)
 	var meta struct {
 		Created time.Time `json:"created"`
 	}
 	data, err := os.ReadFile(filepath.Join(dir, bucketFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("remove half-made bucket %s: %w", name, err)
+		}
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read bucket %s: %w", name, err)
 	}

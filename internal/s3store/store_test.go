@@ -339,3 +339,28 @@ func TestKill9MidWriteKeepsAWholeVersion(t *testing.T) {
 		t.Errorf("temporary files after reopening: %v", tmp)
 	}
 }
+
+// A bucket directory without its bucket file, as a crash while creating or
+// deleting a bucket leaves, is no bucket and does not stop the store.
+func TestHalfMadeBucketsAreNoBuckets(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	if err := s.CreateBucket("kept"); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, "kept", "k", "v")
+	half := filepath.Join(dir, "buckets", "half", objectsDir)
+	if err := os.MkdirAll(half, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	if ok, _ := s.BucketExists("half"); ok {
+		t.Fatal("a directory without its bucket file is a bucket")
+	}
+	if got, err := read(t, s, "kept", "k"); got != "v" || err != nil {
+		t.Fatalf("kept/k: %q %v", got, err)
+	}
+	if err := s.CreateBucket("half"); err != nil {
+		t.Fatalf("create a bucket where a half-made one was: %v", err)
+	}
+}
