@@ -181,7 +181,16 @@ func canonicalAWS(id string) string {
 // everyone, anonymous callers included; {"AWS": "*"} matches every AWS
 // principal and, as the IAM documentation says, anonymous callers too; any
 // other "*" matches every principal of its type.
-func (ps *principalSet) matches(p *Principal) bool {
+func (ps *principalSet) matches(p *Principal) bool { return ps.match(p, false) }
+
+// grantsDirectly reports whether ps matches p other than through p's
+// account: by "*", or by naming the caller itself (role, session, user,
+// provider). A resource policy that names only the account delegates to
+// that account's identity policies, as in AWS.
+func (ps *principalSet) grantsDirectly(p *Principal) bool { return ps.match(p, true) }
+
+// match is matches, leaving out account IDs when skipAccounts is set.
+func (ps *principalSet) match(p *Principal, skipAccounts bool) bool {
 	if ps.everyone {
 		return true
 	}
@@ -195,44 +204,13 @@ func (ps *principalSet) matches(p *Principal) bool {
 			if want == "*" {
 				return true
 			}
-			if anonymousAWS {
+			if anonymousAWS || (skipAccounts && e.typ == PrincipalAWS && isAccountID(want)) {
 				continue
 			}
 			for _, have := range p.IDs {
 				if e.typ == PrincipalAWS {
 					have = canonicalAWS(have)
 				}
-				if have == want {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-// grantsDirectly reports whether ps matches p other than through p's
-// account: by "*", or by naming the caller itself (role, session, user,
-// provider). A resource policy that names only the account delegates to
-// that account's identity policies, as in AWS.
-func (ps *principalSet) grantsDirectly(p *Principal) bool {
-	if ps.everyone {
-		return true
-	}
-	for i := range ps.entries {
-		e := &ps.entries[i]
-		anonymousAWS := p.Type == "" && e.typ == PrincipalAWS
-		if e.typ != p.Type && !anonymousAWS {
-			continue
-		}
-		for _, want := range e.ids {
-			if want == "*" {
-				return true
-			}
-			if anonymousAWS || (e.typ == PrincipalAWS && isAccountID(want)) {
-				continue
-			}
-			for _, have := range p.IDs {
 				if have == want {
 					return true
 				}
