@@ -181,6 +181,14 @@ func (s *Store) lookup(name string) (*bucket, error) {
 	return nil, gofakes3.BucketNotFound(name)
 }
 
+// exists is lookup under the read lock, for callers that need only to know.
+func (s *Store) exists(name string) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, err := s.lookup(name)
+	return err
+}
+
 // ListBuckets lists the buckets in name order.
 func (s *Store) ListBuckets() ([]gofakes3.BucketInfo, error) {
 	s.mu.RLock()
@@ -344,10 +352,7 @@ func (s *Store) GetObject(bucketName, key string, rangeRequest *gofakes3.ObjectR
 
 // open opens the file of an object and reads its trailer.
 func (s *Store) open(bucketName, key string) (*os.File, *trailer, error) {
-	s.mu.RLock()
-	_, err := s.lookup(bucketName)
-	s.mu.RUnlock()
-	if err != nil {
+	if err := s.exists(bucketName); err != nil {
 		return nil, nil, err
 	}
 	f, err := os.Open(s.objectPath(bucketName, key))
@@ -384,10 +389,7 @@ func (t *trailer) object(rng *gofakes3.ObjectRange, contents io.ReadCloser) *gof
 // PutObject stores exactly size bytes of input under key, replacing any
 // object there only once the whole body has arrived.
 func (s *Store) PutObject(bucketName, key string, meta map[string]string, input io.Reader, size int64, conditions *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
-	s.mu.RLock()
-	_, err := s.lookup(bucketName)
-	s.mu.RUnlock()
-	if err != nil {
+	if err := s.exists(bucketName); err != nil {
 		return gofakes3.PutObjectResult{}, err
 	}
 	tmp, t, err := s.writeTemp(key, meta, input, size)
@@ -406,10 +408,7 @@ func (s *Store) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map
 		return gofakes3.CopyObjectResult{}, err
 	}
 	defer f.Close()
-	s.mu.RLock()
-	_, err = s.lookup(dstBucket)
-	s.mu.RUnlock()
-	if err != nil {
+	if err := s.exists(dstBucket); err != nil {
 		return gofakes3.CopyObjectResult{}, err
 	}
 	tmp, t, err := s.writeTemp(dstKey, meta, io.NewSectionReader(f, 0, src.Size), src.Size)
