@@ -53,26 +53,9 @@ func TestAuthzTableEKS(t *testing.T) {
 	if len(rows) != len(eksCalls) {
 		t.Fatalf("%d rows in testdata/authz/eks.json for %d EKS calls", len(rows), len(eksCalls))
 	}
-	prov := f.createProvider(f.issuerURL)
-	roleARN := f.createRole("authz", eksTrust(prov, f.hostPath(false), "default", "authz"))
-	out, err := f.sts.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("authz"), WebIdentityToken: aws.String(f.token("default", "authz"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds := aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}
-	session := eks.NewFromConfig(f.config(credentials.StaticCredentialsProvider{Value: creds}))
-	setPolicy := func(name, doc string) {
-		t.Helper()
-		var err error
-		if doc == "" {
-			_, err = f.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("authz"), PolicyName: aws.String(name)})
-		} else {
-			_, err = f.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("authz"), PolicyName: aws.String(name), PolicyDocument: aws.String(doc)})
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	role := newAuthzRole(t, f)
+	session := eks.NewFromConfig(role.creds)
+	setPolicy := role.setPolicy
 	for _, row := range rows {
 		t.Run(row.name(), func(t *testing.T) {
 			call := eksCalls[row.name()]

@@ -6,10 +6,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // The IAM half of the authorization table (see authz_test.go): every IAM
@@ -220,26 +218,9 @@ func TestAuthzTableCoversEveryIAMAction(t *testing.T) {
 func TestAuthzTableIAM(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	prov := f.createProvider(f.issuerURL)
-	roleARN := f.createRole("authz", eksTrust(prov, f.hostPath(false), "default", "authz"))
-	out, err := f.sts.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("authz"), WebIdentityToken: aws.String(f.token("default", "authz"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds := aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}
-	session := iam.NewFromConfig(f.config(credentials.StaticCredentialsProvider{Value: creds}))
-	setPolicy := func(name, doc string) {
-		t.Helper()
-		var err error
-		if doc == "" {
-			_, err = f.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("authz"), PolicyName: aws.String(name)})
-		} else {
-			_, err = f.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("authz"), PolicyName: aws.String(name), PolicyDocument: aws.String(doc)})
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	role := newAuthzRole(t, f)
+	session := iam.NewFromConfig(role.creds)
+	setPolicy := role.setPolicy
 	for _, row := range readAuthzTable(t, "iam") {
 		t.Run(row.name(), func(t *testing.T) {
 			call := iamCalls[row.name()]

@@ -511,34 +511,54 @@ func statement(effect string, perms ...authzPerm) string {
 	return `{"Version":"2012-10-17","Statement":[` + strings.Join(sts, ",") + `]}`
 }
 
-func TestAuthzTableS3(t *testing.T) {
-	trailPath := filepath.Join(t.TempDir(), "trail.jsonl")
-	f := newFixture(t, WithTrail(trailPath))
-	ctx := context.Background()
-	provider := f.createProvider(f.issuerURL)
-	roleARN := f.createRole("authz", eksTrust(provider, f.hostPath(false), "default", "authz"))
-	out, err := f.sts.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("authz"), WebIdentityToken: aws.String(f.token("default", "authz"))})
+// authzRole is the role whose session the authorization tables call
+// with, and whose inline policies each row sets.
+type authzRole struct {
+	t     *testing.T
+	f     *fixture
+	creds aws.Config // the session's SDK config
+}
+
+// newAuthzRole creates the role "authz" with no policies and returns a
+// session of it.
+func newAuthzRole(t *testing.T, f *fixture) *authzRole {
+	t.Helper()
+	prov := f.createProvider(f.issuerURL)
+	roleARN := f.createRole("authz", eksTrust(prov, f.hostPath(false), "default", "authz"))
+	out, err := f.sts.AssumeRoleWithWebIdentity(context.Background(), &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("authz"), WebIdentityToken: aws.String(f.token("default", "authz"))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	creds := aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}
-	session := s3.NewFromConfig(f.config(credentials.StaticCredentialsProvider{Value: creds}), func(o *s3.Options) { o.UsePathStyle = true })
+	return &authzRole{t: t, f: f, creds: f.config(credentials.StaticCredentialsProvider{Value: creds})}
+}
+
+// setPolicy puts the role's inline policy name, or deletes it for "".
+func (r *authzRole) setPolicy(name, doc string) {
+	r.t.Helper()
+	ctx := context.Background()
+	var err error
+	if doc == "" {
+		_, err = r.f.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("authz"), PolicyName: aws.String(name)})
+	} else {
+		_, err = r.f.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("authz"), PolicyName: aws.String(name), PolicyDocument: aws.String(doc)})
+	}
+	if err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func TestAuthzTableS3(t *testing.T) {
+	trailPath := filepath.Join(t.TempDir(), "trail.jsonl")
+	f := newFixture(t, WithTrail(trailPath))
+	ctx := context.Background()
+	role := newAuthzRole(t, f)
+	session := s3.NewFromConfig(role.creds, func(o *s3.Options) { o.UsePathStyle = true })
 	admin := s3.NewFromConfig(f.cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	if _, err := admin.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: authzB}); err != nil {
 		t.Fatal(err)
 	}
-	setPolicy := func(name, doc string) {
-		t.Helper()
-		var err error
-		if doc == "" {
-			_, err = f.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("authz"), PolicyName: aws.String(name)})
-		} else {
-			_, err = f.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("authz"), PolicyName: aws.String(name), PolicyDocument: aws.String(doc)})
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	setPolicy := role.setPolicy
 	// lastDecision is irsa-local's recorded decision on the last call of op.
 	lastDecision := func(op string) *trail.Decision {
 		recs, err := trail.Read(trailPath, time.Time{})
