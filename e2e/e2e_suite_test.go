@@ -16,7 +16,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/irsa-local/irsa-local/pkg/assets"
+	"github.com/irsa-local/irsa-local/internal/assets"
 )
 
 func TestE2E(t *testing.T) {

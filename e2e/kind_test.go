@@ -14,8 +14,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/irsa-local/irsa-local/pkg/assets"
-	"github.com/irsa-local/irsa-local/pkg/cluster/kind"
+	"github.com/irsa-local/irsa-local/internal/assets"
+	"github.com/irsa-local/irsa-local/internal/cluster/kind"
 )
 
 // workloadImage is the test workload: e2e/images/s3-reader, an unmodified

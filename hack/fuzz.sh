@@ -10,9 +10,9 @@ targets=(
   "./internal/s3store FuzzKeys"
   "./pkg/stsmock FuzzAdminAPI"
   "./pkg/policy FuzzParse"
-  "./pkg/sigv4 FuzzVerify"
-  "./pkg/sigv4 FuzzParse"
-  "./pkg/sigv4 FuzzChunkedBody"
+  "./internal/sigv4 FuzzVerify"
+  "./internal/sigv4 FuzzParse"
+  "./internal/sigv4 FuzzChunkedBody"
 )
 passed=0
 failed=0

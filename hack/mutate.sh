@@ -27,20 +27,22 @@ for f in pkg/stsmock/*.go; do
 done
 status=0
 for name in ${MUTATE_PACKAGES:-policy sigv4 stsmock}; do
+  dir=pkg/${name}
+  [[ "${name}" == sigv4 ]] && dir=internal/sigv4
   args=()
   [[ "${name}" == stsmock ]] && args=("${stsmock_excludes[@]}")
   log="$(mktemp)"
   start=${SECONDS}
   # gremlins limits each mutant's run to a multiple of its coverage run.
   # -count=1 keeps that run out of the test cache, whose near-zero time
-  # made most pkg/sigv4 mutants "time out" while still compiling.
-  GOFLAGS="${GOFLAGS} -count=1" "${bindir}/gremlins" unleash --workers 2 --timeout-coefficient 10 "${args[@]}" "./pkg/${name}" >"${log}" 2>&1 || status=$?
+  # made most internal/sigv4 mutants "time out" while still compiling.
+  GOFLAGS="${GOFLAGS} -count=1" "${bindir}/gremlins" unleash --workers 2 --timeout-coefficient 10 "${args[@]}" "./${dir}" >"${log}" 2>&1 || status=$?
   grep -E '^\s*(LIVED|TIMED OUT)' "${log}" || true
   killed="$(sed -nE 's/.*Killed: ([0-9]+).*/\1/p' "${log}" | tail -1)"
   lived="$(sed -nE 's/.*Lived: ([0-9]+).*/\1/p' "${log}" | tail -1)"
   timedout="$(sed -nE 's/.*Timed out: ([0-9]+).*/\1/p' "${log}" | tail -1)"
   efficacy="$(sed -nE 's/.*Test efficacy: ([0-9.]+)%.*/\1/p' "${log}" | tail -1)"
-  echo "mutate: pkg/${name} efficacy ${efficacy:-?}% (killed ${killed:-?}, lived ${lived:-?}, timed out ${timedout:-0}) in $((SECONDS - start)) s"
+  echo "mutate: ${dir} efficacy ${efficacy:-?}% (killed ${killed:-?}, lived ${lived:-?}, timed out ${timedout:-0}) in $((SECONDS - start)) s"
   rm -f "${log}"
 done
 exit "${status}"

@@ -37,7 +37,7 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 
-	"github.com/irsa-local/irsa-local/pkg/fsutil"
+	"github.com/irsa-local/irsa-local/internal/fsutil"
 )
 
 const (

@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/irsa-local/irsa-local/pkg/cluster/local"
+	"github.com/irsa-local/irsa-local/internal/cluster/local"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 	"github.com/irsa-local/irsa-local/pkg/webhook"
 )

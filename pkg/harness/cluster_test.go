@@ -14,7 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/irsa-local/irsa-local/pkg/assets"
+	"github.com/irsa-local/irsa-local/internal/assets"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
 

@@ -10,7 +10,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/irsa-local/irsa-local/pkg/fsutil"
+	"github.com/irsa-local/irsa-local/internal/fsutil"
 )
 
 // ClusterMode selects the Kubernetes side of an environment.

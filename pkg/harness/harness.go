@@ -20,8 +20,8 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/irsa-local/irsa-local/pkg/cluster/kind"
-	"github.com/irsa-local/irsa-local/pkg/cluster/local"
+	"github.com/irsa-local/irsa-local/internal/cluster/kind"
+	"github.com/irsa-local/irsa-local/internal/cluster/local"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 	"github.com/irsa-local/irsa-local/pkg/stsmock"
 )

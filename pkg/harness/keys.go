@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/irsa-local/irsa-local/pkg/daemon"
+	"github.com/irsa-local/irsa-local/internal/daemon"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
 

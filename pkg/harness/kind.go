@@ -9,9 +9,9 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/irsa-local/irsa-local/pkg/assets"
-	"github.com/irsa-local/irsa-local/pkg/cluster/kind"
-	"github.com/irsa-local/irsa-local/pkg/cluster/local"
+	"github.com/irsa-local/irsa-local/internal/assets"
+	"github.com/irsa-local/irsa-local/internal/cluster/kind"
+	"github.com/irsa-local/irsa-local/internal/cluster/local"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
 

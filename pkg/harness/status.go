@@ -15,7 +15,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/irsa-local/irsa-local/pkg/fsutil"
+	"github.com/irsa-local/irsa-local/internal/fsutil"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
 

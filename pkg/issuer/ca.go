@@ -20,7 +20,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/irsa-local/irsa-local/pkg/fsutil"
+	"github.com/irsa-local/irsa-local/internal/fsutil"
 )
 
 // File names of the environment CA inside its directory. CACertFile is the

@@ -14,7 +14,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/irsa-local/irsa-local/pkg/fsutil"
+	"github.com/irsa-local/irsa-local/internal/fsutil"
 )
 
 // File names inside a key directory. They are the two files kube-apiserver

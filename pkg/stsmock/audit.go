@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/irsa-local/irsa-local/pkg/trail"
+	"github.com/irsa-local/irsa-local/internal/trail"
 )
 
 // eventRecord is one audit-trail record being built for a call.

@@ -20,7 +20,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/irsa-local/irsa-local/pkg/trail"
+	"github.com/irsa-local/irsa-local/internal/trail"
 )
 
 // The authorization table: every S3 operation the endpoint serves has a

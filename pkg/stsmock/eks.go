@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/irsa-local/irsa-local/pkg/sigv4"
+	"github.com/irsa-local/irsa-local/internal/sigv4"
 )
 
 // EKSCluster describes the environment's cluster as EKS DescribeCluster

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/irsa-local/irsa-local/pkg/fsutil"
+	"github.com/irsa-local/irsa-local/internal/fsutil"
 	"github.com/irsa-local/irsa-local/pkg/policy"
 )
 

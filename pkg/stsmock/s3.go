@@ -19,8 +19,8 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/irsa-local/irsa-local/internal/s3store"
+	"github.com/irsa-local/irsa-local/internal/sigv4"
 	"github.com/irsa-local/irsa-local/pkg/policy"
-	"github.com/irsa-local/irsa-local/pkg/sigv4"
 )
 
 // S3 is gofakes3's protocol handling in front of irsa-local's own

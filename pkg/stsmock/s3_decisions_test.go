@@ -21,7 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/irsa-local/irsa-local/pkg/trail"
+	"github.com/irsa-local/irsa-local/internal/trail"
 )
 
 // The S3 condition keys each request carries decide real policies: every

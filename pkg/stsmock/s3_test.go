@@ -23,7 +23,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/irsa-local/irsa-local/pkg/trail"
+	"github.com/irsa-local/irsa-local/internal/trail"
 )
 
 // s3Fixture adds a bucket with an object and a web identity session whose

@@ -17,9 +17,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/irsa-local/irsa-local/pkg/clock"
-	"github.com/irsa-local/irsa-local/pkg/sigv4"
-	"github.com/irsa-local/irsa-local/pkg/trail"
+	"github.com/irsa-local/irsa-local/internal/clock"
+	"github.com/irsa-local/irsa-local/internal/sigv4"
+	"github.com/irsa-local/irsa-local/internal/trail"
 )
 
 // Server is irsa-local's AWS endpoint. It routes each request to IAM or STS

@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/irsa-local/irsa-local/pkg/fsutil"
+	"github.com/irsa-local/irsa-local/internal/fsutil"
 )
 
 // A session is what AssumeRoleWithWebIdentity issues. Like real STS,

@@ -17,8 +17,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/irsa-local/irsa-local/internal/trail"
 	"github.com/irsa-local/irsa-local/pkg/policy"
-	"github.com/irsa-local/irsa-local/pkg/trail"
 )
 
 // Messages real STS sends (reference §1.6). The two spaces after the comma

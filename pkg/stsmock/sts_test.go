@@ -27,9 +27,9 @@ import (
 	smithy "github.com/aws/smithy-go"
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/irsa-local/irsa-local/pkg/clock"
+	"github.com/irsa-local/irsa-local/internal/clock"
+	"github.com/irsa-local/irsa-local/internal/trail"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
-	"github.com/irsa-local/irsa-local/pkg/trail"
 )
 
 func TestAssumeRoleWithWebIdentityWithTheSDK(t *testing.T) {

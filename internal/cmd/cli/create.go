@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/irsa-local/irsa-local/internal/assets"
+	"github.com/irsa-local/irsa-local/pkg/harness"
+	"github.com/irsa-local/irsa-local/pkg/webhook"
+)
+
+// CreateFlags choose how an environment is created and run. `up` takes them
+// from the user and hands them to the background `serve`, which turns them
+// into harness options.
+type CreateFlags struct {
+	Cluster        string
+	IssuerPort     int
+	IssuerHost     string
+	Region         string
+	AWSPort        int
+	NoOIDCProvider bool
+	NoInjection    bool
+	GracePeriod    time.Duration
+	KindImage      string
+	KubeVersion    string
+}
+
+// Bind registers the flags on cmd.
+func (f *CreateFlags) Bind(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.Cluster, "cluster", string(harness.ClusterLocal), "cluster mode: local (etcd, kube-apiserver and kube-controller-manager as processes; no Docker), kind (real nodes and pods in Docker) or none (issuer and AWS endpoint only)")
+	cmd.Flags().StringVar(&f.KindImage, "kind-image", "", "node image of a kind cluster (default: irsa-local/kind-node:"+assets.KubernetesVersion+" when built on this machine, else kind's default)")
+	cmd.Flags().StringVar(&f.KubeVersion, "kubernetes-version", "", "Kubernetes version of a kind cluster, e.g. v1.35.0: picks the node image kindest/node:<version> (or irsa-local's own image of that version when built here)")
+	cmd.Flags().IntVar(&f.IssuerPort, "issuer-port", 0, "HTTPS port of the issuer for a new environment (default: a free port, kept from then on)")
+	cmd.Flags().StringVar(&f.IssuerHost, "issuer-host", harness.DefaultIssuerHost, "host name in the issuer URL of a new environment")
+	cmd.Flags().IntVar(&f.AWSPort, "aws-port", 0, "plain-HTTP port of the AWS endpoint of a new environment (default: a free port, kept from then on)")
+	cmd.Flags().BoolVar(&f.NoOIDCProvider, "no-oidc-provider", false, "do not register the issuer as an IAM OIDC provider (as before 'eksctl utils associate-iam-oidc-provider')")
+	cmd.Flags().BoolVar(&f.NoInjection, "no-endpoint-injection", false, "make the webhook mutate pods exactly as EKS's does, without AWS_ENDPOINT_URL pointing at the emulator")
+	cmd.Flags().StringVar(&f.Region, "region", harness.DefaultRegion, "AWS region of a new environment")
+	cmd.Flags().DurationVar(&f.GracePeriod, "webhook-grace-period", webhook.DefaultGracePeriod, "how long the webhook waits for a pod's service account to reach its cache before leaving the pod unmutated (0: upstream's behaviour)")
+}
+
+// Validate rejects flags that do not fit together, before anything starts.
+func (f *CreateFlags) Validate() error {
+	if f.Cluster != string(harness.ClusterKind) {
+		for name, v := range map[string]string{"--kind-image": f.KindImage, "--kubernetes-version": f.KubeVersion} {
+			if v != "" {
+				return fmt.Errorf("%s applies to --cluster kind only", name)
+			}
+		}
+	}
+	if f.KindImage != "" && f.KubeVersion != "" {
+		return errors.New("give --kind-image or --kubernetes-version, not both: the image fixes the version")
+	}
+	if f.KubeVersion != "" && !strings.HasPrefix(f.KubeVersion, "v") {
+		return fmt.Errorf("--kubernetes-version %q: want a version such as v1.35.0", f.KubeVersion)
+	}
+	return nil
+}
+
+// Args renders the flags as command-line arguments.
+func (f *CreateFlags) Args() []string {
+	args := []string{
+		"--cluster", f.Cluster,
+		"--issuer-port", strconv.Itoa(f.IssuerPort),
+		"--issuer-host", f.IssuerHost,
+		"--region", f.Region,
+		"--aws-port", strconv.Itoa(f.AWSPort),
+		"--webhook-grace-period", f.GracePeriod.String(),
+	}
+	if f.NoOIDCProvider {
+		args = append(args, "--no-oidc-provider")
+	}
+	if f.NoInjection {
+		args = append(args, "--no-endpoint-injection")
+	}
+	if f.KindImage != "" {
+		args = append(args, "--kind-image", f.KindImage)
+	}
+	if f.KubeVersion != "" {
+		args = append(args, "--kubernetes-version", f.KubeVersion)
+	}
+	return args
+}
+
+// Options turns the flags into harness options.
+func (f *CreateFlags) Options() []harness.Option {
+	opts := []harness.Option{
+		harness.WithCluster(harness.ClusterMode(f.Cluster)),
+		harness.WithIssuerPort(f.IssuerPort),
+		harness.WithIssuerHost(f.IssuerHost),
+		harness.WithRegion(f.Region),
+		harness.WithAWSPort(f.AWSPort),
+		harness.WithWebhookGracePeriod(f.GracePeriod),
+	}
+	if f.NoOIDCProvider {
+		opts = append(opts, harness.WithoutOIDCProvider())
+	}
+	if f.NoInjection {
+		opts = append(opts, harness.WithoutEndpointInjection())
+	}
+	if f.KindImage != "" {
+		opts = append(opts, harness.WithKindImage(f.KindImage))
+	}
+	if f.KubeVersion != "" {
+		opts = append(opts, harness.WithKubernetesVersion(f.KubeVersion))
+	}
+	return opts
+}

@@ -1,0 +1,75 @@
+// Package status implements `irsa-local status`.
+package statuscmd
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/irsa-local/irsa-local/internal/cmd/cli"
+	"github.com/irsa-local/irsa-local/pkg/harness"
+)
+
+// NewCommand returns the status command.
+func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
+	var out cli.Output
+	cmd := &cobra.Command{
+		Use:     "status",
+		Args:    cobra.NoArgs,
+		Short:   "Describe an environment: issuer, AWS endpoint, cluster and the state of each component",
+		Example: "  irsa-local status\n  irsa-local status -o json | jq -r .issuer.url",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, d, err := env.Describe()
+			if err != nil {
+				return err
+			}
+			if out == cli.OutputJSON {
+				return cli.PrintJSON(s.Out, d)
+			}
+			return printText(s, d)
+		},
+	}
+	cli.BindOutput(cmd, &out)
+	return cmd
+}
+
+func printText(s cli.Streams, d harness.Description) error {
+	state := "stopped"
+	if d.Running {
+		state = fmt.Sprintf("running (pid %d)", d.PID)
+	}
+	w := tabwriter.NewWriter(s.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "Environment:\t%s\t%s\n", d.Name, state)
+	fmt.Fprintf(w, "State dir:\t%s\n", d.StateDir)
+	fmt.Fprintf(w, "Issuer:\t%s\n", d.Issuer.URL)
+	fmt.Fprintf(w, "JWKS:\t%s\n", d.Issuer.JWKSURL)
+	fmt.Fprintf(w, "CA file:\t%s\n", d.Issuer.CAFile)
+	fmt.Fprintf(w, "AWS endpoint:\t%s  (https: %s)\n", d.AWS.Endpoint, d.AWS.EndpointHTTPS)
+	provider := d.AWS.OIDCProviderARN
+	if provider == "" {
+		provider = "(none registered)"
+	}
+	fmt.Fprintf(w, "OIDC provider:\t%s\n", provider)
+	fmt.Fprintf(w, "Credentials:\t%s / %s\n", d.AWS.AccessKeyID, d.AWS.SecretAccessKey)
+	fmt.Fprintf(w, "Region:\t%s\n", d.AWS.Region)
+	fmt.Fprintf(w, "Account:\t%s\n", d.AWS.AccountID)
+	fmt.Fprintf(w, "Cluster:\t%s\n", d.Cluster.Mode)
+	if d.Cluster.KindCluster != "" {
+		fmt.Fprintf(w, "kind cluster:\t%s  (node image %s)\n", d.Cluster.KindCluster, d.Cluster.NodeImage)
+	}
+	if d.Cluster.PodAWSEndpoint != "" {
+		fmt.Fprintf(w, "AWS endpoint for pods:\t%s\n", d.Cluster.PodAWSEndpoint)
+	}
+	for _, c := range d.Components {
+		line := c.State
+		if c.Listen != "" {
+			line += " on " + c.Listen
+		}
+		if c.Error != "" {
+			line += ": " + c.Error
+		}
+		fmt.Fprintf(w, "  %s\t%s\n", c.Name, line)
+	}
+	return w.Flush()
+}

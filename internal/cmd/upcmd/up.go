@@ -1,0 +1,147 @@
+// Package up implements `irsa-local up`: start an environment in the
+// background and return once it serves.
+package upcmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/irsa-local/irsa-local/internal/cmd/applycmd"
+	"github.com/irsa-local/irsa-local/internal/cmd/cli"
+	"github.com/irsa-local/irsa-local/internal/daemon"
+	"github.com/irsa-local/irsa-local/pkg/harness"
+)
+
+type flagpole struct {
+	cli.CreateFlags
+	Wait   time.Duration
+	File   string
+	Output cli.Output
+}
+
+// NewCommand returns the up command.
+func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
+	f := &flagpole{}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Args:  cobra.NoArgs,
+		Short: "Start an environment in the background (created on first use)",
+		Example: `  # the whole chain: issuer, AWS endpoint, kube-apiserver and the webhook
+  irsa-local up
+
+  # issuer and AWS endpoint only; tokens minted by 'irsa-local token'
+  irsa-local up --cluster none
+
+  # a second, independent environment
+  irsa-local up --name other`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.Validate(); err != nil {
+				return err
+			}
+			if f.Cluster == string(harness.ClusterKind) && !cmd.Flags().Changed("wait") {
+				// kind creates a node and runs kubeadm in it.
+				f.Wait = 4 * time.Minute
+			}
+			return run(cmd.Context(), s, env, f)
+		},
+	}
+	f.Bind(cmd)
+	cli.BindOutput(cmd, &f.Output)
+	cmd.Flags().StringVarP(&f.File, "filename", "f", "", "environment file to apply once the environment is up (see 'irsa-local apply')")
+	cmd.Flags().DurationVar(&f.Wait, "wait", time.Minute, "how long to wait for the environment to serve (default 4m with --cluster kind)")
+	return cmd
+}
+
+func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) error {
+	l, err := env.Layout()
+	if err != nil {
+		return err
+	}
+	if harness.LockHeld(l.LockFile()) {
+		d, err := harness.Inspect(l)
+		if err != nil {
+			return err
+		}
+		if string(d.Cluster.Mode) != f.Cluster {
+			return fmt.Errorf("environment %q is running with --cluster %s; run 'irsa-local down --name %s' first to change it", d.Name, d.Cluster.Mode, d.Name)
+		}
+		cli.NewStatus(s, env).Info("Environment %q is already running.", d.Name)
+		if f.File != "" {
+			if err := applycmd.Run(ctx, s, env, f.File); err != nil {
+				return err
+			}
+		}
+		return printSummary(s, f, d)
+	}
+	if err := harness.PrepareStateDir(l); err != nil {
+		return err
+	}
+	if pid, err := daemon.ReadPID(l.PIDFile()); err == nil {
+		// The lock is free, so whatever wrote this pid no longer runs the environment.
+		if err := os.Remove(l.PIDFile()); err != nil {
+			return fmt.Errorf("remove stale pid file %s: %w", l.PIDFile(), err)
+		}
+		cli.NewStatus(s, env).Info("Removed stale pid file %s (process %d no longer runs the environment).", l.PIDFile(), pid)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(l.PIDFile()); err != nil {
+			return fmt.Errorf("remove unreadable pid file %s: %w", l.PIDFile(), err)
+		}
+		cli.NewStatus(s, env).Info("Removed unreadable pid file %s.", l.PIDFile())
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the irsa-local executable: %w", err)
+	}
+	argv := append([]string{exe, "serve", "--name", env.Name, "--state-dir", l.Dir}, f.Args()...)
+	ctx, cancel := context.WithTimeout(ctx, f.Wait)
+	defer cancel()
+	start := time.Now()
+	st := cli.NewStatus(s, env)
+	st.Verbose("Starting environment %q in %s (log: %s)", env.Name, l.Dir, l.LogFile())
+	if _, err := daemon.Spawn(ctx, argv, l.LogFile(), st.Start); err != nil {
+		st.End(false)
+		return err
+	}
+	st.End(true)
+	d, err := harness.Inspect(l)
+	if err != nil {
+		return err
+	}
+	st.Info("Environment %q is up (%s).", d.Name, time.Since(start).Round(time.Millisecond))
+	if f.File != "" {
+		if err := applycmd.Run(ctx, s, env, f.File); err != nil {
+			return err
+		}
+		if d, err = harness.Inspect(l); err != nil {
+			return err
+		}
+	}
+	return printSummary(s, f, d)
+}
+
+func printSummary(s cli.Streams, f *flagpole, d harness.Description) error {
+	if f.Output == cli.OutputJSON {
+		return cli.PrintJSON(s.Out, d)
+	}
+	fmt.Fprintf(s.Out, "issuer:   %s\n", d.Issuer.URL)
+	fmt.Fprintf(s.Out, "jwks:     %s\n", d.Issuer.JWKSURL)
+	fmt.Fprintf(s.Out, "ca file:  %s\n", d.Issuer.CAFile)
+	fmt.Fprintf(s.Out, "aws:      %s (https: %s)\n", d.AWS.Endpoint, d.AWS.EndpointHTTPS)
+	if d.Cluster.Kubeconfig != "" {
+		fmt.Fprintf(s.Out, "kubeconfig: %s\n", d.Cluster.Kubeconfig)
+	}
+	if d.Cluster.KindCluster != "" {
+		fmt.Fprintf(s.Out, "kind:     %s (pods reach AWS at %s)\n", d.Cluster.KindCluster, d.Cluster.PodAWSEndpoint)
+	}
+	if d.AWS.OIDCProviderARN != "" {
+		fmt.Fprintf(s.Out, "provider: %s\n", d.AWS.OIDCProviderARN)
+	}
+	fmt.Fprintf(s.Out, "state:    %s\n", d.StateDir)
+	return nil
+}
