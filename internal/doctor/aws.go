@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 	smithy "github.com/aws/smithy-go"
 
-	"github.com/irsa-local/irsa-local/pkg/stsmock"
+	"github.com/irsa-local/irsa-local/pkg/policy"
 )
 
 func (r *runner) noIAM() string { return r.t.NoAWS }
@@ -42,7 +42,7 @@ func (r *runner) oidcProvider(ctx context.Context) Check {
 	if err != nil {
 		return fail(CheckOIDCProvider, fmt.Sprintf("list IAM OIDC providers at %s: %v", r.t.AWSFrom, err), r.awsFix())
 	}
-	spellings := stsmock.ProviderKeys(iss)
+	spellings := policy.ProviderKeys(iss)
 	arn := ""
 	for _, p := range out.OpenIDConnectProviderList {
 		_, res, _ := strings.Cut(aws.ToString(p.Arn), ":oidc-provider/")
@@ -206,7 +206,7 @@ func (r *runner) permissions(ctx context.Context) Check {
 		in.Token = tok
 		in.ProviderARN = r.providerARN
 		if in.ProviderARN == "" {
-			in.ProviderARN = stsmock.ProviderARN(accountOf(in.RoleARN), tok.Issuer)
+			in.ProviderARN = policy.ProviderARN(accountOf(in.RoleARN), tok.Issuer)
 		}
 	}
 	return DiagnosePermissions(in)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/irsa-local/irsa-local/pkg/policy"
-	"github.com/irsa-local/irsa-local/pkg/stsmock"
 )
 
 // NamedPolicy is one identity policy of a role: Name is the managed
@@ -50,15 +49,15 @@ func DiagnosePermissions(in PermissionInput) Check {
 		docs = append(docs, policy.NamedDocument{Name: p.Name, Doc: d})
 		names = append(names, p.Name)
 	}
-	info := stsmock.SessionInfo{RoleARN: in.RoleARN, RoleID: in.RoleID, SessionName: sessionName, Issued: in.Now}
+	info := policy.SessionInfo{RoleARN: in.RoleARN, RoleID: in.RoleID, SessionName: sessionName, Issued: in.Now}
 	if in.Token != nil {
 		info.Subject, info.Provider = in.Token.Subject, in.ProviderARN
-		info.ProviderKeys = stsmock.ProviderKeys(in.Token.Issuer)
+		info.ProviderKeys = policy.ProviderKeys(in.Token.Issuer)
 		if len(in.Token.Audience) > 0 {
 			info.Audience = in.Token.Audience[0]
 		}
 	}
-	req := policy.Request{Action: in.Action, Resource: in.Resource, Context: stsmock.SessionContext(info, in.Region, in.Now)}
+	req := policy.Request{Action: in.Action, Resource: in.Resource, Context: policy.SessionContext(info, in.Region, in.Now)}
 	res := policy.Evaluate(req, docs...)
 	switch res.Decision {
 	case policy.Allow:

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/irsa-local/irsa-local/pkg/policy"
-	"github.com/irsa-local/irsa-local/pkg/stsmock"
 )
 
 // clockSkew is how long after exp STS still accepts a token.
@@ -49,7 +48,7 @@ func DiagnoseTrust(in TrustInput) Check {
 	}
 	provider := in.ProviderARN
 	if provider == "" {
-		provider = stsmock.ProviderARN(account, tok.Issuer)
+		provider = policy.ProviderARN(account, tok.Issuer)
 	}
 	aud := tok.Audience[0]
 	if in.ClientIDs != nil {
@@ -79,7 +78,7 @@ func DiagnoseTrust(in TrustInput) Check {
 		return fail(CheckTrustPolicy, "the trust policy of role "+role+" does not parse: "+err.Error(),
 			"correct it with aws iam update-assume-role-policy --role-name "+role)
 	}
-	req := stsmock.TrustRequest(account, stsmock.WebIdentityClaims{Issuer: tok.Issuer, Subject: tok.Subject, Audience: aud, AZP: tok.AZP}, sessionName, in.Now)
+	req := policy.TrustRequest(account, policy.WebIdentityClaims{Issuer: tok.Issuer, Subject: tok.Subject, Audience: aud, AZP: tok.AZP}, sessionName, in.Now)
 	res := policy.Evaluate(req, policy.NamedDocument{Name: "the trust policy of role " + role, Doc: doc})
 	d := trustDiagnosis{in: in, role: role, provider: provider, aud: aud, req: req, doc: doc}
 	switch res.Decision {
@@ -162,7 +161,7 @@ func (d *trustDiagnosis) foreignKey(key string) (string, bool) {
 	if suffix != ":sub" && suffix != ":aud" && suffix != ":azp" {
 		return "", false
 	}
-	for _, p := range stsmock.ProviderKeys(d.in.Token.Issuer) {
+	for _, p := range policy.ProviderKeys(d.in.Token.Issuer) {
 		if strings.EqualFold(key[:i], p) {
 			return "", false
 		}

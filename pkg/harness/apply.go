@@ -219,7 +219,7 @@ func Apply(ctx context.Context, t Target, f *EnvironmentFile) error {
 		return nil
 	}
 	if t.Kube == nil {
-		return errors.New("apply namespaces and service accounts: the environment has no cluster (--cluster none)")
+		return errors.New("apply namespaces and service accounts: the environment runs without a cluster (cluster mode none)")
 	}
 	for _, ns := range f.Namespaces {
 		if err := ensureNamespace(ctx, t.Kube, ns); err != nil {

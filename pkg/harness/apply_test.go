@@ -78,7 +78,7 @@ buckets:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Apply(context.Background(), g); err == nil || !strings.Contains(err.Error(), "no cluster") {
+	if err := e.Apply(context.Background(), g); err == nil || !strings.Contains(err.Error(), "without a cluster") {
 		t.Fatalf("service accounts without a cluster: %v", err)
 	}
 }

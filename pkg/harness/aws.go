@@ -2,10 +2,8 @@ package harness
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -13,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithy "github.com/aws/smithy-go"
+
+	"github.com/irsa-local/irsa-local/pkg/policy"
 )
 
 // AdminAWSConfig returns an aws.Config for the environment's AWS endpoint
@@ -59,48 +59,7 @@ func TrustPolicy(doc string) Trust { return Trust{doc: doc} }
 // TrustPolicyFor returns the EKS-standard trust policy document for a
 // service account of this environment, as TrustServiceAccount uses it.
 func (e *Env) TrustPolicyFor(namespace, name string) string {
-	return trustPolicy(e.issuerURL, e.aws.OIDCProviderARN(e.issuerURL), e.cfg.AccountID, namespace, name)
-}
-
-// trustPolicy is the EKS-standard trust policy: the issuer's provider may
-// assume the role for system:serviceaccount:NS:NAME with audience
-// sts.amazonaws.com; a name of "*" trusts the whole namespace (StringLike).
-// providerARN may be empty when the provider is not registered yet: the
-// ARN it will have is used.
-func trustPolicy(issuerURL, providerARN, account, namespace, name string) string {
-	key := strings.TrimPrefix(issuerURL, "https://")
-	if providerARN == "" {
-		providerARN = "arn:aws:iam::" + account + ":oidc-provider/" + canonicalProvider(key)
-	}
-	sub := "system:serviceaccount:" + namespace + ":" + name
-	cond := map[string]any{"StringEquals": map[string]string{key + ":sub": sub, key + ":aud": "sts.amazonaws.com"}}
-	if name == "*" {
-		cond = map[string]any{
-			"StringLike":   map[string]string{key + ":sub": sub},
-			"StringEquals": map[string]string{key + ":aud": "sts.amazonaws.com"},
-		}
-	}
-	doc := map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{map[string]any{
-			"Effect":    "Allow",
-			"Principal": map[string]string{"Federated": providerARN},
-			"Action":    "sts:AssumeRoleWithWebIdentity",
-			"Condition": cond,
-		}},
-	}
-	b, _ := json.Marshal(doc)
-	return string(b)
-}
-
-// canonicalProvider drops the port from host:port/path, as IAM names
-// providers.
-func canonicalProvider(hostPath string) string {
-	host, path, _ := strings.Cut(hostPath, "/")
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
-		host = host[:i]
-	}
-	return host + "/" + path
+	return policy.ServiceAccountTrustPolicy(e.issuerURL, e.aws.OIDCProviderARN(e.issuerURL), e.cfg.AccountID, namespace, name)
 }
 
 // CreateRole creates an IAM role trusting as trust says and attaches the

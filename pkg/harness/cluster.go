@@ -380,20 +380,3 @@ func (e *Env) Reset(ctx context.Context) error {
 	}
 	return errors.New("reset cluster: namespaces still terminating after 30s")
 }
-
-// StopStaleProcesses stops what a crashed environment in l left running —
-// its control-plane processes, or its kind cluster — so that `down` leaves
-// nothing behind even after the environment's own process was killed. It
-// returns the pids stopped and whether a kind cluster was deleted.
-func StopStaleProcesses(ctx context.Context, l Layout) ([]int, bool, error) {
-	pids, err := local.StopStale(ctx, l.ClusterDir(), 5*time.Second)
-	if err != nil {
-		return pids, false, err
-	}
-	cfg, err := LoadConfig(l)
-	if err != nil {
-		return pids, false, nil
-	}
-	deleted, err := deleteStaleKind(ctx, l, cfg)
-	return pids, deleted, err
-}

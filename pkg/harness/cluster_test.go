@@ -235,10 +235,10 @@ func TestTwoLocalClustersInOneProcess(t *testing.T) {
 		creds, err := cfg.Credentials.Retrieve(ctx)
 		done()
 		if err != nil {
-			t.Fatalf("%s: %v", e.Config().Name, err)
+			t.Fatalf("%s: %v", e.Name(), err)
 		}
 		if !strings.HasPrefix(creds.AccessKeyID, "ASIA") {
-			t.Errorf("%s: credentials %s", e.Config().Name, creds.AccessKeyID)
+			t.Errorf("%s: credentials %s", e.Name(), creds.AccessKeyID)
 		}
 	}
 	// A token of one environment means nothing to the other's STS.

@@ -1,8 +1,14 @@
-// Package harness starts and stops irsa-local environments in-process: the
-// API test suites use, and what the irsa-local daemon runs. An environment
-// lives in a state directory that keeps its identity (issuer URL, keys, CA)
-// across restarts; several environments can run in one process as long as
-// their state directories differ.
+// Package harness runs irsa-local environments in-process, for Go test
+// suites: Start brings up an OIDC issuer, an AWS endpoint (IAM, STS, S3,
+// EKS) that validates web-identity tokens as AWS does, and optionally a
+// Kubernetes cluster whose service-account tokens that issuer's keys sign,
+// with the pod identity webhook registered. Env then creates roles,
+// service accounts and pods' AWS configurations, and Stop ends it all.
+//
+// Defaults are safe for tests: without WithStateDir an environment lives
+// in a temporary directory of its own, removed by Stop; without WithCluster
+// it runs no cluster (ClusterNone). Several environments can run in one
+// process. Package harnesstest wraps Start for a *testing.T.
 package harness
 
 import (
@@ -13,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -22,16 +29,20 @@ import (
 
 	"github.com/irsa-local/irsa-local/internal/cluster/kind"
 	"github.com/irsa-local/irsa-local/internal/cluster/local"
+	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 	"github.com/irsa-local/irsa-local/pkg/stsmock"
 )
 
 // Env is a running environment.
 type Env struct {
-	layout Layout
-	cfg    Config
+	layout envdir.Layout
+	cfg    envdir.Config
 	opts   options
-	lock   *fileLock
+	lock   *envdir.Lock
+	// removeDir is set when Start made the state directory, so Stop
+	// removes it.
+	removeDir bool
 
 	ca        *issuer.CA
 	issuerURL string
@@ -71,23 +82,35 @@ func Start(ctx context.Context, opts ...Option) (_ *Env, retErr error) {
 			return nil, err
 		}
 	}
-	dir, err := StateDir(o.stateDir, o.name)
-	if err != nil {
-		return nil, err
-	}
-	e := &Env{layout: Layout{Dir: dir}, opts: o, components: map[string]*Component{}}
-	if err := PrepareStateDir(e.layout); err != nil {
-		return nil, err
-	}
-	e.lock, err = acquireLock(e.layout.LockFile())
-	if err != nil {
-		return nil, err
+	e := &Env{opts: o, components: map[string]*Component{}}
+	if o.stateDir == "" {
+		// No state directory given: a fresh one of this Env's own, so that a
+		// test never meets another environment's state, and Stop removes it.
+		dir, err := os.MkdirTemp("", "irsa-local-"+o.name+"-")
+		if err != nil {
+			return nil, fmt.Errorf("create a temporary state directory: %w", err)
+		}
+		e.layout, e.removeDir = envdir.Layout{Dir: dir}, true
+	} else {
+		dir, err := filepath.Abs(o.stateDir)
+		if err != nil {
+			return nil, fmt.Errorf("resolve state directory %s: %w", o.stateDir, err)
+		}
+		e.layout = envdir.Layout{Dir: dir}
 	}
 	defer func() {
 		if retErr != nil {
 			_ = e.Stop(context.WithoutCancel(ctx))
 		}
 	}()
+	if err := envdir.Prepare(e.layout); err != nil {
+		return nil, err
+	}
+	var err error
+	e.lock, err = envdir.AcquireLock(e.layout.LockFile())
+	if err != nil {
+		return nil, err
+	}
 	if err := e.loadOrCreateConfig(); err != nil {
 		return nil, err
 	}
@@ -124,12 +147,9 @@ func Start(ctx context.Context, opts ...Option) (_ *Env, retErr error) {
 }
 
 func (e *Env) loadOrCreateConfig() error {
-	cfg, err := LoadConfig(e.layout)
+	cfg, err := envdir.LoadConfig(e.layout)
 	switch {
 	case err == nil:
-		if cfg.Name != e.opts.name && e.opts.stateDir == "" {
-			return fmt.Errorf("state directory %s holds environment %q, not %q", e.layout.Dir, cfg.Name, e.opts.name)
-		}
 		cfg.Cluster = e.opts.cluster
 		// Environments made before the AWS endpoint existed get its ports now.
 		if cfg.AWSPort == 0 {
@@ -146,8 +166,8 @@ func (e *Env) loadOrCreateConfig() error {
 			return err
 		}
 		e.cfg = *cfg
-		return saveConfig(e.layout, &e.cfg)
-	case errors.Is(err, ErrNoEnvironment):
+		return envdir.SaveConfig(e.layout, &e.cfg)
+	case errors.Is(err, envdir.ErrNoEnvironment):
 	default:
 		return err
 	}
@@ -167,8 +187,8 @@ func (e *Env) loadOrCreateConfig() error {
 	if err != nil {
 		return err
 	}
-	e.cfg = Config{
-		Version:     configVersion,
+	e.cfg = envdir.Config{
+		Version:     envdir.ConfigVersion,
 		AWSPort:     awsPort,
 		AWSTLSPort:  awsTLSPort,
 		Name:        e.opts.name,
@@ -184,12 +204,12 @@ func (e *Env) loadOrCreateConfig() error {
 	if err := allocateClusterPorts(&e.cfg); err != nil {
 		return err
 	}
-	return saveConfig(e.layout, &e.cfg)
+	return envdir.SaveConfig(e.layout, &e.cfg)
 }
 
 // allocateClusterPorts gives a cluster-mode environment its apiserver and
 // webhook ports the first time it runs a cluster.
-func allocateClusterPorts(cfg *Config) error {
+func allocateClusterPorts(cfg *envdir.Config) error {
 	ports := []*int{&cfg.APIServerPort, &cfg.WebhookPort}
 	switch cfg.Cluster {
 	case ClusterLocal:
@@ -409,24 +429,44 @@ func (e *Env) Stop(ctx context.Context) error {
 		if err := e.writeStatus(); err != nil {
 			errs = append(errs, err)
 		}
-		if err := e.lock.release(); err != nil {
+		if err := e.lock.Release(); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if e.removeDir {
+		if err := os.RemoveAll(e.layout.Dir); err != nil {
+			errs = append(errs, fmt.Errorf("remove state directory: %w", err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// Layout returns the files of the environment's state directory.
-func (e *Env) Layout() Layout { return e.layout }
+// StateDir returns the environment's state directory.
+func (e *Env) StateDir() string { return e.layout.Dir }
 
-// Config returns the environment's persistent configuration.
-func (e *Env) Config() Config { return e.cfg }
+// Name returns the environment's name, which is also its EKS cluster name.
+func (e *Env) Name() string { return e.cfg.Name }
 
 // IssuerURL returns the issuer URL, the "iss" of every token.
 func (e *Env) IssuerURL() string { return e.issuerURL }
 
-// AWS returns the environment's AWS endpoint server.
-func (e *Env) AWS() *stsmock.Server { return e.aws }
+// AWS describes the environment's AWS endpoint: its URLs, region, account,
+// admin credentials and the ARN of the issuer's OIDC provider.
+func (e *Env) AWS() AWSInfo { return e.Describe().AWS }
+
+// Clock is the emulator's clock, by which STS, IAM and S3 judge expiry and
+// time conditions. Advance moves it forward only (at most ten years in
+// all) and returns the new offset from real time; Reset returns it to real
+// time.
+type Clock interface {
+	Now() time.Time
+	Advance(d time.Duration) (time.Duration, error)
+	Reset()
+}
+
+// Clock returns the emulator's clock, to test what happens when sessions
+// and tokens expire without waiting for them.
+func (e *Env) Clock() Clock { return e.aws.Clock() }
 
 // AWSEndpoint returns the plain-HTTP URL of the AWS endpoint.
 func (e *Env) AWSEndpoint() string { return e.awsURL }
@@ -440,7 +480,7 @@ func (e *Env) CA() *issuer.CA { return e.ca }
 
 // HTTPClient returns a client that trusts the environment's CA and nothing
 // else, as a user pointing curl --cacert at the exported CA file would.
-func (e *Env) HTTPClient() *http.Client { return clientFor(e.ca) }
+func (e *Env) HTTPClient() *http.Client { return envdir.HTTPClient(e.ca) }
 
 // Token mints a service-account token as kube-apiserver would, for the
 // no-cluster mode.
@@ -452,41 +492,43 @@ func (e *Env) Token(req issuer.TokenRequest) (string, error) {
 }
 
 // ReloadKeys re-reads the key files after a rotation or retirement made by
-// another process (the CLI) and publishes the result at once.
-func (e *Env) ReloadKeys() error {
+// another process (the CLI) and publishes the result at once. With a
+// cluster it restarts kube-apiserver, which reads its keys only at start.
+func (e *Env) ReloadKeys(ctx context.Context) error {
 	ks, err := issuer.LoadKeys(e.layout.KeyDir())
 	if err != nil {
 		return err
 	}
-	return e.setKeys(ks)
+	return e.setKeys(ctx, ks)
 }
 
 // RotateKeys adds a new signing key; the old one stays published until
-// RetireKeys.
-func (e *Env) RotateKeys() (*issuer.KeySet, error) {
+// RetireKeys. With a cluster it restarts kube-apiserver.
+func (e *Env) RotateKeys(ctx context.Context) (*issuer.KeySet, error) {
 	ks, err := issuer.RotateKeys(e.layout.KeyDir())
 	if err != nil {
 		return nil, err
 	}
-	return ks, e.setKeys(ks)
+	return ks, e.setKeys(ctx, ks)
 }
 
-// RetireKeys stops publishing the given kids, or all but the signing key.
-func (e *Env) RetireKeys(kids ...string) ([]string, error) {
+// RetireKeys stops publishing the given kids, or all but the signing key,
+// and returns those it retired. With a cluster it restarts kube-apiserver.
+func (e *Env) RetireKeys(ctx context.Context, kids ...string) ([]string, error) {
 	ks, retired, err := issuer.RetireKeys(e.layout.KeyDir(), kids...)
 	if err != nil {
 		return nil, err
 	}
-	return retired, e.setKeys(ks)
+	return retired, e.setKeys(ctx, ks)
 }
 
-func (e *Env) setKeys(ks *issuer.KeySet) error {
+func (e *Env) setKeys(ctx context.Context, ks *issuer.KeySet) error {
 	e.mu.Lock()
 	running := e.cluster != nil || e.kind != nil
 	e.mu.Unlock()
 	if running {
 		// kube-apiserver reads its key files only at start.
-		if err := e.restartCluster(context.Background()); err != nil {
+		if err := e.restartCluster(ctx); err != nil {
 			return err
 		}
 	}
@@ -505,7 +547,7 @@ func (e *Env) setKeys(ks *issuer.KeySet) error {
 
 // Describe reports the environment as `irsa-local status` prints it.
 func (e *Env) Describe() Description {
-	d := describeConfig(e.layout, &e.cfg)
+	d := envdir.Describe(e.layout, &e.cfg)
 	d.Running = true
 	d.PID = os.Getpid()
 	d.AWS.OIDCProviderARN = e.provider
@@ -514,7 +556,7 @@ func (e *Env) Describe() Description {
 	}
 	clusterComps := e.clusterComponents()
 	e.mu.Lock()
-	for _, name := range componentOrder {
+	for _, name := range envdir.ComponentOrder {
 		if c, ok := e.components[name]; ok {
 			d.Components = append(d.Components, *c)
 		}

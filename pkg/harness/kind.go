@@ -12,12 +12,9 @@ import (
 	"github.com/irsa-local/irsa-local/internal/assets"
 	"github.com/irsa-local/irsa-local/internal/cluster/kind"
 	"github.com/irsa-local/irsa-local/internal/cluster/local"
+	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
-
-// podAWSComponent is the AWS endpoint as pods of a kind cluster reach it:
-// HTTPS on the kind network's gateway address.
-const podAWSComponent = "aws-pods"
 
 // kindImageFor returns the node image kind mode uses for a Kubernetes
 // version ("" for the default): irsa-local's offline image when that version
@@ -58,7 +55,7 @@ func (e *Env) startKind(ctx context.Context) error {
 		// Recorded before the node exists, so that down finds the cluster
 		// even if this process dies while kind creates it.
 		e.cfg.KindCluster = name
-		return saveConfig(e.layout, &e.cfg)
+		return envdir.SaveConfig(e.layout, &e.cfg)
 	}))
 	if err != nil {
 		return err
@@ -70,12 +67,12 @@ func (e *Env) startKind(ctx context.Context) error {
 		return fmt.Errorf("create Kubernetes client: %w", err)
 	}
 	gw := c.Gateway()
-	cert, err := e.ca.Leaf(e.layout.PKIDir(), podAWSComponent, append(serverHosts(e.cfg.IssuerHost), gw))
+	cert, err := e.ca.Leaf(e.layout.PKIDir(), envdir.PodAWSComponent, append(serverHosts(e.cfg.IssuerHost), gw))
 	if err != nil {
 		return err
 	}
 	addr := net.JoinHostPort(gw, strconv.Itoa(e.cfg.AWSTLSPort))
-	if err := e.serve(ctx, podAWSComponent, addr, &cert, e.aws); err != nil {
+	if err := e.serve(ctx, envdir.PodAWSComponent, addr, &cert, e.aws); err != nil {
 		return err
 	}
 	e.podAWSURL = "https://" + addr
@@ -100,18 +97,4 @@ func (e *Env) kindComponents() []Component {
 		comp.State, comp.Error = StateFailed, state
 	}
 	return []Component{comp}
-}
-
-// deleteStaleKind deletes the kind cluster an environment recorded, if it
-// still exists and mounts the environment's keys: what a crashed kind-mode
-// environment leaves behind. A cluster of the same name made by someone
-// else is left alone.
-func deleteStaleKind(ctx context.Context, l Layout, cfg *Config) (bool, error) {
-	if cfg.KindCluster == "" || kind.CheckDocker(ctx) != nil {
-		return false, nil
-	}
-	if !kind.OwnedBy(ctx, cfg.KindCluster, l.KeyDir()) {
-		return false, nil
-	}
-	return true, kind.Delete(cfg.KindCluster, nil)
 }

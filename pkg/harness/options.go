@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/irsa-local/irsa-local/internal/envdir"
 )
 
 // Option configures Start. Options that only matter when an environment is
@@ -51,11 +53,11 @@ func defaultOptions() options {
 	}
 }
 
-// WithName names the environment (default "irsa-local"). The name picks the
-// default state directory and is the EKS cluster name.
+// WithName names a new environment (default "irsa-local"): it is the EKS
+// cluster name, so it keeps to lower-case letters, digits and dashes.
 func WithName(name string) Option {
 	return optionFunc(func(o *options) error {
-		if err := ValidateName(name); err != nil {
+		if err := envdir.ValidateName(name); err != nil {
 			return err
 		}
 		o.name = name
@@ -63,13 +65,21 @@ func WithName(name string) Option {
 	})
 }
 
-// WithStateDir keeps the environment in dir instead of the default
-// $IRSA_LOCAL_HOME/<name> or ~/.irsa-local/<name>.
+// WithStateDir keeps the environment in dir, created when missing, and
+// reuses it on the next Start: the issuer URL, keys, CA, IAM and S3 state
+// survive Stop. Only one process at a time may run the environment of a
+// directory (Start returns ErrRunning otherwise). Without WithStateDir,
+// Start makes a new temporary directory and Stop removes it, so tests never
+// share state by accident.
 func WithStateDir(dir string) Option {
 	return optionFunc(func(o *options) error { o.stateDir = dir; return nil })
 }
 
-// WithCluster selects the cluster mode.
+// WithCluster selects the Kubernetes side (default ClusterNone: no
+// apiserver, tokens minted as it would). ClusterLocal runs etcd,
+// kube-apiserver and kube-controller-manager as processes and needs their
+// binaries (make k8s-assets); ClusterKind needs Docker. The CLI's default is
+// ClusterLocal.
 func WithCluster(mode ClusterMode) Option {
 	return optionFunc(func(o *options) error {
 		switch mode {

@@ -101,7 +101,7 @@ func StartPodSession(ctx context.Context, client kubernetes.Interface, pod *core
 		if sa.Annotations[RoleARNAnnotation] == "" {
 			return nil, fmt.Errorf("pod identity for %s/%s: the service account has no %s annotation, so the webhook injected nothing", pod.Namespace, sa.Name, RoleARNAnnotation)
 		}
-		return nil, fmt.Errorf("pod identity for %s/%s: the pod came back without the %s volume: is the webhook registered? (irsa-local status)", pod.Namespace, sa.Name, webhook.TokenVolumeName)
+		return nil, fmt.Errorf("pod identity for %s/%s: the pod came back without the %s volume: is the pod identity webhook registered?", pod.Namespace, sa.Name, webhook.TokenVolumeName)
 	}
 	s.audience = vol.Audience
 	s.expiration = 3600

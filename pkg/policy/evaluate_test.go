@@ -8,18 +8,18 @@ import (
 )
 
 const (
-	testAccount  = "123456789012"
-	oidcHost     = "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E"
-	providerARN  = "arn:aws:iam::123456789012:oidc-provider/" + oidcHost
-	roleARN      = "arn:aws:iam::123456789012:role/app"
-	sessionARN   = "arn:aws:sts::123456789012:assumed-role/app/botocore-session-1"
-	webIdentity  = "sts:AssumeRoleWithWebIdentity"
-	subKey       = oidcHost + ":sub"
-	audKey       = oidcHost + ":aud"
-	appSubject   = "system:serviceaccount:default:app"
-	stsAudience  = "sts.amazonaws.com"
-	s3ReadOnly   = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*","s3:Describe*","s3-object-lambda:Get*","s3-object-lambda:List*"],"Resource":"*"}]}`
-	objectPrefix = "arn:aws:s3:::bucket/"
+	testAccount     = "123456789012"
+	oidcHost        = "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E"
+	testProviderARN = "arn:aws:iam::123456789012:oidc-provider/" + oidcHost
+	roleARN         = "arn:aws:iam::123456789012:role/app"
+	sessionARN      = "arn:aws:sts::123456789012:assumed-role/app/botocore-session-1"
+	webIdentity     = "sts:AssumeRoleWithWebIdentity"
+	subKey          = oidcHost + ":sub"
+	audKey          = oidcHost + ":aud"
+	appSubject      = "system:serviceaccount:default:app"
+	stsAudience     = "sts.amazonaws.com"
+	s3ReadOnly      = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:List*","s3:Describe*","s3-object-lambda:Get*","s3-object-lambda:List*"],"Resource":"*"}]}`
+	objectPrefix    = "arn:aws:s3:::bucket/"
 )
 
 // eksTrust is the trust policy eksctl and the EKS guide write for one
@@ -29,7 +29,7 @@ var eksTrust = `{
   "Statement": [{
     "Sid": "AllowEKS",
     "Effect": "Allow",
-    "Principal": {"Federated": "` + providerARN + `"},
+    "Principal": {"Federated": "` + testProviderARN + `"},
     "Action": "sts:AssumeRoleWithWebIdentity",
     "Condition": {"StringEquals": {
       "` + subKey + `": "` + appSubject + `",
@@ -41,7 +41,7 @@ var eksTrust = `{
 // trustWith returns a one-statement trust policy for the EKS provider with
 // the given Condition block.
 func trustWith(condition string) string {
-	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + providerARN +
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + testProviderARN +
 		`"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":` + condition + `}]}`
 }
 
@@ -71,7 +71,7 @@ func webIdentityRequest(subject, audience string) Request {
 		ctx.Set(audKey, audience)
 	}
 	return Request{
-		Principal: Principal{Type: PrincipalFederated, IDs: []string{providerARN}},
+		Principal: Principal{Type: PrincipalFederated, IDs: []string{testProviderARN}},
 		Action:    webIdentity,
 		Context:   ctx,
 	}
@@ -163,7 +163,7 @@ func evalCases() []evalCase {
 			}(),
 			want: Allow},
 		{name: "eks trust: key names case-insensitive in a map literal", kind: Trust, policies: []string{eksTrust},
-			req: Request{Principal: Principal{Type: PrincipalFederated, IDs: []string{providerARN}}, Action: webIdentity,
+			req: Request{Principal: Principal{Type: PrincipalFederated, IDs: []string{testProviderARN}}, Action: webIdentity,
 				Context: Context{strings.ToUpper(subKey): {appSubject}, audKey: {stsAudience}}},
 			want: Allow},
 		{name: "eks trust: values are case-sensitive", kind: Trust, policies: []string{eksTrust},
@@ -202,14 +202,14 @@ func evalCases() []evalCase {
 		{name: "principal: NotPrincipal deny of everyone but the provider", kind: Trust,
 			policies: []string{`{"Statement":[
 				{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity"},
-				{"Effect":"Deny","NotPrincipal":{"Federated":"` + providerARN + `"},"Action":"sts:AssumeRoleWithWebIdentity"}]}`},
+				{"Effect":"Deny","NotPrincipal":{"Federated":"` + testProviderARN + `"},"Action":"sts:AssumeRoleWithWebIdentity"}]}`},
 			req: withPrincipal(webIdentityRequest(appSubject, stsAudience),
 				Principal{Type: PrincipalFederated, IDs: []string{"accounts.google.com"}}),
 			want: ExplicitDeny, decider: "p0#1"},
 		{name: "principal: NotPrincipal deny spares the provider", kind: Trust,
 			policies: []string{`{"Statement":[
 				{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRoleWithWebIdentity"},
-				{"Effect":"Deny","NotPrincipal":{"Federated":"` + providerARN + `"},"Action":"sts:AssumeRoleWithWebIdentity"}]}`},
+				{"Effect":"Deny","NotPrincipal":{"Federated":"` + testProviderARN + `"},"Action":"sts:AssumeRoleWithWebIdentity"}]}`},
 			req: webIdentityRequest(appSubject, stsAudience), want: Allow, decider: "p0#0"},
 		{name: "principal: account ID means the whole account", kind: Trust,
 			policies: []string{`{"Statement":{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole"}}`},

@@ -29,6 +29,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/irsa-local/irsa-local/pkg/issuer"
+	"github.com/irsa-local/irsa-local/pkg/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -116,7 +117,7 @@ func (f *fixture) config(creds aws.CredentialsProvider) aws.Config {
 
 // hostPath is the issuer URL without scheme, as users write condition keys.
 func (f *fixture) hostPath(withPort bool) string {
-	n := parseProvider(f.issuerURL)
+	n := policy.ParseProvider(f.issuerURL)
 	if withPort {
 		return n.WithPort
 	}

@@ -45,7 +45,7 @@ func providerResource(_ *Server, p params) string { return p.get("OpenIDConnectP
 // newProviderResource is the ARN CreateOpenIDConnectProvider creates, which
 // IAM authorizes it on.
 func newProviderResource(s *Server, p params) string {
-	return providerARN(s.account, parseProvider(p.get("Url")).Canonical)
+	return policy.ParseProvider(p.get("Url")).ARN(s.account)
 }
 
 // newPolicyResource is the ARN CreatePolicy creates, which IAM authorizes it
@@ -248,7 +248,7 @@ var denyAll = func() *policy.Document {
 
 // sessionContext holds the condition keys of a call made with a session.
 func (s *Server) sessionContext(sess *session) policy.Context {
-	return SessionContext(SessionInfo{
+	return policy.SessionContext(policy.SessionInfo{
 		RoleARN:      sess.RoleARN,
 		RoleID:       sess.RoleID,
 		SessionName:  sess.SessionName,
@@ -258,48 +258,6 @@ func (s *Server) sessionContext(sess *session) policy.Context {
 		Provider:     sess.Provider,
 		ProviderKeys: sess.ProviderKeys,
 	}, s.region, s.clock.Now())
-}
-
-// SessionInfo is what the condition keys of calls made with a role session
-// depend on. Provider, ProviderKeys, Subject and Audience are set for a web
-// identity session only.
-type SessionInfo struct {
-	RoleARN     string
-	RoleID      string
-	SessionName string
-	Issued      time.Time
-	Subject     string
-	Audience    string
-	// Provider is the OIDC provider ARN the session came through.
-	Provider string
-	// ProviderKeys are the spellings of the provider in condition keys, as
-	// ProviderKeys returns them.
-	ProviderKeys []string
-}
-
-// SessionContext holds the condition keys of a call made with a session in
-// region at now: the principal keys, and the web-identity keys that stay in
-// the context of every later call of a web identity session. Tools that
-// diagnose a role's permissions use it to ask what the AWS endpoint asks.
-func SessionContext(sess SessionInfo, region string, now time.Time) policy.Context {
-	ctx := policy.NewContext()
-	account, _, _ := arnAccountResource(sess.RoleARN, "iam")
-	ctx.Set("aws:PrincipalArn", sess.RoleARN)
-	ctx.Set("aws:PrincipalAccount", account)
-	ctx.Set("aws:PrincipalType", "AssumedRole")
-	ctx.Set("aws:userid", sess.RoleID+":"+sess.SessionName)
-	ctx.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
-	ctx.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
-	ctx.Set("aws:TokenIssueTime", sess.Issued.UTC().Format(time.RFC3339))
-	ctx.Set("aws:RequestedRegion", region)
-	if sess.Provider != "" {
-		ctx.Set("aws:FederatedProvider", sess.Provider)
-		for _, k := range sess.ProviderKeys {
-			ctx.Set(k+":sub", sess.Subject)
-			ctx.Set(k+":aud", sess.Audience)
-		}
-	}
-	return ctx
 }
 
 // lookupPolicy finds a managed policy by ARN: AWS managed or the account's.
@@ -402,7 +360,7 @@ func (s *Server) createOIDCProvider(p params) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	name := parseProvider(raw)
+	name := policy.ParseProvider(raw)
 	if _, exists := s.iam.Providers[name.Canonical]; exists {
 		return nil, errorf(409, "EntityAlreadyExists", "Provider with url %s already exists.", raw)
 	}
@@ -413,14 +371,14 @@ func (s *Server) createOIDCProvider(p params) (any, *apiError) {
 		CreateDate:  time.Now().UTC().Truncate(time.Second),
 		Tags:        tags,
 	}
-	return &createOIDCProviderResult{OpenIDConnectProviderArn: providerARN(s.account, name.Canonical), Tags: tags}, nil
+	return &createOIDCProviderResult{OpenIDConnectProviderArn: name.ARN(s.account), Tags: tags}, nil
 }
 
 // EnsureOIDCProvider registers issuerURL as an IAM OIDC provider with the
 // given client IDs unless one exists for it, as eksctl's associate step
 // does, and returns its ARN.
 func (s *Server) EnsureOIDCProvider(issuerURL string, clientIDs []string, thumbprints []string) (string, error) {
-	name := parseProvider(issuerURL)
+	name := policy.ParseProvider(issuerURL)
 	s.iam.mu.Lock()
 	defer s.iam.mu.Unlock()
 	if _, ok := s.iam.Providers[name.Canonical]; !ok {
@@ -434,19 +392,19 @@ func (s *Server) EnsureOIDCProvider(issuerURL string, clientIDs []string, thumbp
 			return "", err
 		}
 	}
-	return providerARN(s.account, name.Canonical), nil
+	return name.ARN(s.account), nil
 }
 
 // OIDCProviderARN returns the ARN of the provider registered for issuerURL,
 // or "" when there is none.
 func (s *Server) OIDCProviderARN(issuerURL string) string {
-	name := parseProvider(issuerURL)
+	name := policy.ParseProvider(issuerURL)
 	s.iam.mu.RLock()
 	defer s.iam.mu.RUnlock()
 	if _, ok := s.iam.Providers[name.Canonical]; !ok {
 		return ""
 	}
-	return providerARN(s.account, name.Canonical)
+	return name.ARN(s.account)
 }
 
 func dedupe(list []string) []string {
@@ -508,7 +466,7 @@ type listOIDCProvidersResult struct {
 func (s *Server) listOIDCProviders(params) (any, *apiError) {
 	out := &listOIDCProvidersResult{}
 	for _, k := range sortedKeys(s.iam.Providers) {
-		out.List = append(out.List, providerListEntry{Arn: providerARN(s.account, k)})
+		out.List = append(out.List, providerListEntry{Arn: policy.ProviderName{Canonical: k}.ARN(s.account)})
 	}
 	return out, nil
 }

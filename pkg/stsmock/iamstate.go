@@ -216,7 +216,7 @@ func (s *iamState) providerByARN(account, arn string) (*oidcProvider, string, bo
 	if !ok || acct != account || !strings.HasPrefix(res, "oidc-provider/") {
 		return nil, "", false
 	}
-	key := parseProvider(res).Canonical
+	key := policy.ParseProvider(res).Canonical
 	p, ok := s.Providers[key]
 	return p, key, ok
 }

@@ -11,14 +11,14 @@ import (
 // same spellings AssumeRoleWithWebIdentity accepts.
 func TestTrustRequestAcceptsBothSpellings(t *testing.T) {
 	const issuer = "https://127.0.0.1:8443/id/ABC"
-	if got := ProviderKeys(issuer); len(got) != 2 || got[0] != "127.0.0.1/id/ABC" || got[1] != "127.0.0.1:8443/id/ABC" {
+	if got := policy.ProviderKeys(issuer); len(got) != 2 || got[0] != "127.0.0.1/id/ABC" || got[1] != "127.0.0.1:8443/id/ABC" {
 		t.Fatalf("ProviderKeys = %q", got)
 	}
-	if got, want := ProviderARN("000000000000", issuer), "arn:aws:iam::000000000000:oidc-provider/127.0.0.1/id/ABC"; got != want {
+	if got, want := policy.ProviderARN("000000000000", issuer), "arn:aws:iam::000000000000:oidc-provider/127.0.0.1/id/ABC"; got != want {
 		t.Fatalf("ProviderARN = %q, want %q", got, want)
 	}
-	req := TrustRequest("000000000000", WebIdentityClaims{Issuer: issuer, Subject: "system:serviceaccount:demo:app", Audience: "sts.amazonaws.com"}, "s", time.Now())
-	for _, spelled := range ProviderKeys(issuer) {
+	req := policy.TrustRequest("000000000000", policy.WebIdentityClaims{Issuer: issuer, Subject: "system:serviceaccount:demo:app", Audience: "sts.amazonaws.com"}, "s", time.Now())
+	for _, spelled := range policy.ProviderKeys(issuer) {
 		doc, err := policy.Parse(eksTrust("arn:aws:iam::000000000000:oidc-provider/"+spelled, spelled, "demo", "app"), policy.Trust)
 		if err != nil {
 			t.Fatal(err)
@@ -30,7 +30,7 @@ func TestTrustRequestAcceptsBothSpellings(t *testing.T) {
 }
 
 func TestSessionContextCarriesWebIdentityKeys(t *testing.T) {
-	ctx := SessionContext(SessionInfo{
+	ctx := policy.SessionContext(policy.SessionInfo{
 		RoleARN: "arn:aws:iam::000000000000:role/app", RoleID: "AROAEXAMPLE", SessionName: "s",
 		Subject: "system:serviceaccount:demo:app", Audience: "sts.amazonaws.com",
 		Provider: "arn:aws:iam::000000000000:oidc-provider/h/id/X", ProviderKeys: []string{"h/id/X"},

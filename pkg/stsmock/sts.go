@@ -251,7 +251,7 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params, wi *we
 	wi.subject, wi.audience = claims.Subject, claims.Audience[0]
 
 	// 4. Issuer → IAM OIDC provider in the role's account.
-	name := parseProvider(claims.Issuer)
+	name := policy.ParseProvider(claims.Issuer)
 	wi.provider = claims.Issuer
 	if !strings.HasPrefix(claims.Issuer, "https://") {
 		return nil, "iss is not an https URL", errorf(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %s", claims.Issuer)
@@ -267,7 +267,7 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params, wi *we
 	if !found || account != s.account {
 		return nil, "no IAM OIDC provider for " + name.Canonical, errorf(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %s", claims.Issuer)
 	}
-	provARN := providerARN(s.account, name.Canonical)
+	provARN := name.ARN(s.account)
 	wi.provider = provARN
 
 	// 5, 6. Discovery and keys over HTTPS; optional thumbprint.
@@ -323,8 +323,8 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params, wi *we
 	if !found {
 		return nil, "role " + roleARN + " does not exist", errorf(403, "AccessDenied", "%s", msgNotAuthorized)
 	}
-	keys := name.spellings()
-	preq := TrustRequest(s.account, WebIdentityClaims{Issuer: claims.Issuer, Subject: claims.Subject, Audience: audience, AZP: claims.AZP}, sessionName, now)
+	keys := name.Spellings()
+	preq := policy.TrustRequest(s.account, policy.WebIdentityClaims{Issuer: claims.Issuer, Subject: claims.Subject, Audience: audience, AZP: claims.AZP}, sessionName, now)
 	decision := policy.Evaluate(preq, policy.NamedDocument{Name: "trust policy of " + roleName, Doc: trust})
 	if !decision.Allowed() {
 		return nil, decision.Reason, errorf(403, "AccessDenied", "%s", msgNotAuthorized)
@@ -431,63 +431,6 @@ func keyFitsAlg(k jose.JSONWebKey, alg string) bool {
 		return want != nil && key.Curve == want
 	}
 	return false
-}
-
-// WebIdentityClaims are what the trust-policy check of
-// AssumeRoleWithWebIdentity reads from a token that passed every earlier
-// check.
-type WebIdentityClaims struct {
-	Issuer  string // iss
-	Subject string // sub
-	// Audience is the aud value that matched one of the provider's client
-	// IDs: the single value of the ":aud" condition key.
-	Audience string
-	AZP      string // azp; "" when the token has none
-}
-
-// TrustRequest is the request AssumeRoleWithWebIdentity decides against a
-// role's trust policy in account: the Federated principal is the issuer's
-// provider ARN under every spelling (with and without the port), and the
-// context holds "<provider>:sub", ":aud" and ":azp" under every spelling,
-// aws:FederatedProvider, sts:RoleSessionName and the time keys. Tools that
-// diagnose a trust policy use it to ask exactly what STS asks.
-func TrustRequest(account string, c WebIdentityClaims, sessionName string, now time.Time) policy.Request {
-	name := parseProvider(c.Issuer)
-	return policy.Request{
-		Principal: policy.Principal{Type: "Federated", IDs: providerIDs(account, name)},
-		Action:    "sts:AssumeRoleWithWebIdentity",
-		Context:   webIdentityContext(name.spellings(), c, providerARN(account, name.Canonical), sessionName, now),
-	}
-}
-
-// providerIDs are the provider ARNs a trust policy's Federated principal
-// may name: the canonical one and, when the issuer has a port, the ARN a
-// user builds from the URL with the port.
-func providerIDs(account string, n providerName) []string {
-	ids := make([]string, 0, 2)
-	for _, sp := range n.spellings() {
-		ids = append(ids, providerARN(account, sp))
-	}
-	return ids
-}
-
-// webIdentityContext builds the condition keys of an AssumeRoleWithWebIdentity
-// request: "<provider>:sub", ":aud" (the matched client ID, single-valued),
-// ":azp" when present, under every spelling of the provider.
-func webIdentityContext(keys []string, c WebIdentityClaims, provARN, sessionName string, now time.Time) policy.Context {
-	ctx := policy.NewContext()
-	for _, k := range keys {
-		ctx.Set(k+":sub", c.Subject)
-		ctx.Set(k+":aud", c.Audience)
-		if c.AZP != "" {
-			ctx.Set(k+":azp", c.AZP)
-		}
-	}
-	ctx.Set("aws:FederatedProvider", provARN)
-	ctx.Set("sts:RoleSessionName", sessionName)
-	ctx.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
-	ctx.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
-	return ctx
 }
 
 // checkSessionPolicies validates session policies and returns their packed

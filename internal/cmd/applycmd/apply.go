@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
+	"github.com/irsa-local/irsa-local/internal/envctl"
 	"github.com/irsa-local/irsa-local/pkg/harness"
 )
 
@@ -47,7 +48,7 @@ func Run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, file string) err
 	if err != nil {
 		return err
 	}
-	if err := harness.ApplyFile(ctx, l, f); err != nil {
+	if err := envctl.Open(l).ApplyFile(ctx, f); err != nil {
 		return env.Explain(l, err)
 	}
 	fmt.Fprintf(s.ErrOut, "✓ Applied %s: %d role(s), %d policy(ies), %d bucket(s), %d service account(s).\n",

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/pkg/harness"
 )
 
@@ -46,15 +47,15 @@ func (f *EnvFlags) Bind(cmd *cobra.Command) {
 }
 
 // Layout resolves the environment's state directory.
-func (f *EnvFlags) Layout() (harness.Layout, error) {
-	if err := harness.ValidateName(f.Name); err != nil {
-		return harness.Layout{}, err
+func (f *EnvFlags) Layout() (envdir.Layout, error) {
+	if err := envdir.ValidateName(f.Name); err != nil {
+		return envdir.Layout{}, err
 	}
-	dir, err := harness.StateDir(f.StateDir, f.Name)
+	dir, err := envdir.Resolve(f.StateDir, f.Name)
 	if err != nil {
-		return harness.Layout{}, err
+		return envdir.Layout{}, err
 	}
-	return harness.Layout{Dir: dir}, nil
+	return envdir.Layout{Dir: dir}, nil
 }
 
 func envOr(key, def string) string {
@@ -123,19 +124,19 @@ func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code
 
 // Describe resolves the selected environment and describes it; a missing
 // environment is one line saying where it looked and how to create it.
-func (f *EnvFlags) Describe() (harness.Layout, harness.Description, error) {
+func (f *EnvFlags) Describe() (envdir.Layout, harness.Description, error) {
 	l, err := f.Layout()
 	if err != nil {
 		return l, harness.Description{}, err
 	}
-	d, err := harness.Inspect(l)
+	d, err := envdir.Inspect(l)
 	return l, d, f.Explain(l, err)
 }
 
-// Explain turns harness.ErrNoEnvironment into a line that says where the
+// Explain turns envdir.ErrNoEnvironment into a line that says where the
 // environment was looked for and how to create it; other errors pass.
-func (f *EnvFlags) Explain(l harness.Layout, err error) error {
-	if errors.Is(err, harness.ErrNoEnvironment) {
+func (f *EnvFlags) Explain(l envdir.Layout, err error) error {
+	if errors.Is(err, envdir.ErrNoEnvironment) {
 		return fmt.Errorf("environment %q does not exist (looked in %s); create it with 'irsa-local up'", f.Name, l.Dir)
 	}
 	return err

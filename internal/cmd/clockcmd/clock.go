@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
-	"github.com/irsa-local/irsa-local/pkg/harness"
+	"github.com/irsa-local/irsa-local/internal/envdir"
 )
 
 // NewCommand returns the clock command.
@@ -69,7 +69,7 @@ func call(s cli.Streams, env *cli.EnvFlags, out cli.Output, method string, body 
 		Now    time.Time `json:"now"`
 		Offset string    `json:"offset"`
 	}
-	if err := harness.AdminCall(context.Background(), d.AWS, method, "/_irsa-local/clock", body, &answer); err != nil {
+	if err := envdir.AdminCall(context.Background(), d.AWS, method, "/_irsa-local/clock", body, &answer); err != nil {
 		return err
 	}
 	if out == cli.OutputJSON {

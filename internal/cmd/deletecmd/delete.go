@@ -11,7 +11,8 @@ import (
 
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
 	"github.com/irsa-local/irsa-local/internal/cmd/downcmd"
-	"github.com/irsa-local/irsa-local/pkg/harness"
+	"github.com/irsa-local/irsa-local/internal/envctl"
+	"github.com/irsa-local/irsa-local/internal/envdir"
 )
 
 // NewCommand returns the delete command.
@@ -25,7 +26,7 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := harness.LoadConfig(l); errors.Is(err, harness.ErrNoEnvironment) {
+			if _, err := envdir.LoadConfig(l); errors.Is(err, envdir.ErrNoEnvironment) {
 				fmt.Fprintf(s.ErrOut, "Environment %q does not exist.\n", env.Name)
 				return nil
 			}
@@ -34,7 +35,7 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 			}
 			// A crashed environment may have left its cluster running, with
 			// its data in the directory about to go.
-			if _, _, err := harness.StopStaleProcesses(cmd.Context(), l); err != nil {
+			if _, _, err := envctl.Open(l).StopStale(cmd.Context()); err != nil {
 				return err
 			}
 			if err := os.RemoveAll(l.Dir); err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
 	"github.com/irsa-local/irsa-local/internal/doctor"
+	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/pkg/harness"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
@@ -100,9 +101,9 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 	if err != nil {
 		return err
 	}
-	d, err := harness.Inspect(l)
+	d, err := envdir.Inspect(l)
 	switch {
-	case errors.Is(err, harness.ErrNoEnvironment):
+	case errors.Is(err, envdir.ErrNoEnvironment):
 		err = withoutEnvironment(ctx, &t, f)
 	case err != nil:
 		return err
@@ -136,7 +137,7 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 
 // withEnvironment checks a running environment: its kubeconfig (unless
 // --kubeconfig), issuer, CA, and AWS endpoint with the admin credentials.
-func withEnvironment(t *doctor.Target, f *flagpole, l harness.Layout, d harness.Description) error {
+func withEnvironment(t *doctor.Target, f *flagpole, l envdir.Layout, d harness.Description) error {
 	t.Environment = d.Name
 	t.Issuer, t.IssuerFrom = d.Issuer.URL, "the environment's issuer"
 	if f.Issuer != "" {
@@ -163,7 +164,7 @@ func withEnvironment(t *doctor.Target, f *flagpole, l harness.Layout, d harness.
 	default:
 		t.NoKube = fmt.Sprintf("environment %q runs with --cluster %s: no Kubernetes API", d.Name, d.Cluster.Mode)
 		t.Mint = func(ns, sa, audience string) (string, error) {
-			return harness.MintToken(l, issuer.TokenRequest{Namespace: ns, ServiceAccount: sa, Audiences: []string{audience}, Duration: time.Hour})
+			return envdir.MintToken(l, issuer.TokenRequest{Namespace: ns, ServiceAccount: sa, Audiences: []string{audience}, Duration: time.Hour})
 		}
 	}
 	return nil

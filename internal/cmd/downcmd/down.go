@@ -13,6 +13,8 @@ import (
 
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
 	"github.com/irsa-local/irsa-local/internal/daemon"
+	"github.com/irsa-local/irsa-local/internal/envctl"
+	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/pkg/harness"
 )
 
@@ -29,13 +31,13 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 				return err
 			}
 			st := cli.NewStatus(s, env)
-			if !harness.LockHeld(l.LockFile()) {
+			if !envdir.LockHeld(l.LockFile()) {
 				_, err := Stop(cmd.Context(), l) // removes a stale pid file
 				if err != nil {
 					return err
 				}
 				// A killed environment process leaves its cluster running.
-				pids, deletedKind, err := harness.StopStaleProcesses(cmd.Context(), l)
+				pids, deletedKind, err := envctl.Open(l).StopStale(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -64,19 +66,19 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 
 // Stop stops the process running the environment in l, if any, and reports
 // whether one was running. A stale pid file is removed.
-func Stop(ctx context.Context, l harness.Layout) (bool, error) {
+func Stop(ctx context.Context, l envdir.Layout) (bool, error) {
 	pid, err := daemon.ReadPID(l.PIDFile())
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, err
 	}
-	if !harness.LockHeld(l.LockFile()) {
+	if !envdir.LockHeld(l.LockFile()) {
 		if pid != 0 {
 			_ = os.Remove(l.PIDFile())
 		}
 		return false, nil
 	}
 	if pid == 0 {
-		d, err := harness.Inspect(l)
+		d, err := envdir.Inspect(l)
 		if err != nil {
 			return false, err
 		}
@@ -85,9 +87,9 @@ func Stop(ctx context.Context, l harness.Layout) (bool, error) {
 		}
 		pid = d.PID
 	}
-	done := func() bool { return !harness.LockHeld(l.LockFile()) && !daemon.Alive(pid) }
+	done := func() bool { return !envdir.LockHeld(l.LockFile()) && !daemon.Alive(pid) }
 	grace, wait := 10*time.Second, 30*time.Second
-	cfg, _ := harness.LoadConfig(l)
+	cfg, _ := envdir.LoadConfig(l)
 	kind := cfg != nil && cfg.Cluster == harness.ClusterKind
 	if kind {
 		// The environment deletes its kind cluster as it stops.
@@ -101,7 +103,7 @@ func Stop(ctx context.Context, l harness.Layout) (bool, error) {
 	_ = os.Remove(l.PIDFile())
 	if kind {
 		// Had the process to be killed, its cluster would still be there.
-		if _, _, err := harness.StopStaleProcesses(ctx, l); err != nil {
+		if _, _, err := envctl.Open(l).StopStale(ctx); err != nil {
 			return true, err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
+	"github.com/irsa-local/irsa-local/internal/envctl"
 	"github.com/irsa-local/irsa-local/internal/fsutil"
 	"github.com/irsa-local/irsa-local/pkg/harness"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
@@ -107,7 +108,7 @@ func collect(ctx context.Context, env *cli.EnvFlags, f *flagpole) ([]variable, e
 	roleARN := f.RoleARN
 	audience, duration := "sts.amazonaws.com", 24*time.Hour
 	if d.Cluster.Mode != harness.ClusterNone {
-		c, err := harness.ClusterClient(d)
+		c, err := envctl.ClusterClient(d)
 		if err != nil {
 			return nil, err
 		}
@@ -125,7 +126,7 @@ func collect(ctx context.Context, env *cli.EnvFlags, f *flagpole) ([]variable, e
 	if roleARN == "" {
 		return nil, fmt.Errorf("service account %s/%s names no role: annotate it with %s=<role ARN>, or pass --role-arn", f.Namespace, f.ServiceAccount, harness.RoleARNAnnotation)
 	}
-	tok, err := harness.IssueToken(ctx, l, issuer.TokenRequest{Namespace: f.Namespace, ServiceAccount: f.ServiceAccount, Audiences: []string{audience}, Duration: duration})
+	tok, err := envctl.Open(l).IssueToken(ctx, issuer.TokenRequest{Namespace: f.Namespace, ServiceAccount: f.ServiceAccount, Audiences: []string{audience}, Duration: duration})
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
+	"github.com/irsa-local/irsa-local/internal/envctl"
 	"github.com/irsa-local/irsa-local/pkg/harness"
 )
 
@@ -163,5 +164,5 @@ func Connect(env *cli.EnvFlags) (kubernetes.Interface, error) {
 	if err != nil {
 		return nil, err
 	}
-	return harness.ClusterClient(d)
+	return envctl.ClusterClient(d)
 }

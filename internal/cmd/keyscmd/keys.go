@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
-	"github.com/irsa-local/irsa-local/pkg/harness"
+	"github.com/irsa-local/irsa-local/internal/envctl"
 )
 
 // NewCommand returns the keys command and its subcommands.
@@ -33,7 +33,7 @@ tokens they signed fail at once.`,
 			if err != nil {
 				return err
 			}
-			ks, err := harness.Keys(l)
+			ks, err := envctl.Open(l).Keys()
 			if err != nil {
 				return err
 			}
@@ -68,7 +68,7 @@ tokens they signed fail at once.`,
 			if err != nil {
 				return err
 			}
-			ks, err := harness.RotateKeys(cmd.Context(), l)
+			ks, err := envctl.Open(l).RotateKeys(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -85,7 +85,7 @@ tokens they signed fail at once.`,
 			if err != nil {
 				return err
 			}
-			retired, err := harness.RetireKeys(cmd.Context(), l, args...)
+			retired, err := envctl.Open(l).RetireKeys(cmd.Context(), args...)
 			if err != nil {
 				return err
 			}

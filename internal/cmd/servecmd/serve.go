@@ -45,17 +45,20 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) (re
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
+	l, err := env.Layout()
+	if err != nil {
+		daemon.Ready(err)
+		return err
+	}
 	out := s.ErrOut
-	if l, err := env.Layout(); err == nil {
-		if lf := rotatingLog(os.Stderr, l.LogFile(), logLimit); lf != nil {
-			defer lf.Close()
-			out = lf
-		}
+	if lf := rotatingLog(os.Stderr, l.LogFile(), logLimit); lf != nil {
+		defer lf.Close()
+		out = lf
 	}
 	logger := slog.New(slog.NewTextHandler(out, nil))
 	opts := append(f.Options(),
 		harness.WithName(env.Name),
-		harness.WithStateDir(env.StateDir),
+		harness.WithStateDir(l.Dir),
 		harness.WithLogger(logger),
 		harness.WithProgress(daemon.Step),
 	)
@@ -65,19 +68,19 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) (re
 		daemon.Ready(err)
 		return err
 	}
-	if err := daemon.WritePID(e.Layout().PIDFile()); err != nil {
+	if err := daemon.WritePID(l.PIDFile()); err != nil {
 		_ = e.Stop(context.WithoutCancel(ctx))
 		daemon.Ready(err)
 		return err
 	}
-	defer os.Remove(e.Layout().PIDFile())
-	logger.Info("environment running", "name", e.Config().Name, "issuer", e.IssuerURL(), "pid", os.Getpid())
+	defer os.Remove(l.PIDFile())
+	logger.Info("environment running", "name", e.Name(), "issuer", e.IssuerURL(), "pid", os.Getpid())
 	daemon.Ready(nil)
 
 	for {
 		select {
 		case <-hup:
-			if err := e.ReloadKeys(); err != nil {
+			if err := e.ReloadKeys(ctx); err != nil {
 				logger.Error("reload keys", "err", err)
 				continue
 			}

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
-	"github.com/irsa-local/irsa-local/pkg/harness"
+	"github.com/irsa-local/irsa-local/internal/envctl"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
 
@@ -42,7 +42,7 @@ claims the apiserver would put in it.`,
 			if err != nil {
 				return err
 			}
-			tok, err := harness.IssueToken(cmd.Context(), l, issuer.TokenRequest{
+			tok, err := envctl.Open(l).IssueToken(cmd.Context(), issuer.TokenRequest{
 				Namespace:      f.Namespace,
 				ServiceAccount: f.ServiceAccount,
 				Audiences:      f.Audiences,
@@ -84,7 +84,7 @@ expiry. It prints the verified claims.`,
 			if err != nil {
 				return err
 			}
-			c, err := harness.VerifyToken(cmd.Context(), l, tok, audience)
+			c, err := envctl.Open(l).VerifyToken(cmd.Context(), tok, audience)
 			if err != nil {
 				return err
 			}

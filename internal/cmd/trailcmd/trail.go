@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
+	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/internal/trail"
-	"github.com/irsa-local/irsa-local/pkg/harness"
 )
 
 type flagpole struct {
@@ -41,7 +41,7 @@ never appear in it.`,
 			if err != nil {
 				return err
 			}
-			if _, err := harness.LoadConfig(l); err != nil {
+			if _, err := envdir.LoadConfig(l); err != nil {
 				return env.Explain(l, err)
 			}
 			print := func(r trail.Record) error { return show(s.Out, f.Output, r) }

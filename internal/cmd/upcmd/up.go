@@ -15,6 +15,7 @@ import (
 	"github.com/irsa-local/irsa-local/internal/cmd/applycmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
 	"github.com/irsa-local/irsa-local/internal/daemon"
+	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/pkg/harness"
 )
 
@@ -63,8 +64,8 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 	if err != nil {
 		return err
 	}
-	if harness.LockHeld(l.LockFile()) {
-		d, err := harness.Inspect(l)
+	if envdir.LockHeld(l.LockFile()) {
+		d, err := envdir.Inspect(l)
 		if err != nil {
 			return err
 		}
@@ -79,8 +80,8 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 		}
 		return printSummary(s, f, d)
 	}
-	if err := harness.PrepareStateDir(l); err != nil {
-		return err
+	if err := envdir.Prepare(l); err != nil {
+		return fmt.Errorf("%w (choose another with --state-dir or IRSA_LOCAL_HOME)", err)
 	}
 	if pid, err := daemon.ReadPID(l.PIDFile()); err == nil {
 		// The lock is free, so whatever wrote this pid no longer runs the environment.
@@ -109,7 +110,7 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 		return err
 	}
 	st.End(true)
-	d, err := harness.Inspect(l)
+	d, err := envdir.Inspect(l)
 	if err != nil {
 		return err
 	}
@@ -118,7 +119,7 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 		if err := applycmd.Run(ctx, s, env, f.File); err != nil {
 			return err
 		}
-		if d, err = harness.Inspect(l); err != nil {
+		if d, err = envdir.Inspect(l); err != nil {
 			return err
 		}
 	}

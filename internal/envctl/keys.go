@@ -1,8 +1,7 @@
-package harness
+package envctl
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,13 +10,15 @@ import (
 	"time"
 
 	"github.com/irsa-local/irsa-local/internal/daemon"
+	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
 
-// RotateKeys adds a new signing key to the environment in l, keeping the old
+// RotateKeys adds a new signing key to the environment, keeping the old
 // one published, and makes a running environment serve it before returning.
-func RotateKeys(ctx context.Context, l Layout) (*issuer.KeySet, error) {
-	if _, err := LoadConfig(l); err != nil {
+func (h *Handle) RotateKeys(ctx context.Context) (*issuer.KeySet, error) {
+	l := h.Layout
+	if _, err := envdir.LoadConfig(l); err != nil {
 		return nil, err
 	}
 	ks, err := issuer.RotateKeys(l.KeyDir())
@@ -28,10 +29,11 @@ func RotateKeys(ctx context.Context, l Layout) (*issuer.KeySet, error) {
 }
 
 // RetireKeys stops publishing kids (all but the signing key when none are
-// given) in the environment in l, and makes a running environment stop
+// given) in the environment, and makes a running environment stop
 // serving them before returning.
-func RetireKeys(ctx context.Context, l Layout, kids ...string) ([]string, error) {
-	if _, err := LoadConfig(l); err != nil {
+func (h *Handle) RetireKeys(ctx context.Context, kids ...string) ([]string, error) {
+	l := h.Layout
+	if _, err := envdir.LoadConfig(l); err != nil {
 		return nil, err
 	}
 	ks, retired, err := issuer.RetireKeys(l.KeyDir(), kids...)
@@ -46,8 +48,8 @@ func RetireKeys(ctx context.Context, l Layout, kids ...string) ([]string, error)
 
 // publish tells the process running the environment, if any, to re-read its
 // key files, and waits until its JWKS lists exactly the keys of ks.
-func publish(ctx context.Context, l Layout, ks *issuer.KeySet) error {
-	if !LockHeld(l.LockFile()) {
+func publish(ctx context.Context, l envdir.Layout, ks *issuer.KeySet) error {
+	if !envdir.LockHeld(l.LockFile()) {
 		return nil
 	}
 	pid, err := daemon.ReadPID(l.PIDFile())
@@ -57,7 +59,7 @@ func publish(ctx context.Context, l Layout, ks *issuer.KeySet) error {
 	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
 		return fmt.Errorf("signal process %d to reload keys: %w", pid, err)
 	}
-	d, err := Inspect(l)
+	d, err := envdir.Inspect(l)
 	if err != nil {
 		return err
 	}
@@ -65,7 +67,7 @@ func publish(ctx context.Context, l Layout, ks *issuer.KeySet) error {
 	if err != nil {
 		return err
 	}
-	client := clientFor(ca)
+	client := envdir.HTTPClient(ca)
 	want := make([]string, 0, len(ks.Published))
 	for _, p := range ks.Published {
 		want = append(want, p.ID)
@@ -110,20 +112,4 @@ func servedKIDs(ctx context.Context, c *http.Client, jwksURL string) ([]string, 
 		kids = append(kids, k.KID)
 	}
 	return kids, nil
-}
-
-// Keys lists the published keys of the environment in l; the first signs.
-func Keys(l Layout) (*issuer.KeySet, error) {
-	if _, err := LoadConfig(l); err != nil {
-		return nil, err
-	}
-	return issuer.LoadKeys(l.KeyDir())
-}
-
-// clientFor returns an HTTP client that trusts ca and nothing else.
-func clientFor(ca *issuer.CA) *http.Client {
-	return &http.Client{
-		Timeout:   5 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}},
-	}
 }

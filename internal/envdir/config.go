@@ -1,4 +1,7 @@
-package harness
+// Package envdir is the state directory of an environment: where it lives,
+// its persistent configuration (env.json), the lock its process holds, the
+// status that process reports, and how another process describes it.
+package envdir
 
 import (
 	"encoding/json"
@@ -35,8 +38,8 @@ const (
 	DefaultIssuerHost      = "127.0.0.1"
 )
 
-// configVersion is bumped when env.json changes incompatibly.
-const configVersion = 1
+// ConfigVersion is bumped when env.json changes incompatibly.
+const ConfigVersion = 1
 
 // Config is the persistent identity of an environment, kept in env.json.
 // Everything that clients or IAM remember (the issuer URL with its port, the
@@ -91,9 +94,9 @@ func (l Layout) AWSDir() string     { return filepath.Join(l.Dir, "aws") }
 func (l Layout) TrailFile() string  { return filepath.Join(l.Dir, "trail.jsonl") }
 func (l Layout) ClusterDir() string { return filepath.Join(l.Dir, "cluster") }
 
-// StateDir resolves where an environment lives: an explicit directory wins,
-// then $IRSA_LOCAL_HOME/<name>, then ~/.irsa-local/<name>.
-func StateDir(explicit, name string) (string, error) {
+// Resolve says where the CLI keeps an environment: an explicit directory
+// wins, then $IRSA_LOCAL_HOME/<name>, then ~/.irsa-local/<name>.
+func Resolve(explicit, name string) (string, error) {
 	if explicit != "" {
 		return filepath.Abs(explicit)
 	}
@@ -123,13 +126,14 @@ func LoadConfig(l Layout) (*Config, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("parse %s: %w (restore it, or delete the environment with 'irsa-local delete')", l.ConfigFile(), err)
 	}
-	if c.Version != configVersion {
-		return nil, fmt.Errorf("read %s: config version %d is not supported by this irsa-local (want %d)", l.ConfigFile(), c.Version, configVersion)
+	if c.Version != ConfigVersion {
+		return nil, fmt.Errorf("read %s: config version %d is not supported by this irsa-local (want %d)", l.ConfigFile(), c.Version, ConfigVersion)
 	}
 	return &c, nil
 }
 
-func saveConfig(l Layout, c *Config) error {
+// SaveConfig writes env.json atomically.
+func SaveConfig(l Layout, c *Config) error {
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return fmt.Errorf("marshal environment config: %w", err)
@@ -140,17 +144,17 @@ func saveConfig(l Layout, c *Config) error {
 	return nil
 }
 
-// PrepareStateDir creates the state directory tree, saying which directory
-// could not be made and how to choose another.
-func PrepareStateDir(l Layout) error {
+// Prepare creates the state directory tree and checks it is writable,
+// saying which directory could not be made.
+func Prepare(l Layout) error {
 	for _, d := range []string{l.Dir, l.PKIDir(), l.KeyDir(), l.RunDir(), l.LogDir(), l.AWSDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return fmt.Errorf("create state directory %s: %w (choose another with --state-dir or IRSA_LOCAL_HOME)", d, unwrapPath(err))
+			return fmt.Errorf("create state directory %s: %w", d, unwrapPath(err))
 		}
 	}
 	probe := filepath.Join(l.RunDir(), ".write-test")
 	if err := os.WriteFile(probe, nil, 0o600); err != nil {
-		return fmt.Errorf("state directory %s is not writable: %w (choose another with --state-dir or IRSA_LOCAL_HOME)", l.Dir, unwrapPath(err))
+		return fmt.Errorf("state directory %s is not writable: %w", l.Dir, unwrapPath(err))
 	}
 	return os.Remove(probe)
 }

@@ -1,25 +1,29 @@
-package harness
+package envctl
 
 import (
 	"context"
 
 	"errors"
 	"fmt"
+	"time"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/irsa-local/irsa-local/internal/envdir"
+	"github.com/irsa-local/irsa-local/pkg/harness"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
+	"github.com/irsa-local/irsa-local/pkg/policy"
 )
 
 // ClusterClient returns a client for the cluster of the running environment
 // d, as a CLI command in another process needs it.
-func ClusterClient(d Description) (kubernetes.Interface, error) {
+func ClusterClient(d envdir.Description) (kubernetes.Interface, error) {
 	if !d.Running {
 		return nil, fmt.Errorf("environment %q is not running; start it with 'irsa-local up'", d.Name)
 	}
@@ -37,17 +41,17 @@ func ClusterClient(d Description) (kubernetes.Interface, error) {
 	return c, nil
 }
 
-// IssueToken returns a service-account token for the environment in l: from
+// IssueToken returns a service-account token for the environment: from
 // the apiserver through TokenRequest when a cluster runs (so it names the
 // real service account and its UID), else minted with the environment's
 // key as the apiserver would.
-func IssueToken(ctx context.Context, l Layout, req issuer.TokenRequest) (string, error) {
-	d, err := Inspect(l)
+func (h *Handle) IssueToken(ctx context.Context, req issuer.TokenRequest) (string, error) {
+	d, err := envdir.Inspect(h.Layout)
 	if err != nil {
 		return "", err
 	}
-	if d.Cluster.Mode == ClusterNone {
-		return MintToken(l, req)
+	if d.Cluster.Mode == envdir.ClusterNone {
+		return h.MintToken(req)
 	}
 	c, err := ClusterClient(d)
 	if err != nil {
@@ -65,18 +69,18 @@ func IssueToken(ctx context.Context, l Layout, req issuer.TokenRequest) (string,
 	return out.Status.Token, nil
 }
 
-// ApplyFile applies an environment file to the running environment in l,
+// ApplyFile applies an environment file to the running environment,
 // from another process: through its AWS endpoint with the admin
 // credentials, and its cluster when it has one.
-func ApplyFile(ctx context.Context, l Layout, f *EnvironmentFile) error {
-	d, err := Inspect(l)
+func (h *Handle) ApplyFile(ctx context.Context, f *harness.EnvironmentFile) error {
+	d, err := envdir.Inspect(h.Layout)
 	if err != nil {
 		return err
 	}
 	if !d.Running {
 		return fmt.Errorf("environment %q is not running; start it with 'irsa-local up'", d.Name)
 	}
-	t := Target{
+	t := harness.Target{
 		AWS: aws.Config{
 			Region:       d.AWS.Region,
 			Credentials:  credentials.NewStaticCredentialsProvider(d.AWS.AccessKeyID, d.AWS.SecretAccessKey, ""),
@@ -84,13 +88,13 @@ func ApplyFile(ctx context.Context, l Layout, f *EnvironmentFile) error {
 		},
 		AccountID: d.AWS.AccountID,
 		TrustPolicy: func(namespace, name string) string {
-			return trustPolicy(d.Issuer.URL, d.AWS.OIDCProviderARN, d.AWS.AccountID, namespace, name)
+			return policy.ServiceAccountTrustPolicy(d.Issuer.URL, d.AWS.OIDCProviderARN, d.AWS.AccountID, namespace, name)
 		},
 	}
-	if d.Cluster.Mode != ClusterNone {
+	if d.Cluster.Mode != envdir.ClusterNone {
 		if t.Kube, err = ClusterClient(d); err != nil {
 			return err
 		}
 	}
-	return Apply(ctx, t, f)
+	return harness.Apply(ctx, t, f)
 }

@@ -1,4 +1,4 @@
-package harness
+package envdir
 
 import (
 	"context"
@@ -22,7 +22,7 @@ func VerifyToken(ctx context.Context, l Layout, tok, audience string) (*issuer.C
 	if err != nil {
 		return nil, err
 	}
-	client := clientFor(ca)
+	client := HTTPClient(ca)
 	ctx = oidc.ClientContext(ctx, client)
 	u := issuer.URL(cfg.IssuerHost, cfg.IssuerPort, cfg.IssuerID)
 	p, err := oidc.NewProvider(ctx, u)
