@@ -94,23 +94,6 @@ func (s *Server) serveEKS(w http.ResponseWriter, req *request) {
 
 type eksError struct{ code, message string }
 
-// eksAuthorized runs answer if the caller may perform action on resource.
-func (s *Server) eksAuthorized(w http.ResponseWriter, req *request, action, resource string, answer func() (int, any)) {
-	if c := req.caller; c != nil && c.session != nil {
-		res := s.authorizeSession(c.session, action, resource, nil, nil)
-		if !res.Allowed() {
-			writeEKSError(w, req.id, 403, "AccessDeniedException", "User: "+c.session.assumedRoleARN()+" is not authorized to perform: "+action+" on resource: "+resource)
-			return
-		}
-	}
-	status, body := answer()
-	if e, ok := body.(eksError); ok {
-		writeEKSError(w, req.id, status, e.code, e.message)
-		return
-	}
-	writeEKSJSON(w, req.id, status, body)
-}
-
 func (s *Server) describeCluster() map[string]any {
 	c := s.cluster
 	version := c.Version

@@ -366,52 +366,6 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 	s.record(rec)
 }
 
-// authorizeS3 decides an S3 request: the admin credentials may do anything,
-// as an account root; a role session needs its identity policies (with any
-// session policies) or the bucket policy to allow, and no explicit deny
-// anywhere; an anonymous request needs the bucket policy to allow it.
-func (s *Server) authorizeS3(req *request, sr *s3Request) (bool, string) {
-	c := req.caller
-	if c != nil && c.admin {
-		return true, "admin credentials act as the account root"
-	}
-	actions := []struct{ action, resource string }{{sr.op.Action, sr.op.Resource}}
-	if sr.op.CopySource != "" {
-		actions = append(actions, struct{ action, resource string }{"s3:GetObject", "arn:aws:s3:::" + sr.op.CopySource})
-	}
-	if sr.op.Name == "DeleteObjects" {
-		objects, err := deleteObjectsKeys(req.r)
-		if err != nil {
-			return false, "the DeleteObjects body does not parse: " + err.Error()
-		}
-		actions = actions[:0]
-		for _, o := range objects {
-			// Naming a version (even "null") deletes that version.
-			action := "s3:DeleteObject"
-			if o.VersionID != "" {
-				action = "s3:DeleteObjectVersion"
-			}
-			actions = append(actions, struct{ action, resource string }{action, "arn:aws:s3:::" + sr.bucket + "/" + o.Key})
-		}
-	}
-	bucketPolicy := s.bucketPolicy(sr.bucket)
-	var reasons []string
-	for _, a := range actions {
-		var res policy.Result
-		ctx := s.s3Context(req.r, sr)
-		if c == nil || c.session == nil {
-			res = policy.Authorize(policy.Request{Action: a.action, Resource: a.resource, Context: ctx}, nil, nil, bucketPolicy)
-		} else {
-			res = s.authorizeSession(c.session, a.action, a.resource, bucketPolicy, ctx)
-		}
-		if !res.Allowed() {
-			return false, a.action + " on " + a.resource + ": " + res.Reason
-		}
-		reasons = append(reasons, a.action+" on "+a.resource+": "+res.Reason)
-	}
-	return true, strings.Join(reasons, "; ")
-}
-
 // s3Context adds the S3 condition keys of a request.
 func (s *Server) s3Context(r *http.Request, sr *s3Request) policy.Context {
 	ctx := policy.NewContext()
