@@ -43,7 +43,7 @@ func TestReportText(t *testing.T) {
 		!strings.HasPrefix(lines[7], "                   fix: ") || !strings.HasPrefix(lines[9], "- permissions      skipped: ") {
 		t.Errorf("layout changed:\n%s", b.String())
 	}
-	golden(t, "report.golden", b.String())
+	checkGolden(t, "report.golden", b.String())
 }
 
 func TestReportJSONIsAnArrayOfChecks(t *testing.T) {

@@ -2,15 +2,14 @@ package doctor
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+	"github.com/irsa-local/irsa-local/internal/golden"
+)
 
 const (
 	testIssuer   = "https://127.0.0.1:8443/id/ABC"
@@ -33,23 +32,10 @@ func podToken() *Token {
 	}
 }
 
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
+// checkGolden compares got with testdata/name.
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs:\n--- got\n%s--- want\n%s", path, got, want)
-	}
+	golden.Assert(t, filepath.Join("testdata", name), []byte(got))
 }
 
 func render(c Check) string {
@@ -134,7 +120,7 @@ func TestDiagnoseTrust(t *testing.T) {
 					t.Errorf("report lacks %s:\n%s", s, text)
 				}
 			}
-			golden(t, filepath.Join("trust", tc.name+".golden"), text)
+			checkGolden(t, filepath.Join("trust", tc.name+".golden"), text)
 		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"net"
 	"net/http"
 	"os"
@@ -17,9 +16,9 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/irsa-local/irsa-local/internal/golden"
+)
 
 // The expected kid was computed outside Go, from the same key file:
 //
@@ -50,7 +49,7 @@ func TestConstructGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "testdata/discovery.golden.json", append(got, '\n'))
+	golden.Assert(t, "testdata/discovery.golden.json", append(got, '\n'))
 }
 
 func TestJWKSGolden(t *testing.T) {
@@ -67,23 +66,7 @@ func TestJWKSGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "testdata/jwks.golden.json", append(got, '\n'))
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("%s differs:\n got: %s\nwant: %s", path, got, want)
-	}
+	golden.Assert(t, "testdata/jwks.golden.json", append(got, '\n'))
 }
 
 // testIssuer serves an issuer over HTTPS with a leaf of a fresh CA, the way

@@ -2,16 +2,15 @@ package policy
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+	"github.com/irsa-local/irsa-local/internal/golden"
+)
 
 // kindOf reads the Kind from a fixture's file name prefix.
 func kindOf(t *testing.T, name string) Kind {
@@ -46,20 +45,7 @@ func walkFixtures(t *testing.T, dir string, check func(t *testing.T, kind Kind, 
 				t.Fatal(err)
 			}
 			got := check(t, kindOf(t, name), string(doc))
-			golden := strings.TrimSuffix(file, ".json") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("read golden (run go test -update to create it): %v", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s:\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
+			golden.Assert(t, strings.TrimSuffix(file, ".json")+".golden", []byte(got))
 		})
 	}
 }

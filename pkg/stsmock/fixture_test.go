@@ -6,14 +6,12 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -28,11 +26,10 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/irsa-local/irsa-local/internal/golden"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 	"github.com/irsa-local/irsa-local/pkg/policy"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // fixture is an AWS endpoint with a real issuer serving its keys over HTTPS,
 // and SDK clients pointed at the endpoint with the admin credentials.
@@ -244,7 +241,7 @@ var requestIDPattern = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[
 
 // golden compares a wire answer with testdata/<name>.golden, with request
 // ids and the values in replace masked.
-func golden(t *testing.T, name string, status int, body string, replace map[string]string) {
+func checkGolden(t *testing.T, name string, status int, body string, replace map[string]string) {
 	t.Helper()
 	body = requestIDPattern.ReplaceAllString(body, "REQUEST-ID")
 	body = nowPattern.ReplaceAllString(body, "current date/time NOW")
@@ -252,20 +249,7 @@ func golden(t *testing.T, name string, status int, body string, replace map[stri
 	for from, to := range replace {
 		got = strings.ReplaceAll(got, from, to)
 	}
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		_ = os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read %s (run with -update to create it): %v", path, err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs\n got: %s\nwant: %s", path, got, want)
-	}
+	golden.Assert(t, filepath.Join("testdata", name+".golden"), []byte(got))
 }
 
 func otherRSAKey(t *testing.T) *rsa.PrivateKey {

@@ -240,7 +240,7 @@ func TestIAMErrorsGolden(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, body := f.signedWire(tc.form)
-			golden(t, "errors/"+tc.name, status, body, nil)
+			checkGolden(t, "errors/"+tc.name, status, body, nil)
 		})
 	}
 }

@@ -269,7 +269,7 @@ func TestErrorCatalogGolden(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := f.wire(tc.form)
-			golden(t, "errors/"+tc.name, code, body, replace)
+			checkGolden(t, "errors/"+tc.name, code, body, replace)
 		})
 	}
 }
@@ -283,7 +283,7 @@ func TestKeyRetrievalFailure(t *testing.T) {
 	c := f.claims()
 	c["iss"] = dead
 	code, body := f.wire(assumeForm(roleARN, f.signClaims(c)))
-	golden(t, "errors/InvalidIdentityToken-key-retrieval", code, body, nil)
+	checkGolden(t, "errors/InvalidIdentityToken-key-retrieval", code, body, nil)
 }
 
 func TestThumbprintCheck(t *testing.T) {
@@ -296,7 +296,7 @@ func TestThumbprintCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, body := f.wire(assumeForm(roleARN, f.token("default", "app")))
-	golden(t, "errors/InvalidIdentityToken-thumbprint", code, body, nil)
+	checkGolden(t, "errors/InvalidIdentityToken-thumbprint", code, body, nil)
 	if _, err := f.iam.UpdateOpenIDConnectProviderThumbprint(context.Background(), &iam.UpdateOpenIDConnectProviderThumbprintInput{
 		OpenIDConnectProviderArn: aws.String(arn), ThumbprintList: []string{f.ca.Thumbprint()},
 	}); err != nil {

@@ -3,7 +3,6 @@ package webhook
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,9 +14,9 @@ import (
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
-)
 
-var update = flag.Bool("update", false, "rewrite the ExpectedPatch document of every testdata case")
+	"github.com/irsa-local/irsa-local/internal/golden"
+)
 
 // A golden case is a multi-document YAML file:
 //
@@ -206,7 +205,7 @@ func TestBuildPatchGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			if *update {
+			if golden.Update() {
 				if err := rewriteExpected(file, data, ops); err != nil {
 					t.Fatalf("update %s: %v", file, err)
 				}

@@ -1,16 +1,14 @@
 package kind
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+	"github.com/irsa-local/irsa-local/internal/golden"
+)
 
 func testConfig() Config {
 	return Config{
@@ -46,19 +44,7 @@ func TestClusterConfigGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", tc.name+".yaml")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("read golden file (run go test -update to create it): %v", err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("kind config differs from %s (go test -update rewrites it):\n%s", golden, got)
-			}
+			golden.Assert(t, filepath.Join("testdata", tc.name+".yaml"), got)
 		})
 	}
 }
