@@ -172,10 +172,17 @@ func scan(r io.Reader, since time.Time) ([]Record, error) {
 // call, until ctx ends. It polls, which works across processes and survives
 // rotation.
 func Follow(ctx context.Context, path string, fn func(Record) error) error {
+	return follow(ctx, path, fn, func() {})
+}
+
+// follow is Follow with a hook called once the starting point is taken:
+// records written after that are delivered.
+func follow(ctx context.Context, path string, fn func(Record) error, started func()) error {
 	var offset int64
 	if fi, err := os.Stat(path); err == nil {
 		offset = fi.Size()
 	}
+	started()
 	var partial []byte
 	for {
 		fi, err := os.Stat(path)

@@ -78,10 +78,11 @@ func TestFollowSeesNewRecords(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	got := make(chan string, 4)
+	started := make(chan struct{})
 	go func() {
-		_ = Follow(ctx, path, func(r Record) error { got <- r.EventName; return nil })
+		_ = follow(ctx, path, func(r Record) error { got <- r.EventName; return nil }, func() { close(started) })
 	}()
-	time.Sleep(300 * time.Millisecond)
+	<-started // "before" is behind the starting point, "after" will not be
 	_ = w.Write(rec("after", time.Now()))
 	select {
 	case name := <-got:

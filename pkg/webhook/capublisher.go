@@ -58,6 +58,9 @@ type CAPublisher struct {
 	cmLister corelisters.ConfigMapLister
 	synced   []cache.InformerSynced
 	queue    workqueue.TypedRateLimitingInterface[string]
+	// decided, when set (by tests), is called with each namespace once
+	// its sync succeeded.
+	decided func(namespace string)
 }
 
 // NewCAPublisher returns a publisher of caPEM; call Run to start it.
@@ -153,6 +156,9 @@ func (p *CAPublisher) processNext(ctx context.Context) bool {
 		return true
 	}
 	p.queue.Forget(ns)
+	if p.decided != nil {
+		p.decided(ns)
+	}
 	return true
 }
 

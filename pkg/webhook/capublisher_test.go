@@ -94,11 +94,27 @@ func TestCAPublisherSkipsTerminatingNamespaces(t *testing.T) {
 	dying := namespace("dying")
 	dying.Status.Phase = corev1.NamespaceTerminating
 	client := fake.NewClientset(dying, namespace("alive"))
-	runPublisher(t, client)
+	p, err := NewCAPublisher(client, []byte(testCAPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	decided := make(chan struct{})
+	p.decided = func(ns string) {
+		if ns == "dying" {
+			close(decided)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
 
 	eventually(t, client, "alive", DefaultCAConfigMap, published)
-	// Both were queued together; once alive is done, dying was decided too.
-	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-decided:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the terminating namespace was never decided")
+	}
 	if _, err := client.CoreV1().ConfigMaps("dying").Get(context.Background(), DefaultCAConfigMap, metav1.GetOptions{}); err == nil {
 		t.Error("published into a terminating namespace")
 	}
