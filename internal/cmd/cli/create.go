@@ -3,11 +3,11 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/irsa-local/irsa-local/internal/assets"
 	"github.com/irsa-local/irsa-local/pkg/harness"
@@ -28,20 +28,30 @@ type CreateFlags struct {
 	GracePeriod    time.Duration
 	KindImage      string
 	KubeVersion    string
+
+	// set holds exactly these flags, so that Args renders them and no
+	// other flag of the command.
+	set *pflag.FlagSet
 }
 
 // Bind registers the flags on cmd.
 func (f *CreateFlags) Bind(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.Cluster, "cluster", string(harness.ClusterLocal), "cluster mode: local (etcd, kube-apiserver and kube-controller-manager as processes; no Docker), kind (real nodes and pods in Docker) or none (issuer and AWS endpoint only)")
-	cmd.Flags().StringVar(&f.KindImage, "kind-image", "", "node image of a kind cluster (default: irsa-local/kind-node:"+assets.KubernetesVersion+" when built on this machine, else kind's default)")
-	cmd.Flags().StringVar(&f.KubeVersion, "kubernetes-version", "", "Kubernetes version of a kind cluster, e.g. v1.35.0: picks the node image kindest/node:<version> (or irsa-local's own image of that version when built here)")
-	cmd.Flags().IntVar(&f.IssuerPort, "issuer-port", 0, "HTTPS port of the issuer for a new environment (default: a free port, kept from then on)")
-	cmd.Flags().StringVar(&f.IssuerHost, "issuer-host", harness.DefaultIssuerHost, "host name in the issuer URL of a new environment")
-	cmd.Flags().IntVar(&f.AWSPort, "aws-port", 0, "plain-HTTP port of the AWS endpoint of a new environment (default: a free port, kept from then on)")
-	cmd.Flags().BoolVar(&f.NoOIDCProvider, "no-oidc-provider", false, "do not register the issuer as an IAM OIDC provider (as before 'eksctl utils associate-iam-oidc-provider')")
-	cmd.Flags().BoolVar(&f.NoInjection, "no-endpoint-injection", false, "make the webhook mutate pods exactly as EKS's does, without AWS_ENDPOINT_URL pointing at the emulator")
-	cmd.Flags().StringVar(&f.Region, "region", harness.DefaultRegion, "AWS region of a new environment")
-	cmd.Flags().DurationVar(&f.GracePeriod, "webhook-grace-period", webhook.DefaultGracePeriod, "how long the webhook waits for a pod's service account to reach its cache before leaving the pod unmutated (0: upstream's behaviour)")
+	f.set = pflag.NewFlagSet("create", pflag.ContinueOnError)
+	f.bind(f.set)
+	cmd.Flags().AddFlagSet(f.set)
+}
+
+func (f *CreateFlags) bind(fs *pflag.FlagSet) {
+	fs.StringVar(&f.Cluster, "cluster", string(harness.ClusterLocal), "cluster mode: local (etcd, kube-apiserver and kube-controller-manager as processes; no Docker), kind (real nodes and pods in Docker) or none (issuer and AWS endpoint only)")
+	fs.StringVar(&f.KindImage, "kind-image", "", "node image of a kind cluster (default: irsa-local/kind-node:"+assets.KubernetesVersion+" when built on this machine, else kind's default)")
+	fs.StringVar(&f.KubeVersion, "kubernetes-version", "", "Kubernetes version of a kind cluster, e.g. v1.35.0: picks the node image kindest/node:<version> (or irsa-local's own image of that version when built here)")
+	fs.IntVar(&f.IssuerPort, "issuer-port", 0, "HTTPS port of the issuer for a new environment (default: a free port, kept from then on)")
+	fs.StringVar(&f.IssuerHost, "issuer-host", harness.DefaultIssuerHost, "host name in the issuer URL of a new environment")
+	fs.IntVar(&f.AWSPort, "aws-port", 0, "plain-HTTP port of the AWS endpoint of a new environment (default: a free port, kept from then on)")
+	fs.BoolVar(&f.NoOIDCProvider, "no-oidc-provider", false, "do not register the issuer as an IAM OIDC provider (as before 'eksctl utils associate-iam-oidc-provider')")
+	fs.BoolVar(&f.NoInjection, "no-endpoint-injection", false, "make the webhook mutate pods exactly as EKS's does, without AWS_ENDPOINT_URL pointing at the emulator")
+	fs.StringVar(&f.Region, "region", harness.DefaultRegion, "AWS region of a new environment")
+	fs.DurationVar(&f.GracePeriod, "webhook-grace-period", webhook.DefaultGracePeriod, "how long the webhook waits for a pod's service account to reach its cache before leaving the pod unmutated (0: upstream's behaviour)")
 }
 
 // Validate rejects flags that do not fit together, before anything starts.
@@ -62,28 +72,13 @@ func (f *CreateFlags) Validate() error {
 	return nil
 }
 
-// Args renders the flags as command-line arguments.
+// Args renders every flag, with its current value, as command-line
+// arguments that Bind parses back into the same values. f must be bound.
 func (f *CreateFlags) Args() []string {
-	args := []string{
-		"--cluster", f.Cluster,
-		"--issuer-port", strconv.Itoa(f.IssuerPort),
-		"--issuer-host", f.IssuerHost,
-		"--region", f.Region,
-		"--aws-port", strconv.Itoa(f.AWSPort),
-		"--webhook-grace-period", f.GracePeriod.String(),
-	}
-	if f.NoOIDCProvider {
-		args = append(args, "--no-oidc-provider")
-	}
-	if f.NoInjection {
-		args = append(args, "--no-endpoint-injection")
-	}
-	if f.KindImage != "" {
-		args = append(args, "--kind-image", f.KindImage)
-	}
-	if f.KubeVersion != "" {
-		args = append(args, "--kubernetes-version", f.KubeVersion)
-	}
+	var args []string
+	f.set.VisitAll(func(fl *pflag.Flag) {
+		args = append(args, "--"+fl.Name+"="+fl.Value.String())
+	})
 	return args
 }
 
