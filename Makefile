@@ -18,6 +18,11 @@ demo:
 test:
 	hack/test.sh
 
+## test-short: static checks and the unit tests with -short (no kube-apiserver, no AWS CLI, no e2e): about a minute
+.PHONY: test-short
+test-short:
+	hack/test-short.sh
+
 ## e2e-tools: end-to-end specs with Terraform (examples/terraform) and eksctl; a missing tool is a skipped spec
 .PHONY: e2e-tools
 e2e-tools:
@@ -53,7 +58,7 @@ mutate:
 load:
 	hack/load.sh
 
-## verify: go vet and gofmt only
+## verify: go mod tidy, gofmt, goimports, go vet, staticcheck and shellcheck (tools installed on first use)
 .PHONY: verify
 verify:
 	hack/verify.sh

@@ -19,7 +19,7 @@ if [[ -z "${IRSA_LOCAL_HOME:-}" ]]; then
   export IRSA_LOCAL_HOME
 fi
 trap '"${bin}" down >/dev/null 2>&1 || true; rm -rf "${work}"' EXIT
-cd "${work}"
+cd "${work}" || exit
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 

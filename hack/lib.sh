@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared set-up for hack/ scripts: strict mode and the repository root.
 set -o errexit -o nounset -o pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

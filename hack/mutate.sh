@@ -15,7 +15,7 @@ version=v0.6.0
 bindir="${XDG_CACHE_HOME:-${HOME}/.cache}/irsa-local/tools/gremlins-${version}"
 if [[ ! -x "${bindir}/gremlins" ]]; then
   mkdir -p "${bindir}"
-  GOBIN="${bindir}" GOFLAGS= go install "github.com/go-gremlins/gremlins/cmd/gremlins@${version}"
+  GOBIN="${bindir}" GOFLAGS='' go install "github.com/go-gremlins/gremlins/cmd/gremlins@${version}"
 fi
 # Every file of pkg/stsmock but those that decide.
 stsmock_excludes=()

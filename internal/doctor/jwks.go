@@ -114,7 +114,7 @@ func createTokenCommand(tok *Token) string {
 }
 
 func verifies(raw string, keys []jose.JSONWebKey) bool {
-	jws, err := jose.ParseSigned(raw, signingAlgs)
+	jws, err := jose.ParseSignedCompact(raw, signingAlgs)
 	if err != nil {
 		return false
 	}

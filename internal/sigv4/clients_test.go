@@ -28,6 +28,11 @@ const requireClientsEnv = "IRSA_LOCAL_REQUIRE_CLIENTS"
 // the clients are required) when the tool is not installed.
 func requireClient(t *testing.T, tool string) string {
 	t.Helper()
+	if testing.Short() {
+		// Each CLI call spends about a second starting Python; make test
+		// runs these.
+		t.Skip("-short: leaves out the tests that run " + tool)
+	}
 	p, err := exec.LookPath(tool)
 	if err != nil {
 		missingClient(t, tool+" is not on PATH")

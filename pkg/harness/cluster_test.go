@@ -18,15 +18,15 @@ import (
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
 
-// requireAssets fails (or, with -short, skips) when the Kubernetes binaries
-// are not built: cluster tests need the real apiserver.
+// requireAssets fails when the Kubernetes binaries are not built: cluster
+// tests need the real apiserver. -short skips them.
 func requireAssets(t *testing.T) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: leaves out the tests that run kube-apiserver")
+	}
 	for _, name := range []string{assets.Etcd, assets.KubeAPIServer, assets.KubeControllerManager} {
 		if _, err := assets.Find(name); err != nil {
-			if testing.Short() {
-				t.Skipf("-short and %v", err)
-			}
 			t.Fatal(err)
 		}
 	}

@@ -2,10 +2,6 @@ package stsmock
 
 // Tags of roles and OIDC providers: Tag*, Untag* and List*Tags.
 
-type tagsXML struct {
-	Tags []tag `xml:"Tags>member"`
-}
-
 func readTags(p params) ([]tag, *apiError) {
 	var tags []tag
 	for _, m := range p.structList("Tags", "Key", "Value") {

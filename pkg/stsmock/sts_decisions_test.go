@@ -71,13 +71,13 @@ func TestPackedPolicySize(t *testing.T) {
 		return f.sts.AssumeRoleWithWebIdentity(context.Background(), in)
 	}
 	out, err := assume("")
-	if err != nil || out.PackedPolicySize != nil {
-		t.Fatalf("no session policy: %v, PackedPolicySize %v", err, out.PackedPolicySize)
+	if err != nil || packedPolicySize(out) != nil {
+		t.Fatalf("no session policy: %v, PackedPolicySize %v", err, packedPolicySize(out))
 	}
 	tmpl := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::%s"}]}`
 	full := fmt.Sprintf(tmpl, strings.Repeat("b", 2048-len(fmt.Sprintf(tmpl, ""))))
 	out, err = assume(full)
-	if err != nil || out.PackedPolicySize == nil || *out.PackedPolicySize != 100 {
+	if err != nil || packedPolicySize(out) == nil || *packedPolicySize(out) != 100 {
 		t.Fatalf("a 2,048-byte session policy: %v, PackedPolicySize %v", err, out)
 	}
 	if _, err := assume(full, "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"); apiCode(err) != "PackedPolicyTooLarge" {
