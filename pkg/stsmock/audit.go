@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/irsa-local/irsa-local/internal/awsquery"
 	"github.com/irsa-local/irsa-local/internal/trail"
 )
 
@@ -98,17 +99,17 @@ func (s *Server) record(e *eventRecord) {
 // trail: a refused 1 MB parameter costs a few hundred bytes, not 1 MB. S3
 // keys (up to 1,024 bytes) are kept whole.
 func (e *eventRecord) bound() {
-	e.UserAgent = truncate(e.UserAgent, maxEchoed)
-	e.UserIdentity.UserName = truncate(e.UserIdentity.UserName, maxEchoed)
-	e.UserIdentity.PrincipalID = truncate(e.UserIdentity.PrincipalID, 3*maxEchoed)
-	e.UserIdentity.IdentityProvider = truncate(e.UserIdentity.IdentityProvider, maxEchoed)
-	e.ErrorMessage = truncate(e.ErrorMessage, maxReason)
+	e.UserAgent = awsquery.Truncate(e.UserAgent, awsquery.MaxEchoed)
+	e.UserIdentity.UserName = awsquery.Truncate(e.UserIdentity.UserName, awsquery.MaxEchoed)
+	e.UserIdentity.PrincipalID = awsquery.Truncate(e.UserIdentity.PrincipalID, 3*awsquery.MaxEchoed)
+	e.UserIdentity.IdentityProvider = awsquery.Truncate(e.UserIdentity.IdentityProvider, awsquery.MaxEchoed)
+	e.ErrorMessage = awsquery.Truncate(e.ErrorMessage, maxReason)
 	if e.IrsaLocal != nil {
-		e.IrsaLocal.Reason = truncate(e.IrsaLocal.Reason, maxReason)
+		e.IrsaLocal.Reason = awsquery.Truncate(e.IrsaLocal.Reason, maxReason)
 	}
 	for k, v := range e.RequestParameters {
 		if str, ok := v.(string); ok {
-			e.RequestParameters[k] = truncate(str, maxKeyLength+maxEchoed)
+			e.RequestParameters[k] = awsquery.Truncate(str, maxKeyLength+awsquery.MaxEchoed)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/irsa-local/irsa-local/internal/awsquery"
 	"github.com/irsa-local/irsa-local/pkg/policy"
 )
 
@@ -14,7 +15,7 @@ import (
 // authorizeIAM lets the admin credentials do anything, as the account root
 // may, and holds role sessions to their role's policies and session
 // policies.
-func (s *Server) authorizeIAM(req *request, action string, h iamHandler, rec *eventRecord) *apiError {
+func (s *Server) authorizeIAM(req *request, action string, h iamHandler, rec *eventRecord) *awsquery.Error {
 	c := req.caller
 	if c == nil || c.admin {
 		if rec != nil {
@@ -37,7 +38,7 @@ func (s *Server) authorizeIAM(req *request, action string, h iamHandler, rec *ev
 	if res.Decision == policy.ExplicitDeny {
 		reason = "an explicit deny in " + res.Decider.Policy + " denies it"
 	}
-	return errorf(403, "AccessDenied", "User: %s is not authorized to perform: iam:%s on resource: %s because %s", c.session.assumedRoleARN(), action, resource, reason)
+	return awsquery.Errorf(403, "AccessDenied", "User: %s is not authorized to perform: iam:%s on resource: %s because %s", c.session.assumedRoleARN(), action, resource, reason)
 }
 
 // authorizeSession evaluates a request made with a role session against the

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/irsa-local/irsa-local/internal/awsquery"
 	"github.com/irsa-local/irsa-local/internal/sigv4"
 )
 
@@ -76,7 +77,7 @@ func (s *Server) serveEKS(w http.ResponseWriter, req *request) {
 		name, _ := url.PathUnescape(path[len("/clusters/"):])
 		s.eksAuthorized(w, req, "eks:DescribeCluster", "arn:aws:eks:"+s.region+":"+s.account+":cluster/"+name, func() (int, any) {
 			if s.cluster == nil || s.cluster.Name != name {
-				return 404, eksError{"ResourceNotFoundException", "No cluster found for name: " + truncate(name, maxEchoed) + "."}
+				return 404, eksError{"ResourceNotFoundException", "No cluster found for name: " + awsquery.Truncate(name, awsquery.MaxEchoed) + "."}
 			}
 			return 200, map[string]any{"cluster": s.describeCluster()}
 		})
@@ -88,7 +89,7 @@ func (s *Server) serveEKS(w http.ResponseWriter, req *request) {
 		arn, _ := url.PathUnescape(path[len("/tags/"):])
 		s.serveEKSTags(w, req, arn)
 	default:
-		writeEKSError(w, req.id, 404, "NotFoundException", "irsa-local's EKS endpoint does not serve "+r.Method+" "+truncate(path, maxEchoed))
+		writeEKSError(w, req.id, 404, "NotFoundException", "irsa-local's EKS endpoint does not serve "+r.Method+" "+awsquery.Truncate(path, awsquery.MaxEchoed))
 	}
 }
 
@@ -156,7 +157,7 @@ func (s *Server) serveEKSTags(w http.ResponseWriter, req *request, arn string) {
 	// Authorized first, as EKS does: a caller without permission learns
 	// nothing about which clusters exist.
 	exists := func() bool { return s.cluster != nil && arn == s.cluster.arn(s.region, s.account) }
-	notFound := eksError{"ResourceNotFoundException", "No cluster found for arn: " + truncate(arn, maxEchoed) + "."}
+	notFound := eksError{"ResourceNotFoundException", "No cluster found for arn: " + awsquery.Truncate(arn, awsquery.MaxEchoed) + "."}
 	switch r.Method {
 	case http.MethodGet:
 		s.eksAuthorized(w, req, "eks:ListTagsForResource", arn, func() (int, any) {
@@ -170,7 +171,7 @@ func (s *Server) serveEKSTags(w http.ResponseWriter, req *request, arn string) {
 			Tags map[string]string `json:"tags"`
 		}
 		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
-			writeEKSError(w, req.id, 400, "InvalidParameterException", "The request body is not valid JSON: "+truncate(err.Error(), maxEchoed))
+			writeEKSError(w, req.id, 400, "InvalidParameterException", "The request body is not valid JSON: "+awsquery.Truncate(err.Error(), awsquery.MaxEchoed))
 			return
 		}
 		s.eksAuthorized(w, req, "eks:TagResource", arn, func() (int, any) {

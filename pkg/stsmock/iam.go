@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/irsa-local/irsa-local/internal/awsquery"
 	"github.com/irsa-local/irsa-local/pkg/policy"
 )
 
@@ -22,36 +23,36 @@ func iamDate(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // iamHandler is one IAM action: it reads parameters and returns a result
 // (nil for actions that return nothing) or an error.
 type iamHandler struct {
-	run   func(s *Server, p params) (any, *apiError)
+	run   func(s *Server, p awsquery.Params) (any, *awsquery.Error)
 	write bool // changes state: persisted afterwards
 	// resource names the ARN the action acts on, for authorizing sessions;
 	// nil means "*".
-	resource func(s *Server, p params) string
+	resource func(s *Server, p awsquery.Params) string
 }
 
-func roleResource(s *Server, p params) string {
-	return "arn:aws:iam::" + s.account + ":role/" + p.get("RoleName")
+func roleResource(s *Server, p awsquery.Params) string {
+	return "arn:aws:iam::" + s.account + ":role/" + p.Get("RoleName")
 }
 
-func providerResource(_ *Server, p params) string { return p.get("OpenIDConnectProviderArn") }
+func providerResource(_ *Server, p awsquery.Params) string { return p.Get("OpenIDConnectProviderArn") }
 
 // newProviderResource is the ARN CreateOpenIDConnectProvider creates, which
 // IAM authorizes it on.
-func newProviderResource(s *Server, p params) string {
-	return policy.ParseProvider(p.get("Url")).ARN(s.account)
+func newProviderResource(s *Server, p awsquery.Params) string {
+	return policy.ParseProvider(p.Get("Url")).ARN(s.account)
 }
 
 // newPolicyResource is the ARN CreatePolicy creates, which IAM authorizes it
 // on.
-func newPolicyResource(s *Server, p params) string {
-	path := p.get("Path")
+func newPolicyResource(s *Server, p awsquery.Params) string {
+	path := p.Get("Path")
 	if path == "" {
 		path = "/"
 	}
-	return "arn:aws:iam::" + s.account + ":policy" + path + p.get("PolicyName")
+	return "arn:aws:iam::" + s.account + ":policy" + path + p.Get("PolicyName")
 }
 
-func policyResource(_ *Server, p params) string { return p.get("PolicyArn") }
+func policyResource(_ *Server, p awsquery.Params) string { return p.Get("PolicyArn") }
 
 var iamActions = map[string]iamHandler{
 	"CreateOpenIDConnectProvider":             {run: (*Server).createOIDCProvider, write: true, resource: newProviderResource},
@@ -92,7 +93,7 @@ var iamActions = map[string]iamHandler{
 }
 
 func (s *Server) serveIAM(w http.ResponseWriter, req *request, action string, rec *eventRecord) {
-	fail := func(e *apiError) {
+	fail := func(e *awsquery.Error) {
 		if rec != nil {
 			rec.fail(e.Code, e.Message)
 			s.record(rec)
@@ -101,7 +102,7 @@ func (s *Server) serveIAM(w http.ResponseWriter, req *request, action string, re
 	}
 	h, ok := iamActions[action]
 	if !ok {
-		fail(errorf(400, "InvalidAction", "Could not find operation %s for version 2010-05-08", action))
+		fail(awsquery.Errorf(400, "InvalidAction", "Could not find operation %s for version 2010-05-08", action))
 		return
 	}
 	if rec != nil {
@@ -120,7 +121,7 @@ func (s *Server) serveIAM(w http.ResponseWriter, req *request, action string, re
 	if h.write {
 		if e == nil {
 			if err := s.iam.save(); err != nil {
-				e = errorf(500, "ServiceFailure", "%v", err)
+				e = awsquery.Errorf(500, "ServiceFailure", "%v", err)
 			}
 		}
 		s.iam.mu.Unlock()
@@ -132,19 +133,19 @@ func (s *Server) serveIAM(w http.ResponseWriter, req *request, action string, re
 		return
 	}
 	s.record(rec)
-	writeResult(w, iamNamespace, action, result, req.id)
+	awsquery.WriteResult(w, iamNamespace, action, result, req.id)
 }
 
 // iamParameters turns Query parameters into CloudTrail's requestParameters:
 // names with a lower-case first letter, lists as arrays.
-func iamParameters(p params) map[string]any {
+func iamParameters(p awsquery.Params) map[string]any {
 	out := map[string]any{}
 	for k, vs := range p {
 		if k == "Action" || k == "Version" || len(vs) == 0 {
 			continue
 		}
 		name, _, isList := strings.Cut(k, ".member.")
-		name = lowerFirst(strings.SplitN(name, ".", 2)[0])
+		name = awsquery.MemberName(strings.SplitN(name, ".", 2)[0])
 		if isList {
 			list, _ := out[name].([]string)
 			out[name] = append(list, vs[0])

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/irsa-local/irsa-local/internal/awsquery"
 	"github.com/irsa-local/irsa-local/pkg/policy"
 )
 
@@ -52,13 +53,13 @@ type policyResult struct {
 	Policy policyXML `xml:"Policy"`
 }
 
-func (s *Server) createPolicy(p params) (any, *apiError) {
-	var v validation
-	name, _ := v.checkString(p, "PolicyName", true, 1, 128, policyNamePattern, `[\w+=,.@-]+`)
-	doc, _ := v.checkString(p, "PolicyDocument", true, 1, 131072, policyCharset, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
-	path, hasPath := v.checkString(p, "Path", false, 1, 512, pathPattern, `((/[A-Za-z0-9\.,\+@=_-]+)*)/`)
-	desc, _ := v.checkString(p, "Description", false, 0, 1000, nil, "")
-	if e := v.err(); e != nil {
+func (s *Server) createPolicy(p awsquery.Params) (any, *awsquery.Error) {
+	var v awsquery.Validation
+	name, _ := v.CheckString(p, "PolicyName", true, 1, 128, policyNamePattern, `[\w+=,.@-]+`)
+	doc, _ := v.CheckString(p, "PolicyDocument", true, 1, 131072, policyCharset, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
+	path, hasPath := v.CheckString(p, "Path", false, 1, 512, pathPattern, `((/[A-Za-z0-9\.,\+@=_-]+)*)/`)
+	desc, _ := v.CheckString(p, "Description", false, 0, 1000, nil, "")
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if !hasPath {
@@ -73,7 +74,7 @@ func (s *Server) createPolicy(p params) (any, *apiError) {
 	}
 	for _, mp := range s.iam.Policies {
 		if strings.EqualFold(mp.Name, name) {
-			return nil, errorf(409, "EntityAlreadyExists", "A policy called %s already exists. Duplicate names are not allowed.", name)
+			return nil, awsquery.Errorf(409, "EntityAlreadyExists", "A policy called %s already exists. Duplicate names are not allowed.", name)
 		}
 	}
 	tags, e := readTags(p)
@@ -90,20 +91,20 @@ func (s *Server) createPolicy(p params) (any, *apiError) {
 	return &policyResult{Policy: s.policyView(mp, false)}, nil
 }
 
-func (s *Server) managed(p params) (*managedPolicy, *apiError) {
-	var v validation
-	arn, _ := v.checkString(p, "PolicyArn", true, 20, 2048, nil, "")
-	if e := v.err(); e != nil {
+func (s *Server) managed(p awsquery.Params) (*managedPolicy, *awsquery.Error) {
+	var v awsquery.Validation
+	arn, _ := v.CheckString(p, "PolicyArn", true, 20, 2048, nil, "")
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	mp, ok := s.lookupPolicy(arn)
 	if !ok {
-		return nil, errorf(404, "NoSuchEntity", "Policy %s was not found.", arn)
+		return nil, awsquery.Errorf(404, "NoSuchEntity", "Policy %s was not found.", arn)
 	}
 	return mp, nil
 }
 
-func (s *Server) getPolicy(p params) (any, *apiError) {
+func (s *Server) getPolicy(p awsquery.Params) (any, *awsquery.Error) {
 	mp, e := s.managed(p)
 	if e != nil {
 		return nil, e
@@ -111,16 +112,16 @@ func (s *Server) getPolicy(p params) (any, *apiError) {
 	return &policyResult{Policy: s.policyView(mp, true)}, nil
 }
 
-func (s *Server) deletePolicy(p params) (any, *apiError) {
+func (s *Server) deletePolicy(p awsquery.Params) (any, *awsquery.Error) {
 	mp, e := s.managed(p)
 	if e != nil {
 		return nil, e
 	}
 	if mp.AWSManaged {
-		return nil, errorf(400, "InvalidInput", "ARN %s is not valid.", p.get("PolicyArn"))
+		return nil, awsquery.Errorf(400, "InvalidInput", "ARN %s is not valid.", p.Get("PolicyArn"))
 	}
 	if s.policyView(mp, false).AttachmentCount > 0 {
-		return nil, errorf(409, "DeleteConflict", "Cannot delete a policy attached to entities.")
+		return nil, awsquery.Errorf(409, "DeleteConflict", "Cannot delete a policy attached to entities.")
 	}
 	delete(s.iam.Policies, mp.arn(s.account))
 	return nil, nil
@@ -132,13 +133,13 @@ type listPoliciesResult struct {
 	Marker      string      `xml:"Marker,omitempty"`
 }
 
-func (s *Server) listPolicies(p params) (any, *apiError) {
-	scope := p.get("Scope")
+func (s *Server) listPolicies(p awsquery.Params) (any, *awsquery.Error) {
+	scope := p.Get("Scope")
 	if scope == "" {
 		scope = "All"
 	}
 	if scope != "All" && scope != "AWS" && scope != "Local" {
-		return nil, errorf(400, "ValidationError", "1 validation error detected: Value '%s' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]", scope)
+		return nil, awsquery.Errorf(400, "ValidationError", "1 validation error detected: Value '%s' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]", scope)
 	}
 	all := map[string]*managedPolicy{}
 	if scope != "Local" {
@@ -151,8 +152,8 @@ func (s *Server) listPolicies(p params) (any, *apiError) {
 			all[arn] = mp
 		}
 	}
-	prefix := p.get("PathPrefix")
-	onlyAttached := p.get("OnlyAttached") == "true"
+	prefix := p.Get("PathPrefix")
+	onlyAttached := p.Get("OnlyAttached") == "true"
 	var keys []string
 	for _, arn := range sortedKeys(all) {
 		mp := all[arn]
@@ -183,12 +184,12 @@ type policyVersionResult struct {
 	PolicyVersion policyVersionXML `xml:"PolicyVersion"`
 }
 
-func (s *Server) getPolicyVersion(p params) (any, *apiError) {
+func (s *Server) getPolicyVersion(p awsquery.Params) (any, *awsquery.Error) {
 	mp, e := s.managed(p)
 	if e != nil {
 		return nil, e
 	}
-	id := p.get("VersionId")
+	id := p.Get("VersionId")
 	for _, v := range mp.Versions {
 		if v.ID == id {
 			return &policyVersionResult{PolicyVersion: policyVersionXML{
@@ -197,7 +198,7 @@ func (s *Server) getPolicyVersion(p params) (any, *apiError) {
 			}}, nil
 		}
 	}
-	return nil, errorf(404, "NoSuchEntity", "Policy %s version %s does not exist or is not attachable.", p.get("PolicyArn"), id)
+	return nil, awsquery.Errorf(404, "NoSuchEntity", "Policy %s version %s does not exist or is not attachable.", p.Get("PolicyArn"), id)
 }
 
 type listPolicyVersionsResult struct {
@@ -205,7 +206,7 @@ type listPolicyVersionsResult struct {
 	IsTruncated bool               `xml:"IsTruncated"`
 }
 
-func (s *Server) listPolicyVersions(p params) (any, *apiError) {
+func (s *Server) listPolicyVersions(p awsquery.Params) (any, *awsquery.Error) {
 	mp, e := s.managed(p)
 	if e != nil {
 		return nil, e
@@ -221,17 +222,17 @@ func (s *Server) listPolicyVersions(p params) (any, *apiError) {
 // maxPolicyVersions is IAM's limit of stored versions per managed policy.
 const maxPolicyVersions = 5
 
-func (s *Server) createPolicyVersion(p params) (any, *apiError) {
+func (s *Server) createPolicyVersion(p awsquery.Params) (any, *awsquery.Error) {
 	mp, e := s.managed(p)
 	if e != nil {
 		return nil, e
 	}
 	if mp.AWSManaged {
-		return nil, errorf(400, "InvalidInput", "ARN %s is not valid.", p.get("PolicyArn"))
+		return nil, awsquery.Errorf(400, "InvalidInput", "ARN %s is not valid.", p.Get("PolicyArn"))
 	}
-	var v validation
-	doc, _ := v.checkString(p, "PolicyDocument", true, 1, 131072, policyCharset, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
-	if e := v.err(); e != nil {
+	var v awsquery.Validation
+	doc, _ := v.CheckString(p, "PolicyDocument", true, 1, 131072, policyCharset, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	d, err := policy.Parse(doc, policy.Identity)
@@ -242,7 +243,7 @@ func (s *Server) createPolicyVersion(p params) (any, *apiError) {
 		return nil, managedTooLarge()
 	}
 	if len(mp.Versions) >= maxPolicyVersions {
-		return nil, errorf(409, "LimitExceeded", "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.")
+		return nil, awsquery.Errorf(409, "LimitExceeded", "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.")
 	}
 	last := 0
 	for _, pv := range mp.Versions {
@@ -252,21 +253,21 @@ func (s *Server) createPolicyVersion(p params) (any, *apiError) {
 	now := time.Now().UTC().Truncate(time.Second)
 	pv := policyVersion{ID: "v" + strconv.Itoa(last+1), Document: doc, CreateDate: now, doc: d}
 	mp.Versions = append(mp.Versions, pv)
-	if p.get("SetAsDefault") == "true" {
+	if p.Get("SetAsDefault") == "true" {
 		mp.DefaultVersion = pv.ID
 		mp.UpdateDate = now
 	}
 	return &policyVersionResult{PolicyVersion: policyVersionXML{VersionID: pv.ID, IsDefaultVersion: pv.ID == mp.DefaultVersion, CreateDate: iamDate(now)}}, nil
 }
 
-func (s *Server) deletePolicyVersion(p params) (any, *apiError) {
+func (s *Server) deletePolicyVersion(p awsquery.Params) (any, *awsquery.Error) {
 	mp, e := s.managed(p)
 	if e != nil {
 		return nil, e
 	}
-	id := p.get("VersionId")
+	id := p.Get("VersionId")
 	if id == mp.DefaultVersion {
-		return nil, errorf(409, "DeleteConflict", "Cannot delete the default version of a policy.")
+		return nil, awsquery.Errorf(409, "DeleteConflict", "Cannot delete the default version of a policy.")
 	}
 	for i, v := range mp.Versions {
 		if v.ID == id {
@@ -274,7 +275,7 @@ func (s *Server) deletePolicyVersion(p params) (any, *apiError) {
 			return nil, nil
 		}
 	}
-	return nil, errorf(404, "NoSuchEntity", "Policy %s version %s does not exist.", p.get("PolicyArn"), id)
+	return nil, awsquery.Errorf(404, "NoSuchEntity", "Policy %s version %s does not exist.", p.Get("PolicyArn"), id)
 }
 
 // docCache keeps parsed session policies: a session sends its policy (sealed

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/irsa-local/irsa-local/internal/awsquery"
 	"github.com/irsa-local/irsa-local/pkg/policy"
 )
 
@@ -16,31 +17,31 @@ type createOIDCProviderResult struct {
 	Tags                     []tag  `xml:"Tags>member,omitempty"`
 }
 
-func (s *Server) createOIDCProvider(p params) (any, *apiError) {
-	var v validation
-	raw, _ := v.checkString(p, "Url", true, 1, 255, nil, "")
-	clientIDs := p.list("ClientIDList")
-	thumbs := p.list("ThumbprintList")
+func (s *Server) createOIDCProvider(p awsquery.Params) (any, *awsquery.Error) {
+	var v awsquery.Validation
+	raw, _ := v.CheckString(p, "Url", true, 1, 255, nil, "")
+	clientIDs := p.List("ClientIDList")
+	thumbs := p.List("ThumbprintList")
 	if len(clientIDs) > 100 {
 		n := strconv.Itoa(len(clientIDs))
-		v.add(&n, "clientIDList", "Member must have length less than or equal to 100")
+		v.Add(&n, "clientIDList", "Member must have length less than or equal to 100")
 	}
 	if len(thumbs) > 5 {
 		n := strconv.Itoa(len(thumbs))
-		v.add(&n, "thumbprintList", "Member must have length less than or equal to 5")
+		v.Add(&n, "thumbprintList", "Member must have length less than or equal to 5")
 	}
 	for _, t := range thumbs {
 		if !thumbprintPattern.MatchString(t) {
 			t := t
-			v.add(&t, "thumbprintList.member", "Member must have length greater than or equal to 40")
+			v.Add(&t, "thumbprintList.member", "Member must have length greater than or equal to 40")
 		}
 	}
-	if e := v.err(); e != nil {
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, errorf(400, "InvalidInput", "Invalid Url: %s. The URL must begin with https:// and have no query or fragment.", raw)
+		return nil, awsquery.Errorf(400, "InvalidInput", "Invalid Url: %s. The URL must begin with https:// and have no query or fragment.", raw)
 	}
 	tags, e := readTags(p)
 	if e != nil {
@@ -48,7 +49,7 @@ func (s *Server) createOIDCProvider(p params) (any, *apiError) {
 	}
 	name := policy.ParseProvider(raw)
 	if _, exists := s.iam.Providers[name.Canonical]; exists {
-		return nil, errorf(409, "EntityAlreadyExists", "Provider with url %s already exists.", raw)
+		return nil, awsquery.Errorf(409, "EntityAlreadyExists", "Provider with url %s already exists.", raw)
 	}
 	s.iam.Providers[name.Canonical] = &oidcProvider{
 		URL:         strings.TrimPrefix(raw, "https://"),
@@ -111,16 +112,16 @@ func lowerAll(list []string) []string {
 	return out
 }
 
-func (s *Server) provider(p params) (*oidcProvider, string, *apiError) {
-	arn := p.get("OpenIDConnectProviderArn")
+func (s *Server) provider(p awsquery.Params) (*oidcProvider, string, *awsquery.Error) {
+	arn := p.Get("OpenIDConnectProviderArn")
 	if arn == "" {
-		var v validation
-		v.add(nil, "openIDConnectProviderArn", "Member must not be null")
-		return nil, "", v.err()
+		var v awsquery.Validation
+		v.Add(nil, "openIDConnectProviderArn", "Member must not be null")
+		return nil, "", v.Err()
 	}
 	prov, key, ok := s.iam.providerByARN(s.account, arn)
 	if !ok {
-		return nil, "", errorf(404, "NoSuchEntity", "OpenIDConnect Provider not found for arn %s", arn)
+		return nil, "", awsquery.Errorf(404, "NoSuchEntity", "OpenIDConnect Provider not found for arn %s", arn)
 	}
 	return prov, key, nil
 }
@@ -133,7 +134,7 @@ type getOIDCProviderResult struct {
 	Tags           []tag    `xml:"Tags>member,omitempty"`
 }
 
-func (s *Server) getOIDCProvider(p params) (any, *apiError) {
+func (s *Server) getOIDCProvider(p awsquery.Params) (any, *awsquery.Error) {
 	prov, _, e := s.provider(p)
 	if e != nil {
 		return nil, e
@@ -149,7 +150,7 @@ type listOIDCProvidersResult struct {
 	List []providerListEntry `xml:"OpenIDConnectProviderList>member"`
 }
 
-func (s *Server) listOIDCProviders(params) (any, *apiError) {
+func (s *Server) listOIDCProviders(awsquery.Params) (any, *awsquery.Error) {
 	out := &listOIDCProvidersResult{}
 	for _, k := range sortedKeys(s.iam.Providers) {
 		out.List = append(out.List, providerListEntry{Arn: policy.ProviderName{Canonical: k}.ARN(s.account)})
@@ -157,7 +158,7 @@ func (s *Server) listOIDCProviders(params) (any, *apiError) {
 	return out, nil
 }
 
-func (s *Server) deleteOIDCProvider(p params) (any, *apiError) {
+func (s *Server) deleteOIDCProvider(p awsquery.Params) (any, *awsquery.Error) {
 	_, key, e := s.provider(p)
 	if e != nil {
 		return nil, e
@@ -166,31 +167,31 @@ func (s *Server) deleteOIDCProvider(p params) (any, *apiError) {
 	return nil, nil
 }
 
-func (s *Server) addClientID(p params) (any, *apiError) {
+func (s *Server) addClientID(p awsquery.Params) (any, *awsquery.Error) {
 	prov, _, e := s.provider(p)
 	if e != nil {
 		return nil, e
 	}
-	var v validation
-	id, _ := v.checkString(p, "ClientID", true, 1, 255, nil, "")
-	if e := v.err(); e != nil {
+	var v awsquery.Validation
+	id, _ := v.CheckString(p, "ClientID", true, 1, 255, nil, "")
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if !contains(prov.ClientIDs, id) {
 		if len(prov.ClientIDs) >= 100 {
-			return nil, errorf(409, "LimitExceeded", "Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: 100")
+			return nil, awsquery.Errorf(409, "LimitExceeded", "Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: 100")
 		}
 		prov.ClientIDs = append(prov.ClientIDs, id)
 	}
 	return nil, nil
 }
 
-func (s *Server) removeClientID(p params) (any, *apiError) {
+func (s *Server) removeClientID(p awsquery.Params) (any, *awsquery.Error) {
 	prov, _, e := s.provider(p)
 	if e != nil {
 		return nil, e
 	}
-	id := p.get("ClientID")
+	id := p.Get("ClientID")
 	out := []string{}
 	for _, c := range prov.ClientIDs {
 		if c != id {
@@ -201,19 +202,19 @@ func (s *Server) removeClientID(p params) (any, *apiError) {
 	return nil, nil
 }
 
-func (s *Server) updateThumbprint(p params) (any, *apiError) {
+func (s *Server) updateThumbprint(p awsquery.Params) (any, *awsquery.Error) {
 	prov, _, e := s.provider(p)
 	if e != nil {
 		return nil, e
 	}
-	thumbs := p.list("ThumbprintList")
+	thumbs := p.List("ThumbprintList")
 	for _, t := range thumbs {
 		if !thumbprintPattern.MatchString(t) {
-			return nil, errorf(400, "InvalidInput", "Thumbprint %q is not 40 hexadecimal characters.", t)
+			return nil, awsquery.Errorf(400, "InvalidInput", "Thumbprint %q is not 40 hexadecimal characters.", t)
 		}
 	}
 	if len(thumbs) > 5 {
-		return nil, errorf(409, "LimitExceeded", "Cannot exceed quota for ThumbprintsPerOpenIdConnectProvider: 5")
+		return nil, awsquery.Errorf(409, "LimitExceeded", "Cannot exceed quota for ThumbprintsPerOpenIdConnectProvider: 5")
 	}
 	prov.Thumbprints = dedupe(lowerAll(thumbs))
 	return nil, nil

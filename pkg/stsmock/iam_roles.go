@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/irsa-local/irsa-local/internal/awsquery"
 	"github.com/irsa-local/irsa-local/pkg/policy"
 )
 
@@ -64,23 +65,23 @@ type roleResult struct {
 }
 
 // malformed turns a policy parse failure into IAM's MalformedPolicyDocument.
-func malformed(err error) *apiError {
+func malformed(err error) *awsquery.Error {
 	var me *policy.MalformedError
 	if errors.As(err, &me) {
-		return errorf(400, "MalformedPolicyDocument", "%s", me.Message)
+		return awsquery.Errorf(400, "MalformedPolicyDocument", "%s", me.Message)
 	}
-	return errorf(400, "MalformedPolicyDocument", "%v", err)
+	return awsquery.Errorf(400, "MalformedPolicyDocument", "%v", err)
 }
 
-func (s *Server) createRole(p params) (any, *apiError) {
-	var v validation
-	name, _ := v.checkString(p, "RoleName", true, 1, 64, roleNamePattern, `[\w+=,.@-]+`)
-	doc, _ := v.checkString(p, "AssumeRolePolicyDocument", true, 1, 131072, policyCharset, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
-	path, hasPath := v.checkString(p, "Path", false, 1, 512, pathPattern, `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
-	desc, _ := v.checkString(p, "Description", false, 0, 1000, nil, "")
-	maxDur, hasMax := v.checkInt(p, "MaxSessionDuration", 3600, 43200)
-	boundary, _ := v.checkString(p, "PermissionsBoundary", false, 20, 2048, nil, "")
-	if e := v.err(); e != nil {
+func (s *Server) createRole(p awsquery.Params) (any, *awsquery.Error) {
+	var v awsquery.Validation
+	name, _ := v.CheckString(p, "RoleName", true, 1, 64, roleNamePattern, `[\w+=,.@-]+`)
+	doc, _ := v.CheckString(p, "AssumeRolePolicyDocument", true, 1, 131072, policyCharset, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
+	path, hasPath := v.CheckString(p, "Path", false, 1, 512, pathPattern, `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
+	desc, _ := v.CheckString(p, "Description", false, 0, 1000, nil, "")
+	maxDur, hasMax := v.CheckInt(p, "MaxSessionDuration", 3600, 43200)
+	boundary, _ := v.CheckString(p, "PermissionsBoundary", false, 20, 2048, nil, "")
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if !hasPath {
@@ -90,11 +91,11 @@ func (s *Server) createRole(p params) (any, *apiError) {
 		maxDur = 3600
 	}
 	if _, exists := s.iam.Roles[strings.ToLower(name)]; exists {
-		return nil, errorf(409, "EntityAlreadyExists", "Role with name %s already exists.", name)
+		return nil, awsquery.Errorf(409, "EntityAlreadyExists", "Role with name %s already exists.", name)
 	}
 	if boundary != "" {
 		if _, ok := s.lookupPolicy(boundary); !ok {
-			return nil, errorf(400, "InvalidInput", "ARN %s is not valid.", boundary)
+			return nil, awsquery.Errorf(400, "InvalidInput", "ARN %s is not valid.", boundary)
 		}
 	}
 	tags, e := readTags(p)
@@ -116,20 +117,20 @@ func (s *Server) createRole(p params) (any, *apiError) {
 	return &roleResult{Role: s.roleView(r, true)}, nil
 }
 
-func (s *Server) role(p params) (*role, *apiError) {
-	var v validation
-	name, _ := v.checkString(p, "RoleName", true, 1, 64, roleNamePattern, `[\w+=,.@-]+`)
-	if e := v.err(); e != nil {
+func (s *Server) role(p awsquery.Params) (*role, *awsquery.Error) {
+	var v awsquery.Validation
+	name, _ := v.CheckString(p, "RoleName", true, 1, 64, roleNamePattern, `[\w+=,.@-]+`)
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	r, ok := s.iam.Roles[strings.ToLower(name)]
 	if !ok {
-		return nil, errorf(404, "NoSuchEntity", "The role with name %s cannot be found.", name)
+		return nil, awsquery.Errorf(404, "NoSuchEntity", "The role with name %s cannot be found.", name)
 	}
 	return r, nil
 }
 
-func (s *Server) getRole(p params) (any, *apiError) {
+func (s *Server) getRole(p awsquery.Params) (any, *awsquery.Error) {
 	r, e := s.role(p)
 	if e != nil {
 		return nil, e
@@ -145,20 +146,20 @@ type listRolesResult struct {
 
 // page applies MaxItems and Marker to a sorted list of names. The marker is
 // the last name returned, encoded so clients treat it as opaque.
-func page(names []string, p params) (out []string, truncated bool, marker string, _ *apiError) {
-	var v validation
-	maxItems, has := v.checkInt(p, "MaxItems", 1, 1000)
-	if e := v.err(); e != nil {
+func page(names []string, p awsquery.Params) (out []string, truncated bool, marker string, _ *awsquery.Error) {
+	var v awsquery.Validation
+	maxItems, has := v.CheckInt(p, "MaxItems", 1, 1000)
+	if e := v.Err(); e != nil {
 		return nil, false, "", e
 	}
 	if !has {
 		maxItems = 100
 	}
 	start := 0
-	if m := p.get("Marker"); m != "" {
+	if m := p.Get("Marker"); m != "" {
 		b, err := base64.RawURLEncoding.DecodeString(m)
 		if err != nil {
-			return nil, false, "", errorf(400, "ValidationError", "Invalid Marker.")
+			return nil, false, "", awsquery.Errorf(400, "ValidationError", "Invalid Marker.")
 		}
 		start = sort.SearchStrings(names, string(b)+"\x00")
 	}
@@ -169,8 +170,8 @@ func page(names []string, p params) (out []string, truncated bool, marker string
 	return names[start:end], true, base64.RawURLEncoding.EncodeToString([]byte(names[end-1])), nil
 }
 
-func (s *Server) listRoles(p params) (any, *apiError) {
-	prefix := p.get("PathPrefix")
+func (s *Server) listRoles(p awsquery.Params) (any, *awsquery.Error) {
+	prefix := p.Get("PathPrefix")
 	var keys []string
 	for _, k := range sortedKeys(s.iam.Roles) {
 		if strings.HasPrefix(s.iam.Roles[k].Path, prefix) {
@@ -188,30 +189,30 @@ func (s *Server) listRoles(p params) (any, *apiError) {
 	return out, nil
 }
 
-func (s *Server) deleteRole(p params) (any, *apiError) {
+func (s *Server) deleteRole(p awsquery.Params) (any, *awsquery.Error) {
 	r, e := s.role(p)
 	if e != nil {
 		return nil, e
 	}
 	if len(r.Attached) > 0 {
-		return nil, errorf(409, "DeleteConflict", "Cannot delete entity, must detach all policies first.")
+		return nil, awsquery.Errorf(409, "DeleteConflict", "Cannot delete entity, must detach all policies first.")
 	}
 	if len(r.Inline) > 0 {
-		return nil, errorf(409, "DeleteConflict", "Cannot delete entity, must delete policies first.")
+		return nil, awsquery.Errorf(409, "DeleteConflict", "Cannot delete entity, must delete policies first.")
 	}
 	delete(s.iam.Roles, strings.ToLower(r.Name))
 	return nil, nil
 }
 
-func (s *Server) updateRole(p params) (any, *apiError) {
+func (s *Server) updateRole(p awsquery.Params) (any, *awsquery.Error) {
 	r, e := s.role(p)
 	if e != nil {
 		return nil, e
 	}
-	var v validation
-	desc, hasDesc := v.checkString(p, "Description", false, 0, 1000, nil, "")
-	maxDur, hasMax := v.checkInt(p, "MaxSessionDuration", 3600, 43200)
-	if e := v.err(); e != nil {
+	var v awsquery.Validation
+	desc, hasDesc := v.CheckString(p, "Description", false, 0, 1000, nil, "")
+	maxDur, hasMax := v.CheckInt(p, "MaxSessionDuration", 3600, 43200)
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if hasDesc {
@@ -223,14 +224,14 @@ func (s *Server) updateRole(p params) (any, *apiError) {
 	return struct{}{}, nil
 }
 
-func (s *Server) updateAssumeRolePolicy(p params) (any, *apiError) {
+func (s *Server) updateAssumeRolePolicy(p awsquery.Params) (any, *awsquery.Error) {
 	r, e := s.role(p)
 	if e != nil {
 		return nil, e
 	}
-	var v validation
-	doc, _ := v.checkString(p, "PolicyDocument", true, 1, 131072, policyCharset, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
-	if e := v.err(); e != nil {
+	var v awsquery.Validation
+	doc, _ := v.CheckString(p, "PolicyDocument", true, 1, 131072, policyCharset, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	d, err := policy.Parse(doc, policy.Trust)
@@ -262,48 +263,48 @@ func policySize(doc string) int {
 	return n
 }
 
-func trustTooLarge() *apiError {
-	return errorf(409, "LimitExceeded", "Cannot exceed quota for ACLSizePerRole: %d", maxTrustPolicySize)
+func trustTooLarge() *awsquery.Error {
+	return awsquery.Errorf(409, "LimitExceeded", "Cannot exceed quota for ACLSizePerRole: %d", maxTrustPolicySize)
 }
 
-func managedTooLarge() *apiError {
-	return errorf(409, "LimitExceeded", "Cannot exceed quota for PolicySize: %d", maxManagedPolicySize)
+func managedTooLarge() *awsquery.Error {
+	return awsquery.Errorf(409, "LimitExceeded", "Cannot exceed quota for PolicySize: %d", maxManagedPolicySize)
 }
 
 // maxAttachedPolicies is IAM's default quota of managed policies per role.
 const maxAttachedPolicies = 10
 
-func (s *Server) attachRolePolicy(p params) (any, *apiError) {
+func (s *Server) attachRolePolicy(p awsquery.Params) (any, *awsquery.Error) {
 	r, e := s.role(p)
 	if e != nil {
 		return nil, e
 	}
-	var v validation
-	arn, _ := v.checkString(p, "PolicyArn", true, 20, 2048, nil, "")
-	if e := v.err(); e != nil {
+	var v awsquery.Validation
+	arn, _ := v.CheckString(p, "PolicyArn", true, 20, 2048, nil, "")
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	if _, ok := s.lookupPolicy(arn); !ok {
-		return nil, errorf(404, "NoSuchEntity", "Policy %s does not exist or is not attachable.", arn)
+		return nil, awsquery.Errorf(404, "NoSuchEntity", "Policy %s does not exist or is not attachable.", arn)
 	}
 	if contains(r.Attached, arn) {
 		return nil, nil
 	}
 	if len(r.Attached) >= maxAttachedPolicies {
-		return nil, errorf(409, "LimitExceeded", "Cannot exceed quota for PoliciesPerRole: %d", maxAttachedPolicies)
+		return nil, awsquery.Errorf(409, "LimitExceeded", "Cannot exceed quota for PoliciesPerRole: %d", maxAttachedPolicies)
 	}
 	r.Attached = append(r.Attached, arn)
 	return nil, nil
 }
 
-func (s *Server) detachRolePolicy(p params) (any, *apiError) {
+func (s *Server) detachRolePolicy(p awsquery.Params) (any, *awsquery.Error) {
 	r, e := s.role(p)
 	if e != nil {
 		return nil, e
 	}
-	arn := p.get("PolicyArn")
+	arn := p.Get("PolicyArn")
 	if !contains(r.Attached, arn) {
-		return nil, errorf(404, "NoSuchEntity", "Policy %s was not found.", arn)
+		return nil, awsquery.Errorf(404, "NoSuchEntity", "Policy %s was not found.", arn)
 	}
 	out := []string{}
 	for _, a := range r.Attached {
@@ -325,7 +326,7 @@ type listAttachedResult struct {
 	IsTruncated      bool                `xml:"IsTruncated"`
 }
 
-func (s *Server) listAttachedRolePolicies(p params) (any, *apiError) {
+func (s *Server) listAttachedRolePolicies(p awsquery.Params) (any, *awsquery.Error) {
 	r, e := s.role(p)
 	if e != nil {
 		return nil, e
@@ -339,15 +340,15 @@ func (s *Server) listAttachedRolePolicies(p params) (any, *apiError) {
 	return out, nil
 }
 
-func (s *Server) putRolePolicy(p params) (any, *apiError) {
+func (s *Server) putRolePolicy(p awsquery.Params) (any, *awsquery.Error) {
 	r, e := s.role(p)
 	if e != nil {
 		return nil, e
 	}
-	var v validation
-	name, _ := v.checkString(p, "PolicyName", true, 1, 128, policyNamePattern, `[\w+=,.@-]+`)
-	doc, _ := v.checkString(p, "PolicyDocument", true, 1, 131072, policyCharset, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
-	if e := v.err(); e != nil {
+	var v awsquery.Validation
+	name, _ := v.CheckString(p, "PolicyName", true, 1, 128, policyNamePattern, `[\w+=,.@-]+`)
+	doc, _ := v.CheckString(p, "PolicyDocument", true, 1, 131072, policyCharset, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
+	if e := v.Err(); e != nil {
 		return nil, e
 	}
 	d, err := policy.Parse(doc, policy.Identity)
@@ -361,7 +362,7 @@ func (s *Server) putRolePolicy(p params) (any, *apiError) {
 		}
 	}
 	if total > maxRoleInlineSize {
-		return nil, errorf(409, "LimitExceeded", "Maximum policy size of %d bytes exceeded for role %s", maxRoleInlineSize, r.Name)
+		return nil, awsquery.Errorf(409, "LimitExceeded", "Maximum policy size of %d bytes exceeded for role %s", maxRoleInlineSize, r.Name)
 	}
 	if r.Inline == nil {
 		r.Inline = map[string]string{}
@@ -376,19 +377,19 @@ type getRolePolicyResult struct {
 	PolicyDocument string `xml:"PolicyDocument"`
 }
 
-func (s *Server) inlinePolicy(p params) (*role, string, *apiError) {
+func (s *Server) inlinePolicy(p awsquery.Params) (*role, string, *awsquery.Error) {
 	r, e := s.role(p)
 	if e != nil {
 		return nil, "", e
 	}
-	name := p.get("PolicyName")
+	name := p.Get("PolicyName")
 	if _, ok := r.Inline[name]; !ok {
-		return nil, "", errorf(404, "NoSuchEntity", "The role policy with name %s cannot be found.", name)
+		return nil, "", awsquery.Errorf(404, "NoSuchEntity", "The role policy with name %s cannot be found.", name)
 	}
 	return r, name, nil
 }
 
-func (s *Server) getRolePolicy(p params) (any, *apiError) {
+func (s *Server) getRolePolicy(p awsquery.Params) (any, *awsquery.Error) {
 	r, name, e := s.inlinePolicy(p)
 	if e != nil {
 		return nil, e
@@ -396,7 +397,7 @@ func (s *Server) getRolePolicy(p params) (any, *apiError) {
 	return &getRolePolicyResult{RoleName: r.Name, PolicyName: name, PolicyDocument: policyEscape(r.Inline[name])}, nil
 }
 
-func (s *Server) deleteRolePolicy(p params) (any, *apiError) {
+func (s *Server) deleteRolePolicy(p awsquery.Params) (any, *awsquery.Error) {
 	r, name, e := s.inlinePolicy(p)
 	if e != nil {
 		return nil, e
@@ -411,7 +412,7 @@ type listRolePoliciesResult struct {
 	IsTruncated bool     `xml:"IsTruncated"`
 }
 
-func (s *Server) listRolePolicies(p params) (any, *apiError) {
+func (s *Server) listRolePolicies(p awsquery.Params) (any, *awsquery.Error) {
 	r, e := s.role(p)
 	if e != nil {
 		return nil, e
@@ -427,7 +428,7 @@ type listInstanceProfilesResult struct {
 // listInstanceProfilesForRole answers with no instance profiles: irsa-local
 // has none, and clients deleting a role (Terraform does) first ask which
 // profiles to remove it from.
-func (s *Server) listInstanceProfilesForRole(p params) (any, *apiError) {
+func (s *Server) listInstanceProfilesForRole(p awsquery.Params) (any, *awsquery.Error) {
 	if _, e := s.role(p); e != nil {
 		return nil, e
 	}

@@ -1,17 +1,19 @@
 package stsmock
 
+import "github.com/irsa-local/irsa-local/internal/awsquery"
+
 // Tags of roles and OIDC providers: Tag*, Untag* and List*Tags.
 
-func readTags(p params) ([]tag, *apiError) {
+func readTags(p awsquery.Params) ([]tag, *awsquery.Error) {
 	var tags []tag
-	for _, m := range p.structList("Tags", "Key", "Value") {
+	for _, m := range p.StructList("Tags", "Key", "Value") {
 		if m["Key"] == "" {
-			return nil, errorf(400, "InvalidInput", "Tag keys must not be empty.")
+			return nil, awsquery.Errorf(400, "InvalidInput", "Tag keys must not be empty.")
 		}
 		tags = append(tags, tag{Key: m["Key"], Value: m["Value"]})
 	}
 	if len(tags) > 50 {
-		return nil, errorf(400, "LimitExceeded", "The number of tags has reached the maximum limit.")
+		return nil, awsquery.Errorf(400, "LimitExceeded", "The number of tags has reached the maximum limit.")
 	}
 	return tags, nil
 }
@@ -43,9 +45,9 @@ func removeTags(have []tag, keys []string) []tag {
 }
 
 // tagsOf finds the tags of the entity a request names.
-type tagsOf func(s *Server, p params) (*[]tag, *apiError)
+type tagsOf func(s *Server, p awsquery.Params) (*[]tag, *awsquery.Error)
 
-func providerTags(s *Server, p params) (*[]tag, *apiError) {
+func providerTags(s *Server, p awsquery.Params) (*[]tag, *awsquery.Error) {
 	prov, _, e := s.provider(p)
 	if e != nil {
 		return nil, e
@@ -53,7 +55,7 @@ func providerTags(s *Server, p params) (*[]tag, *apiError) {
 	return &prov.Tags, nil
 }
 
-func roleTags(s *Server, p params) (*[]tag, *apiError) {
+func roleTags(s *Server, p awsquery.Params) (*[]tag, *awsquery.Error) {
 	r, e := s.role(p)
 	if e != nil {
 		return nil, e
@@ -63,8 +65,8 @@ func roleTags(s *Server, p params) (*[]tag, *apiError) {
 
 // tagOp, untagOp and listTagsOp are Tag*, Untag* and List*Tags for every
 // taggable IAM entity.
-func tagOp(find tagsOf) func(*Server, params) (any, *apiError) {
-	return func(s *Server, p params) (any, *apiError) {
+func tagOp(find tagsOf) func(*Server, awsquery.Params) (any, *awsquery.Error) {
+	return func(s *Server, p awsquery.Params) (any, *awsquery.Error) {
 		tags, e := find(s, p)
 		if e != nil {
 			return nil, e
@@ -78,19 +80,19 @@ func tagOp(find tagsOf) func(*Server, params) (any, *apiError) {
 	}
 }
 
-func untagOp(find tagsOf) func(*Server, params) (any, *apiError) {
-	return func(s *Server, p params) (any, *apiError) {
+func untagOp(find tagsOf) func(*Server, awsquery.Params) (any, *awsquery.Error) {
+	return func(s *Server, p awsquery.Params) (any, *awsquery.Error) {
 		tags, e := find(s, p)
 		if e != nil {
 			return nil, e
 		}
-		*tags = removeTags(*tags, p.list("TagKeys"))
+		*tags = removeTags(*tags, p.List("TagKeys"))
 		return nil, nil
 	}
 }
 
-func listTagsOp(find tagsOf) func(*Server, params) (any, *apiError) {
-	return func(s *Server, p params) (any, *apiError) {
+func listTagsOp(find tagsOf) func(*Server, awsquery.Params) (any, *awsquery.Error) {
+	return func(s *Server, p awsquery.Params) (any, *awsquery.Error) {
 		tags, e := find(s, p)
 		if e != nil {
 			return nil, e

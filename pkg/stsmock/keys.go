@@ -16,6 +16,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/irsa-local/irsa-local/internal/awsquery"
 )
 
 // keyFetcher gets an issuer's signing keys the way STS does: discovery
@@ -101,7 +103,7 @@ func (f *keyFetcher) fetch(ctx context.Context, iss string) (*jose.JSONWebKeySet
 	// means the keys served there are not this issuer's (a proxy, a
 	// cluster's own issuer behind another name), so none may verify.
 	if doc.Issuer != iss {
-		return nil, "", nil, fmt.Errorf("%w: the discovery document of %s names issuer %q; OpenID Connect Discovery requires it to be identical to the token's iss", errKeyRetrieval, iss, truncate(doc.Issuer, maxEchoed))
+		return nil, "", nil, fmt.Errorf("%w: the discovery document of %s names issuer %q; OpenID Connect Discovery requires it to be identical to the token's iss", errKeyRetrieval, iss, awsquery.Truncate(doc.Issuer, awsquery.MaxEchoed))
 	}
 	u, err := url.Parse(doc.JWKSURI)
 	if err != nil || u.Scheme != "https" || u.Host == "" {

@@ -18,6 +18,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/irsa-local/irsa-local/internal/awsquery"
 	"github.com/irsa-local/irsa-local/internal/s3store"
 	"github.com/irsa-local/irsa-local/internal/sigv4"
 	"github.com/irsa-local/irsa-local/pkg/policy"
@@ -68,7 +69,7 @@ type storageLog struct{ log *slog.Logger }
 
 func (l storageLog) Print(level gofakes3.LogLevel, v ...any) {
 	if level == gofakes3.LogErr {
-		l.log.Error("S3 storage failed", "err", truncate(fmt.Sprint(v...), maxReason))
+		l.log.Error("S3 storage failed", "err", awsquery.Truncate(fmt.Sprint(v...), maxReason))
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/irsa-local/irsa-local/internal/awsquery"
 	"github.com/irsa-local/irsa-local/internal/clock"
 	"github.com/irsa-local/irsa-local/internal/sigv4"
 	"github.com/irsa-local/irsa-local/internal/trail"
@@ -282,7 +283,7 @@ type request struct {
 	id      string
 	r       *http.Request
 	body    []byte
-	p       params
+	p       awsquery.Params
 	caller  *caller
 	started time.Time
 }
@@ -328,7 +329,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "eks":
 		s.serveEKS(w, req)
 	default:
-		s.queryError(w, req, "sts", errorf(400, "InvalidAction", "irsa-local does not serve the %q service", service))
+		s.queryError(w, req, "sts", awsquery.Errorf(400, "InvalidAction", "irsa-local does not serve the %q service", service))
 	}
 }
 
@@ -343,24 +344,24 @@ func isQueryCall(r *http.Request) bool {
 }
 
 func (s *Server) serveQuery(w http.ResponseWriter, req *request, service string, signed bool) {
-	body, err := readBody(req.r, maxQueryBody)
+	body, err := awsquery.ReadBody(req.r, maxQueryBody)
 	if err != nil {
-		s.queryError(w, req, service, err.(*apiError))
+		s.queryError(w, req, service, err.(*awsquery.Error))
 		return
 	}
 	req.body = body
 	req.r.Body = io.NopCloser(strings.NewReader(string(body)))
-	p, perr := readParams(req.r, body)
+	p, perr := awsquery.ReadParams(req.r, body)
 	if perr != nil {
-		s.queryError(w, req, service, perr.(*apiError))
+		s.queryError(w, req, service, perr.(*awsquery.Error))
 		return
 	}
 	req.p = p
-	action := p.get("Action")
+	action := p.Get("Action")
 	rec := s.newEvent(req, service, action)
 	// Every STS call is recorded; IAM calls only when they write.
 	audited := service == "sts" || iamActions[action].write
-	fail := func(e *apiError) {
+	fail := func(e *awsquery.Error) {
 		if audited {
 			rec.fail(e.Code, e.Message)
 			s.record(rec)
@@ -372,7 +373,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, req *request, service string,
 			s.serveSTS(w, req, action, rec)
 			return
 		}
-		fail(errorf(403, "MissingAuthenticationToken", "Request is missing Authentication Token"))
+		fail(awsquery.Errorf(403, "MissingAuthenticationToken", "Request is missing Authentication Token"))
 		return
 	}
 	c, aerr := s.authenticate(req.r)
@@ -383,7 +384,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, req *request, service string,
 	req.caller = c
 	rec.identity(s, c)
 	if action == "" {
-		fail(errorf(400, "MissingAction", "Missing Action"))
+		fail(awsquery.Errorf(400, "MissingAction", "Missing Action"))
 		return
 	}
 	if service == "iam" {
@@ -408,7 +409,7 @@ func (s *Server) verify(r *http.Request) (*caller, error) {
 }
 
 // authenticate verifies a signed Query-protocol request.
-func (s *Server) authenticate(r *http.Request) (*caller, *apiError) {
+func (s *Server) authenticate(r *http.Request) (*caller, *awsquery.Error) {
 	c, err := s.verify(r)
 	if err != nil {
 		return nil, authError(err)
@@ -457,23 +458,23 @@ func (f credentialFunc) Lookup(ctx context.Context, accessKeyID, sessionToken st
 
 // authError maps a signature verification failure to the error the Query
 // services send.
-func authError(err error) *apiError {
+func authError(err error) *awsquery.Error {
 	if wire, ok := sigv4.ToWire(err, sigv4.ProtocolQuery); ok {
-		return &apiError{Status: wire.Status, Code: wire.Code, Message: wire.Message}
+		return &awsquery.Error{Status: wire.Status, Code: wire.Code, Message: wire.Message}
 	}
-	return errorf(500, "ServiceFailure", "verify signature: %v", err)
+	return awsquery.Errorf(500, "ServiceFailure", "verify signature: %v", err)
 }
 
-func (s *Server) queryError(w http.ResponseWriter, req *request, service string, e *apiError) {
+func (s *Server) queryError(w http.ResponseWriter, req *request, service string, e *awsquery.Error) {
 	ns := stsNamespace
 	if service == "iam" {
 		ns = iamNamespace
 	}
-	e.Message = truncate(e.Message, maxReason)
+	e.Message = awsquery.Truncate(e.Message, maxReason)
 	if e.Status >= 500 {
 		s.log.Error("request failed", "requestId", req.id, "code", e.Code, "message", e.Message)
 	}
-	writeError(w, ns, e, req.id)
+	awsquery.WriteError(w, ns, e, req.id)
 }
 
 const adminPrefix = "/_irsa-local/"
@@ -556,7 +557,7 @@ func (s *Server) adminHandler() http.Handler {
 		}
 		d, err := time.ParseDuration(body.Advance)
 		if err != nil {
-			writeAdminError(w, http.StatusBadRequest, "InvalidInput", "advance: "+truncate(err.Error(), 200))
+			writeAdminError(w, http.StatusBadRequest, "InvalidInput", "advance: "+awsquery.Truncate(err.Error(), 200))
 			return
 		}
 		if _, err := s.clock.Advance(d); err != nil {
@@ -581,7 +582,7 @@ func (s *Server) adminHandler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "reset"})
 	})
 	mux.HandleFunc(adminPrefix, func(w http.ResponseWriter, r *http.Request) {
-		writeAdminError(w, http.StatusNotFound, "NotFound", "no admin endpoint "+r.Method+" "+truncate(r.URL.Path, 200))
+		writeAdminError(w, http.StatusNotFound, "NotFound", "no admin endpoint "+r.Method+" "+awsquery.Truncate(r.URL.Path, 200))
 	})
 	return mux
 }

@@ -17,6 +17,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/irsa-local/irsa-local/internal/awsquery"
 	"github.com/irsa-local/irsa-local/internal/trail"
 	"github.com/irsa-local/irsa-local/pkg/policy"
 )
@@ -52,7 +53,7 @@ var (
 
 func (s *Server) serveSTS(w http.ResponseWriter, req *request, action string, rec *eventRecord) {
 	var result any
-	var err *apiError
+	var err *awsquery.Error
 	rec.ReadOnly = true
 	switch action {
 	case "AssumeRoleWithWebIdentity":
@@ -62,14 +63,14 @@ func (s *Server) serveSTS(w http.ResponseWriter, req *request, action string, re
 		rec.ReadOnly = false
 		s.auditAssume(rec, req.p, &wi, result)
 		if err != nil {
-			s.log.Info("AssumeRoleWithWebIdentity refused", "requestId", req.id, "code", err.Code, "reason", truncate(reason, maxReason))
+			s.log.Info("AssumeRoleWithWebIdentity refused", "requestId", req.id, "code", err.Code, "reason", awsquery.Truncate(reason, maxReason))
 		}
 		rec.decide(err == nil, reason)
 	case "GetCallerIdentity":
 		result = s.getCallerIdentity(req.caller)
 		rec.decide(true, "GetCallerIdentity needs no permission")
 	default:
-		err = errorf(400, "InvalidAction", "Could not find operation %s for version 2011-06-15", action)
+		err = awsquery.Errorf(400, "InvalidAction", "Could not find operation %s for version 2011-06-15", action)
 	}
 	if err != nil {
 		rec.fail(err.Code, err.Message)
@@ -78,7 +79,7 @@ func (s *Server) serveSTS(w http.ResponseWriter, req *request, action string, re
 		return
 	}
 	s.record(rec)
-	writeResult(w, stsNamespace, action, result, req.id)
+	awsquery.WriteResult(w, stsNamespace, action, result, req.id)
 }
 
 // webIdentity is what a web identity token said, as far as it was read: the
@@ -91,14 +92,14 @@ type webIdentity struct {
 // CloudTrail does: a WebIdentityUser caller, the role and session name as
 // parameters (never the token), and the issued session without its secret
 // key or token.
-func (s *Server) auditAssume(rec *eventRecord, p params, wi *webIdentity, result any) {
+func (s *Server) auditAssume(rec *eventRecord, p awsquery.Params, wi *webIdentity, result any) {
 	provider := wi.provider
 	rec.UserIdentity = trail.UserIdentity{Type: "WebIdentityUser", UserName: wi.subject, IdentityProvider: provider}
 	if wi.subject != "" {
 		rec.UserIdentity.PrincipalID = provider + ":" + wi.audience + ":" + wi.subject
 	}
-	rec.RequestParameters = map[string]any{"roleArn": p.get("RoleArn"), "roleSessionName": p.get("RoleSessionName")}
-	if d := p.get("DurationSeconds"); d != "" {
+	rec.RequestParameters = map[string]any{"roleArn": p.Get("RoleArn"), "roleSessionName": p.Get("RoleSessionName")}
+	if d := p.Get("DurationSeconds"); d != "" {
 		rec.RequestParameters["durationSeconds"] = d
 	}
 	if out, ok := result.(*assumeRoleWithWebIdentityResult); ok {
@@ -174,27 +175,27 @@ func unixClaim(n *json.Number) (int64, bool) {
 // assumeRoleWithWebIdentity runs STS's validation pipeline (reference §1.7)
 // in a fixed order and refuses at the first failed check. denial explains a
 // refusal in more detail than the wire message, for the log and the trail.
-func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params, wi *webIdentity) (_ any, denial string, _ *apiError) {
+func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p awsquery.Params, wi *webIdentity) (_ any, denial string, _ *awsquery.Error) {
 	// 1. Parameters.
-	var v validation
-	roleARN, _ := v.checkString(p, "RoleArn", true, 20, 2048, nil, "")
-	sessionName, _ := v.checkString(p, "RoleSessionName", true, 2, 64, sessionNamePattern, `[\w+=,.@-]*`)
-	raw, _ := v.checkString(p, "WebIdentityToken", true, 4, 20000, nil, "")
-	duration, hasDuration := v.checkInt(p, "DurationSeconds", 900, 43200)
-	sessPolicy, hasPolicy := v.checkString(p, "Policy", false, 1, 2048, policyCharset, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
-	policyARNs := p.list("PolicyArns")
-	for _, st := range p.structList("PolicyArns", "arn") {
+	var v awsquery.Validation
+	roleARN, _ := v.CheckString(p, "RoleArn", true, 20, 2048, nil, "")
+	sessionName, _ := v.CheckString(p, "RoleSessionName", true, 2, 64, sessionNamePattern, `[\w+=,.@-]*`)
+	raw, _ := v.CheckString(p, "WebIdentityToken", true, 4, 20000, nil, "")
+	duration, hasDuration := v.CheckInt(p, "DurationSeconds", 900, 43200)
+	sessPolicy, hasPolicy := v.CheckString(p, "Policy", false, 1, 2048, policyCharset, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
+	policyARNs := p.List("PolicyArns")
+	for _, st := range p.StructList("PolicyArns", "arn") {
 		policyARNs = append(policyARNs, st["arn"])
 	}
 	if len(policyARNs) > 10 {
 		n := strconv.Itoa(len(policyARNs))
-		v.add(&n, "policyArns", "Member must have length less than or equal to 10")
+		v.Add(&n, "policyArns", "Member must have length less than or equal to 10")
 	}
-	if e := v.err(); e != nil {
+	if e := v.Err(); e != nil {
 		return nil, e.Message, e
 	}
-	if p.has("ProviderId") {
-		e := errorf(400, "ValidationError", "ProviderId is only for OAuth 2.0 access tokens from www.amazon.com or graph.facebook.com; do not send it with an OpenID Connect ID token")
+	if p.Has("ProviderId") {
+		e := awsquery.Errorf(400, "ValidationError", "ProviderId is only for OAuth 2.0 access tokens from www.amazon.com or graph.facebook.com; do not send it with an OpenID Connect ID token")
 		return nil, e.Message, e
 	}
 	if !hasDuration {
@@ -202,11 +203,11 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params, wi *we
 	}
 	account, res, ok := arnAccountResource(roleARN, "iam")
 	if !ok || !strings.HasPrefix(res, "role/") {
-		e := errorf(400, "ValidationError", "%s is not a valid role ARN", roleARN)
+		e := awsquery.Errorf(400, "ValidationError", "%s is not a valid role ARN", roleARN)
 		return nil, e.Message, e
 	}
-	invalid := func(why string) (any, string, *apiError) {
-		return nil, why, errorf(400, "InvalidIdentityToken", "%s", msgInvalidToken)
+	invalid := func(why string) (any, string, *awsquery.Error) {
+		return nil, why, awsquery.Errorf(400, "InvalidIdentityToken", "%s", msgInvalidToken)
 	}
 
 	// 2. Parse the JWT: compact JWS, allowed algorithms only. Claims are
@@ -225,16 +226,16 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params, wi *we
 	// 3. Required claims.
 	for _, c := range []struct{ name, value string }{{"iss", claims.Issuer}, {"sub", claims.Subject}} {
 		if c.value == "" {
-			return nil, "token has no " + c.name, errorf(400, "InvalidIdentityToken", "Missing a required claim: %s", c.name)
+			return nil, "token has no " + c.name, awsquery.Errorf(400, "InvalidIdentityToken", "Missing a required claim: %s", c.name)
 		}
 	}
 	if len(claims.Audience) == 0 {
-		return nil, "token has no aud", errorf(400, "InvalidIdentityToken", "Missing a required claim: aud")
+		return nil, "token has no aud", awsquery.Errorf(400, "InvalidIdentityToken", "Missing a required claim: aud")
 	}
 	exp, ok := unixClaim(claims.Expiry)
 	if !ok {
 		if claims.Expiry == nil {
-			return nil, "token has no exp", errorf(400, "InvalidIdentityToken", "Missing a required claim: exp")
+			return nil, "token has no exp", awsquery.Errorf(400, "InvalidIdentityToken", "Missing a required claim: exp")
 		}
 		return invalid("exp is not an integer: " + claims.Expiry.String())
 	}
@@ -254,7 +255,7 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params, wi *we
 	name := policy.ParseProvider(claims.Issuer)
 	wi.provider = claims.Issuer
 	if !strings.HasPrefix(claims.Issuer, "https://") {
-		return nil, "iss is not an https URL", errorf(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %s", claims.Issuer)
+		return nil, "iss is not an https URL", awsquery.Errorf(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %s", claims.Issuer)
 	}
 	s.iam.mu.RLock()
 	prov, found := s.iam.Providers[name.Canonical]
@@ -265,7 +266,7 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params, wi *we
 	}
 	s.iam.mu.RUnlock()
 	if !found || account != s.account {
-		return nil, "no IAM OIDC provider for " + name.Canonical, errorf(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %s", claims.Issuer)
+		return nil, "no IAM OIDC provider for " + name.Canonical, awsquery.Errorf(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %s", claims.Issuer)
 	}
 	provARN := name.ARN(s.account)
 	wi.provider = provARN
@@ -274,12 +275,12 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params, wi *we
 	header := tok.Signatures[0].Header
 	set, chain, err := s.keys.keys(ctx, claims.Issuer, header.KeyID)
 	if err != nil {
-		return nil, err.Error(), errorf(400, "InvalidIdentityToken", "%s", msgKeyRetrieval)
+		return nil, err.Error(), awsquery.Errorf(400, "InvalidIdentityToken", "%s", msgKeyRetrieval)
 	}
 	if s.thumbprints && len(thumbs) > 0 {
 		tp := thumbprint(chain)
 		if !containsFold(thumbs, tp) {
-			return nil, "JWKS host's top certificate has thumbprint " + tp, errorf(400, "InvalidIdentityToken", "%s", msgThumbprint)
+			return nil, "JWKS host's top certificate has thumbprint " + tp, awsquery.Errorf(400, "InvalidIdentityToken", "%s", msgThumbprint)
 		}
 	}
 
@@ -297,14 +298,14 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params, wi *we
 		}
 	}
 	if audience == "" {
-		return nil, fmt.Sprintf("token audience %q is not among the provider's client IDs %q", []string(claims.Audience), clientIDs), errorf(400, "InvalidIdentityToken", "%s", msgIncorrectAudience)
+		return nil, fmt.Sprintf("token audience %q is not among the provider's client IDs %q", []string(claims.Audience), clientIDs), awsquery.Errorf(400, "InvalidIdentityToken", "%s", msgIncorrectAudience)
 	}
 	wi.audience = audience
 
 	// 9. Time, on the emulator's clock, with AWS's five-minute skew.
 	now := s.clock.Now()
 	if now.After(time.Unix(exp, 0).Add(clockSkew)) {
-		return nil, "token expired at " + time.Unix(exp, 0).UTC().Format(time.RFC3339), errorf(400, "ExpiredTokenException", "Token expired: current date/time %d must be before the expiration date/time %d", now.Unix(), exp)
+		return nil, "token expired at " + time.Unix(exp, 0).UTC().Format(time.RFC3339), awsquery.Errorf(400, "ExpiredTokenException", "Token expired: current date/time %d must be before the expiration date/time %d", now.Unix(), exp)
 	}
 	if hasNBF && time.Unix(nbf, 0).After(now.Add(clockSkew)) {
 		return invalid("token is not valid before " + time.Unix(nbf, 0).UTC().Format(time.RFC3339))
@@ -321,19 +322,19 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params, wi *we
 	}
 	s.iam.mu.RUnlock()
 	if !found {
-		return nil, "role " + roleARN + " does not exist", errorf(403, "AccessDenied", "%s", msgNotAuthorized)
+		return nil, "role " + roleARN + " does not exist", awsquery.Errorf(403, "AccessDenied", "%s", msgNotAuthorized)
 	}
 	keys := name.Spellings()
 	preq := policy.TrustRequest(s.account, policy.WebIdentityClaims{Issuer: claims.Issuer, Subject: claims.Subject, Audience: audience, AZP: claims.AZP}, sessionName, now)
 	decision := policy.Evaluate(preq, policy.NamedDocument{Name: "trust policy of " + roleName, Doc: trust})
 	if !decision.Allowed() {
-		return nil, decision.Reason, errorf(403, "AccessDenied", "%s", msgNotAuthorized)
+		return nil, decision.Reason, awsquery.Errorf(403, "AccessDenied", "%s", msgNotAuthorized)
 	}
 	allowedBy := decision.Reason
 
 	// 11. Duration.
 	if int(duration) > maxDuration {
-		return nil, fmt.Sprintf("DurationSeconds %d exceeds the role's MaxSessionDuration %d", duration, maxDuration), errorf(400, "ValidationError", "%s", msgDuration)
+		return nil, fmt.Sprintf("DurationSeconds %d exceeds the role's MaxSessionDuration %d", duration, maxDuration), awsquery.Errorf(400, "ValidationError", "%s", msgDuration)
 	}
 
 	// 12. Session policies.
@@ -360,7 +361,7 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p params, wi *we
 	}
 	token, err := s.seal.seal(sess)
 	if err != nil {
-		return nil, err.Error(), errorf(500, "ServiceFailure", "issue credentials: %v", err)
+		return nil, err.Error(), awsquery.Errorf(500, "ServiceFailure", "issue credentials: %v", err)
 	}
 	s.touchRole(roleName, now, s.region)
 	out := &assumeRoleWithWebIdentityResult{
@@ -437,16 +438,16 @@ func keyFitsAlg(k jose.JSONWebKey, alg string) bool {
 // size in percent. STS packs (compresses) them; irsa-local approximates the
 // packed size as the compacted plain text plus the ARNs against a 2048-byte
 // allowance.
-func (s *Server) checkSessionPolicies(doc string, has bool, arns []string) (int, *apiError) {
+func (s *Server) checkSessionPolicies(doc string, has bool, arns []string) (int, *awsquery.Error) {
 	size := 0
 	if has {
 		d, err := policy.Parse(doc, policy.Identity)
 		if err != nil {
 			var me *policy.MalformedError
 			if errors.As(err, &me) {
-				return 0, errorf(400, "MalformedPolicyDocument", "%s", me.Message)
+				return 0, awsquery.Errorf(400, "MalformedPolicyDocument", "%s", me.Message)
 			}
-			return 0, errorf(400, "MalformedPolicyDocument", "%v", err)
+			return 0, awsquery.Errorf(400, "MalformedPolicyDocument", "%v", err)
 		}
 		size += len(compactJSON(d.Text()))
 	}
@@ -454,13 +455,13 @@ func (s *Server) checkSessionPolicies(doc string, has bool, arns []string) (int,
 	defer s.iam.mu.RUnlock()
 	for _, a := range arns {
 		if _, ok := s.lookupPolicy(a); !ok {
-			return 0, errorf(400, "InvalidParameterValue", "Policy %s does not exist or is not attachable.", a)
+			return 0, awsquery.Errorf(400, "InvalidParameterValue", "Policy %s does not exist or is not attachable.", a)
 		}
 		size += len(a)
 	}
 	pct := size * 100 / 2048
 	if pct > 100 {
-		return pct, errorf(400, "PackedPolicyTooLarge", "Packed policy consumes %d%% of allotted space, please use smaller policy.", pct)
+		return pct, awsquery.Errorf(400, "PackedPolicyTooLarge", "Packed policy consumes %d%% of allotted space, please use smaller policy.", pct)
 	}
 	return pct, nil
 }

@@ -1,18 +1,18 @@
-package stsmock
+package awsquery
 
 import (
 	"strconv"
 	"unicode/utf8"
 )
 
-// maxEchoed is how much of a client's value irsa-local repeats in an error
+// MaxEchoed is how much of a client's value irsa-local repeats in an error
 // message, a trail record or a log line. AWS echoes values in validation
 // errors; a 1 MB parameter must not become 1 MB in each of those.
-const maxEchoed = 256
+const MaxEchoed = 256
 
-// truncate shortens s to at most n bytes, cut on a rune boundary, and says
+// Truncate shortens s to at most n bytes, cut on a rune boundary, and says
 // how many bytes were left out.
-func truncate(s string, n int) string {
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -1,0 +1,53 @@
+package awsquery
+
+import (
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParamsLists(t *testing.T) {
+	r := httptest.NewRequest("POST", "/?Action=X", nil)
+	body := "ClientIDList.member.2=b&ClientIDList.member.10=c&ClientIDList.member.1=a&ClientIDList.member.x=junk" +
+		"&Tags.member.2.Key=k2&Tags.member.2.Value=v2&Tags.member.1.Key=k1&Tags.member.1.Other=o"
+	p, err := ReadParams(r, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.List("ClientIDList"); !reflect.DeepEqual(got, []string{"a", "b", "c"}) {
+		t.Errorf("List: %q, want members in numeric order", got)
+	}
+	want := []map[string]string{{"Key": "k1"}, {"Key": "k2", "Value": "v2"}}
+	if got := p.StructList("Tags", "Key", "Value"); !reflect.DeepEqual(got, want) {
+		t.Errorf("StructList: %v, want %v", got, want)
+	}
+	if p.Get("Action") != "X" || !p.Has("Tags.member.1.Key") || p.Has("Nope") {
+		t.Error("Get/Has do not see the URL query and the form")
+	}
+	if _, err := ReadParams(r, []byte("a=%zz")); err == nil || !strings.Contains(err.Error(), "MalformedQueryString") {
+		t.Errorf("malformed form: %v", err)
+	}
+}
+
+func TestValidationMessages(t *testing.T) {
+	var v Validation
+	if v.Err() != nil {
+		t.Fatal("no problem is no error")
+	}
+	long := strings.Repeat("x", 1000)
+	secret := "eyJhbGciOiJSUzI1NiJ9.secret"
+	v.Add(nil, "roleArn", "Member must not be null")
+	v.Add(&long, "roleSessionName", "Member must have length less than or equal to 64")
+	v.Add(&secret, "webIdentityToken", "Member must have length greater than or equal to 4")
+	e := v.Err()
+	if e.Status != 400 || e.Code != "ValidationError" || !strings.HasPrefix(e.Message, "3 validation errors detected: Value null at 'roleArn'") {
+		t.Fatalf("error %+v", e)
+	}
+	if strings.Contains(e.Message, secret) || strings.Contains(e.Message, long) || !strings.Contains(e.Message, "(744 more bytes)") {
+		t.Fatalf("a sensitive or oversized value is echoed: %s", e.Message)
+	}
+	if MemberName("RoleSessionName") != "roleSessionName" || MemberName("") != "" {
+		t.Error("MemberName")
+	}
+}
