@@ -69,8 +69,8 @@ func (c *Offset) Reset() {
 	c.offset = 0
 }
 
-// Get returns the current offset from real time.
-func (c *Offset) Get() time.Duration {
+// Offset returns the current offset from real time.
+func (c *Offset) Offset() time.Duration {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.offset

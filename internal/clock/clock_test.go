@@ -21,8 +21,8 @@ func TestOffset(t *testing.T) {
 		t.Fatalf("after advancing: %v, want %v", c.Now(), want)
 	}
 	c.Reset()
-	if !c.Now().Equal(base) || c.Get() != 0 {
-		t.Fatalf("after reset: %v (offset %v)", c.Now(), c.Get())
+	if !c.Now().Equal(base) || c.Offset() != 0 {
+		t.Fatalf("after reset: %v (offset %v)", c.Now(), c.Offset())
 	}
 }
 

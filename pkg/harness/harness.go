@@ -454,15 +454,11 @@ func (e *Env) IssuerURL() string { return e.issuerURL }
 // admin credentials and the ARN of the issuer's OIDC provider.
 func (e *Env) AWS() AWSInfo { return e.Describe().AWS }
 
-// Clock is the emulator's clock, by which STS, IAM and S3 judge expiry and
-// time conditions. Advance moves it forward only (at most ten years in
-// all) and returns the new offset from real time; Reset returns it to real
-// time.
-type Clock interface {
-	Now() time.Time
-	Advance(d time.Duration) (time.Duration, error)
-	Reset()
-}
+// Clock is the emulator's clock: real time shifted by an offset, by which
+// tokens, sessions and time conditions are judged. Advance moves it forward
+// only (ten years at most in all) and returns the new offset, Offset
+// reports it, and Reset returns to real time.
+type Clock = stsmock.Clock
 
 // Clock returns the emulator's clock, to test what happens when sessions
 // and tokens expire without waiting for them.

@@ -292,3 +292,17 @@ func TestListenersCloseIdleConnectionsAndLimitHeaders(t *testing.T) {
 		t.Fatalf("128 KiB header: %s, want 431", resp.Status)
 	}
 }
+
+func TestConstantsMatchTheStateDirectory(t *testing.T) {
+	for _, c := range [][2]any{
+		{ClusterNone, envdir.ClusterNone}, {ClusterLocal, envdir.ClusterLocal}, {ClusterKind, envdir.ClusterKind},
+		{DefaultName, envdir.DefaultName}, {DefaultRegion, envdir.DefaultRegion}, {DefaultAccountID, envdir.DefaultAccountID},
+		{DefaultAccessKeyID, envdir.DefaultAccessKeyID}, {DefaultSecretAccessKey, envdir.DefaultSecretAccessKey},
+		{DefaultIssuerHost, envdir.DefaultIssuerHost},
+		{StateRunning, envdir.StateRunning}, {StateStopped, envdir.StateStopped}, {StateFailed, envdir.StateFailed},
+	} {
+		if c[0] != c[1] {
+			t.Errorf("harness says %v, the state directory %v", c[0], c[1])
+		}
+	}
+}

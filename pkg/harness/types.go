@@ -1,5 +1,8 @@
 package harness
 
+// The values below are also internal/envdir's, which reads and writes the
+// state directory; TestConstantsMatchTheStateDirectory keeps them equal.
+
 import "github.com/irsa-local/irsa-local/internal/envdir"
 
 // ClusterMode selects the Kubernetes side of an environment.
@@ -10,20 +13,20 @@ type ClusterMode = envdir.ClusterMode
 // kube-controller-manager as processes, no Docker) and kind (a kind cluster
 // with real pods; needs Docker).
 const (
-	ClusterNone  = envdir.ClusterNone
-	ClusterLocal = envdir.ClusterLocal
-	ClusterKind  = envdir.ClusterKind
+	ClusterNone  ClusterMode = "none"
+	ClusterLocal ClusterMode = "local"
+	ClusterKind  ClusterMode = "kind"
 )
 
 // Defaults of a new environment. The admin credentials and account are the
 // ones LocalStack users already type.
 const (
-	DefaultName            = envdir.DefaultName
-	DefaultRegion          = envdir.DefaultRegion
-	DefaultAccountID       = envdir.DefaultAccountID
-	DefaultAccessKeyID     = envdir.DefaultAccessKeyID
-	DefaultSecretAccessKey = envdir.DefaultSecretAccessKey
-	DefaultIssuerHost      = envdir.DefaultIssuerHost
+	DefaultName            = "irsa-local"
+	DefaultRegion          = "us-east-1"
+	DefaultAccountID       = "000000000000"
+	DefaultAccessKeyID     = "test"
+	DefaultSecretAccessKey = "test"
+	DefaultIssuerHost      = "127.0.0.1"
 )
 
 // Description is what `irsa-local status -o json` prints of an environment.
@@ -44,7 +47,7 @@ var ErrRunning = envdir.ErrRunning
 
 // Component states.
 const (
-	StateRunning = envdir.StateRunning
-	StateStopped = envdir.StateStopped
-	StateFailed  = envdir.StateFailed
+	StateRunning = "running"
+	StateStopped = "stopped"
+	StateFailed  = "failed"
 )

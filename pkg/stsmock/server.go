@@ -56,7 +56,6 @@ func (f optionFunc) apply(c *config) error { return f(c) }
 type config struct {
 	account, region    string
 	adminKey, adminSec string
-	clock              *clock.Offset
 	stateDir           string
 	roots              []*x509.Certificate
 	keyTTL             time.Duration
@@ -94,12 +93,6 @@ func WithAdminCredentials(accessKeyID, secret string) Option {
 		c.adminKey, c.adminSec = accessKeyID, secret
 		return nil
 	})
-}
-
-// WithClock uses clk as the emulator's notion of now for token and session
-// expiry.
-func WithClock(clk *clock.Offset) Option {
-	return optionFunc(func(c *config) error { c.clock = clk; return nil })
 }
 
 // WithStateDir persists IAM entities and the session sealing key in dir.
@@ -180,9 +173,6 @@ func New(opts ...Option) (*Server, error) {
 			return nil, err
 		}
 	}
-	if c.clock == nil {
-		c.clock = clock.NewOffset(0)
-	}
 	var iamPath, keyPath, s3Dir string
 	if c.stateDir != "" {
 		s3Dir = storageDir(c.stateDir)
@@ -223,7 +213,7 @@ func New(opts ...Option) (*Server, error) {
 	s := &Server{
 		account: c.account, region: c.region,
 		adminKey: c.adminKey, adminSecret: c.adminSec,
-		clock: c.clock, log: c.logger, thumbprints: c.thumbprints,
+		clock: clock.NewOffset(0), log: c.logger, thumbprints: c.thumbprints,
 		iam: st, seal: seal, s3: store, trail: tw, cluster: c.cluster,
 		s3Hosts: append(c.s3Hosts, defaultS3Hosts(c.region)...),
 		keys:    newKeyFetcher(defaultKeyClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}), c.keyTTL),
@@ -235,8 +225,19 @@ func New(opts ...Option) (*Server, error) {
 // Account returns the account ID.
 func (s *Server) Account() string { return s.account }
 
+// Clock is the emulator's clock: real time shifted by an offset, by which
+// tokens, sessions and time conditions are judged. Advance moves it forward
+// only (ten years at most in all) and returns the new offset, Offset
+// reports it, and Reset returns to real time.
+type Clock interface {
+	Now() time.Time
+	Advance(d time.Duration) (time.Duration, error)
+	Offset() time.Duration
+	Reset()
+}
+
 // Clock returns the emulator's clock.
-func (s *Server) Clock() *clock.Offset { return s.clock }
+func (s *Server) Clock() Clock { return s.clock }
 
 // FlushKeys drops every cached issuer key set, so that a retired key stops
 // verifying at once.
@@ -604,7 +605,7 @@ type ClockState struct {
 }
 
 func (s *Server) clockState() ClockState {
-	return ClockState{Now: s.clock.Now().UTC(), Offset: s.clock.Get().String()}
+	return ClockState{Now: s.clock.Now().UTC(), Offset: s.clock.Offset().String()}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -27,7 +27,6 @@ import (
 	smithy "github.com/aws/smithy-go"
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/irsa-local/irsa-local/internal/clock"
 	"github.com/irsa-local/irsa-local/internal/trail"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
@@ -463,7 +462,7 @@ func TestSessionPoliciesAndDuration(t *testing.T) {
 	}
 }
 
-func mustAdvance(t testing.TB, c *clock.Offset, d time.Duration) {
+func mustAdvance(t testing.TB, c Clock, d time.Duration) {
 	t.Helper()
 	if _, err := c.Advance(d); err != nil {
 		t.Fatal(err)
