@@ -70,7 +70,7 @@ func (w *world) withCredentials(creds map[string]any) []string {
 }
 
 var _ = Describe("Terraform's AWS provider", Label("tools"), func() {
-	It("applies examples/terraform, plans no change, and its role reads its bucket; destroy removes all", func() {
+	It("applies examples/terraform with the issuer as describe-cluster reports it, plans no change, and its role reads its bucket; destroy removes all", func() {
 		terraform, err := exec.LookPath("terraform")
 		if err != nil {
 			missingTool("IRSA_LOCAL_REQUIRE_TERRAFORM", "terraform not found on PATH: %v", err)
@@ -101,7 +101,9 @@ var _ = Describe("Terraform's AWS provider", Label("tools"), func() {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o600)).To(Succeed())
 		}
-		thumbprint := caThumbprint(s.Issuer.CAFile)
+		// Upper case, as some tools print it: IAM keeps a thumbprint as
+		// written, so the next plan finds what it wrote.
+		thumbprint := strings.ToUpper(caThumbprint(s.Issuer.CAFile))
 		vars, _ := json.Marshal(map[string]any{
 			"endpoint": s.AWS.Endpoint, "namespace": "demo", "service_account": "s3-reader",
 			"role_name": "tf-s3-reader", "bucket_name": "tf-demo", "thumbprints": []string{thumbprint},
@@ -122,8 +124,18 @@ var _ = Describe("Terraform's AWS provider", Label("tools"), func() {
 			return r.stdout
 		}
 
+		// The example registers the issuer exactly as the cluster reports it,
+		// port included, as configurations copied from EKS projects do.
+		main, err := os.ReadFile(filepath.Join(dir, "main.tf"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(main)).To(ContainSubstring("issuer_url = data.aws_eks_cluster.this.identity[0].oidc[0].issuer"))
+
 		mustTF("init", "-no-color")
 		mustTF("apply", "-auto-approve", "-no-color")
+		// Every attribute IAM and S3 read back — the provider's url,
+		// thumbprints and tags, the trust policy, max_session_duration, the
+		// role's and the bucket's tags, the bucket policy, the attachment —
+		// matches what was applied.
 		plan := tf("plan", "-detailed-exitcode", "-no-color")
 		Expect(plan.code).To(Equal(0), "the second plan wants changes (exit 2) or failed:\n%s%s", plan.stdout, plan.stderr)
 		Expect(plan.stdout).To(ContainSubstring("No changes."))
@@ -142,6 +154,10 @@ var _ = Describe("Terraform's AWS provider", Label("tools"), func() {
 		Expect(w.status().AWS.OIDCProviderARN).To(Equal(providerARN))
 		got := w.mustAWS("iam", "get-open-id-connect-provider", "--open-id-connect-provider-arn", providerARN)
 		Expect(got["ThumbprintList"]).To(ConsistOf(thumbprint))
+		Expect(got["Url"]).To(Equal(s.Issuer.URL))
+		role := w.mustAWS("iam", "get-role", "--role-name", "tf-s3-reader")["Role"].(map[string]any)
+		Expect(role["MaxSessionDuration"]).To(BeNumerically("==", 7200))
+		Expect(role["Tags"]).To(ContainElement(map[string]any{"Key": "managed-by", "Value": "terraform"}))
 		// The provider validated its credentials with STS, as it does
 		// against AWS.
 		Expect(w.must("trail")).To(ContainSubstring("sts:GetCallerIdentity by arn:aws:iam::" + s.AWS.AccountID + ":root"))
@@ -159,13 +175,20 @@ var _ = Describe("Terraform's AWS provider", Label("tools"), func() {
 		Expect(ls.stdout).To(ContainSubstring("reports/hello.txt"))
 		put := w.aws("s3", "cp", "hello.txt", "s3://tf-demo/nope.txt")
 		Expect(put.stderr).To(ContainSubstring("AccessDenied"))
+		// The bucket policy lets the role upload under uploads/.
+		upload := w.aws("s3", "cp", "hello.txt", "s3://tf-demo/uploads/hello.txt")
+		Expect(upload.code).To(Equal(0), upload.stderr)
 		w.env = admin
 		other := strings.TrimSpace(w.must("token", "--namespace", "demo", "--service-account", "other"))
 		refused := w.aws("sts", "assume-role-with-web-identity", "--role-arn", roleARN, "--role-session-name", "tools", "--web-identity-token", other)
 		Expect(refused.stderr).To(ContainSubstring("AccessDenied"))
 
-		// Destroy empties the bucket (force_destroy) and removes everything.
+		// Destroy empties the bucket (force_destroy) and removes everything;
+		// a plan afterwards wants to create all of it again.
 		mustTF("destroy", "-auto-approve", "-no-color")
+		again := tf("plan", "-detailed-exitcode", "-no-color")
+		Expect(again.code).To(Equal(2), again.stderr)
+		Expect(again.stdout).To(MatchRegexp(`Plan: \d+ to add, 0 to change, 0 to destroy`))
 		Expect(w.mustAWS("iam", "list-open-id-connect-providers")["OpenIDConnectProviderList"]).To(BeEmpty())
 		gone := w.aws("iam", "get-role", "--role-name", "tf-s3-reader")
 		Expect(gone.stderr).To(ContainSubstring("NoSuchEntity"))

@@ -1,6 +1,7 @@
-# Walkthrough step 1 as code: register the cluster's issuer as an IAM OIDC
-# provider, create a role that one service account may assume, give it
-# AmazonS3ReadOnlyAccess, and create a bucket for it to read.
+# Walkthrough step 1 as code, written the way EKS guides write it: register
+# the cluster's issuer as an IAM OIDC provider, create a role that one
+# service account may assume, give it AmazonS3ReadOnlyAccess, and create a
+# bucket for it to read, whose policy also lets the role upload.
 
 provider "aws" {
   region     = "us-east-1"
@@ -23,20 +24,17 @@ data "aws_eks_cluster" "this" {
 }
 
 locals {
-  # IAM names a provider by the issuer's host and path, without a port: AWS
-  # says provider URLs carry none. irsa-local's issuer listens on a port of
-  # its own, so it is registered without it; Terraform compares the URL IAM
-  # reads back with this one, and tokens naming the port still match.
-  provider_url = replace(data.aws_eks_cluster.this.identity[0].oidc[0].issuer, "/^(https://[^/:]+):[0-9]+/", "$1")
-
-  # The prefix of the trust policy's condition keys.
-  issuer = trimprefix(local.provider_url, "https://")
+  # The issuer exactly as describe-cluster reports it, and its condition-key
+  # prefix: the URL without "https://".
+  issuer_url = data.aws_eks_cluster.this.identity[0].oidc[0].issuer
+  issuer     = trimprefix(local.issuer_url, "https://")
 }
 
 resource "aws_iam_openid_connect_provider" "this" {
-  url             = local.provider_url
+  url             = local.issuer_url
   client_id_list  = ["sts.amazonaws.com"]
   thumbprint_list = var.thumbprints
+  tags            = var.tags
 }
 
 data "aws_iam_policy_document" "trust" {
@@ -64,8 +62,10 @@ data "aws_iam_policy_document" "trust" {
 }
 
 resource "aws_iam_role" "this" {
-  name               = var.role_name
-  assume_role_policy = data.aws_iam_policy_document.trust.json
+  name                 = var.role_name
+  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  max_session_duration = 7200
+  tags                 = var.tags
 }
 
 resource "aws_iam_role_policy_attachment" "s3_read_only" {
@@ -76,4 +76,25 @@ resource "aws_iam_role_policy_attachment" "s3_read_only" {
 resource "aws_s3_bucket" "this" {
   bucket        = var.bucket_name
   force_destroy = true
+  tags          = var.tags
+}
+
+# The role reads with AmazonS3ReadOnlyAccess; the bucket's own policy also
+# lets it upload under uploads/.
+data "aws_iam_policy_document" "bucket" {
+  statement {
+    effect    = "Allow"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.this.arn}/uploads/*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [aws_iam_role.this.arn]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  bucket = aws_s3_bucket.this.id
+  policy = data.aws_iam_policy_document.bucket.json
 }

@@ -34,7 +34,13 @@ variable "bucket_name" {
 }
 
 variable "thumbprints" {
-  description = "SHA-1 thumbprints (40 hex digits) of the issuer's CA. Optional: IAM no longer requires one, and the tls provider that usually computes it is not needed here."
+  description = "SHA-1 thumbprints (40 hex digits) of the issuer's CA. Optional: IAM no longer requires one (see README.md for why not tls_certificate)."
   type        = list(string)
   default     = []
+}
+
+variable "tags" {
+  description = "Tags of the provider, the role and the bucket."
+  type        = map(string)
+  default     = { "app" = "s3-reader", "managed-by" = "terraform" }
 }

@@ -1,6 +1,7 @@
 package stsmock
 
 import (
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -54,7 +55,7 @@ func (s *Server) createOIDCProvider(p awsquery.Params) (any, *awsquery.Error) {
 	s.iam.Providers[name.Canonical] = &oidcProvider{
 		URL:         strings.TrimPrefix(raw, "https://"),
 		ClientIDs:   dedupe(clientIDs),
-		Thumbprints: dedupe(lowerAll(thumbs)),
+		Thumbprints: dedupe(thumbs),
 		CreateDate:  time.Now().UTC().Truncate(time.Second),
 		Tags:        tags,
 	}
@@ -72,7 +73,7 @@ func (s *Server) EnsureOIDCProvider(issuerURL string, clientIDs []string, thumbp
 		s.iam.Providers[name.Canonical] = &oidcProvider{
 			URL:         strings.TrimPrefix(issuerURL, "https://"),
 			ClientIDs:   dedupe(clientIDs),
-			Thumbprints: dedupe(lowerAll(thumbprints)),
+			Thumbprints: dedupe(thumbprints),
 			CreateDate:  time.Now().UTC().Truncate(time.Second),
 		}
 		if err := s.iam.save(); err != nil {
@@ -104,14 +105,6 @@ func dedupe(list []string) []string {
 	return out
 }
 
-func lowerAll(list []string) []string {
-	out := make([]string, len(list))
-	for i, v := range list {
-		out[i] = strings.ToLower(v)
-	}
-	return out
-}
-
 func (s *Server) provider(p awsquery.Params) (*oidcProvider, string, *awsquery.Error) {
 	arn := p.Get("OpenIDConnectProviderArn")
 	if arn == "" {
@@ -124,6 +117,20 @@ func (s *Server) provider(p awsquery.Params) (*oidcProvider, string, *awsquery.E
 		return nil, "", awsquery.Errorf(404, "NoSuchEntity", "OpenIDConnect Provider not found for arn %s", arn)
 	}
 	return prov, key, nil
+}
+
+// readURL is the Url GetOpenIDConnectProvider answers: as registered,
+// without "https://" as IAM answers it — unless the URL carries a port.
+// IAM refuses ports, so it has no answer to copy there, and "host:port/path"
+// without its scheme is no URL to a parser: Go's url.Parse refuses it, so
+// Terraform's AWS provider, which compares the two as URLs, would replace
+// the provider at every plan. A URL with a port is answered whole.
+func (p *oidcProvider) readURL() string {
+	host, _, _ := strings.Cut(p.URL, "/")
+	if _, port, err := net.SplitHostPort(host); err == nil && port != "" {
+		return "https://" + p.URL
+	}
+	return p.URL
 }
 
 type getOIDCProviderResult struct {
@@ -139,7 +146,7 @@ func (s *Server) getOIDCProvider(p awsquery.Params) (any, *awsquery.Error) {
 	if e != nil {
 		return nil, e
 	}
-	return &getOIDCProviderResult{URL: prov.URL, ClientIDList: prov.ClientIDs, ThumbprintList: prov.Thumbprints, CreateDate: iamDate(prov.CreateDate), Tags: prov.Tags}, nil
+	return &getOIDCProviderResult{URL: prov.readURL(), ClientIDList: prov.ClientIDs, ThumbprintList: prov.Thumbprints, CreateDate: iamDate(prov.CreateDate), Tags: prov.Tags}, nil
 }
 
 type providerListEntry struct {
@@ -216,6 +223,6 @@ func (s *Server) updateThumbprint(p awsquery.Params) (any, *awsquery.Error) {
 	if len(thumbs) > 5 {
 		return nil, awsquery.Errorf(409, "LimitExceeded", "Cannot exceed quota for ThumbprintsPerOpenIdConnectProvider: 5")
 	}
-	prov.Thumbprints = dedupe(lowerAll(thumbs))
+	prov.Thumbprints = dedupe(thumbs)
 	return nil, nil
 }

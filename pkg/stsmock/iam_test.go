@@ -176,7 +176,7 @@ func TestOIDCProviderOperations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *got.Url != strings.TrimPrefix(f.issuerURL, "https://") || len(got.ClientIDList) != 2 || got.ThumbprintList[0] != f.ca.Thumbprint() {
+	if *got.Url != f.issuerURL || len(got.ClientIDList) != 2 || got.ThumbprintList[0] != f.ca.Thumbprint() {
 		t.Errorf("provider %+v", got)
 	}
 	if _, err := f.iam.RemoveClientIDFromOpenIDConnectProvider(ctx, &iam.RemoveClientIDFromOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn), ClientID: aws.String("other")}); err != nil {
@@ -340,4 +340,56 @@ func TestPolicySizeQuotas(t *testing.T) {
 	if err := put("a", 6000); err != nil {
 		t.Errorf("replacing an inline policy with one of the same size: %v", err)
 	}
+}
+
+// TestProvidersReadBackAsWritten pins what GetOpenIDConnectProvider answers
+// for what was created, so that a Terraform plan after an apply is clean:
+// the Url in IAM's form (no scheme) unless it has a port, where it is
+// answered whole; thumbprints and client IDs as written.
+func TestProvidersReadBackAsWritten(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	upper := strings.ToUpper(f.ca.Thumbprint())
+	for _, tc := range []struct{ url, want string }{
+		{"https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E", "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041E"},
+		{"https://127.0.0.1:34269/id/11B6EE4C", "https://127.0.0.1:34269/id/11B6EE4C"},
+		{"https://[::1]:8443/id/X", "https://[::1]:8443/id/X"},
+		{"https://example.com", "example.com"},
+	} {
+		out, err := f.iam.CreateOpenIDConnectProvider(ctx, &iam.CreateOpenIDConnectProviderInput{
+			Url: aws.String(tc.url), ClientIDList: []string{"sts.amazonaws.com", "other"}, ThumbprintList: []string{upper},
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.url, err)
+		}
+		got, err := f.iam.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: out.OpenIDConnectProviderArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *got.Url != tc.want {
+			t.Errorf("%s reads back as %q, want %q", tc.url, *got.Url, tc.want)
+		}
+		if !terraformSeesNoChange(*got.Url, tc.url) {
+			t.Errorf("%s: Terraform's AWS provider would see %q as a changed url", tc.url, *got.Url)
+		}
+		if len(got.ThumbprintList) != 1 || got.ThumbprintList[0] != upper || strings.Join(got.ClientIDList, ",") != "sts.amazonaws.com,other" {
+			t.Errorf("%s: thumbprints %q, client IDs %q: not as written", tc.url, got.ThumbprintList, got.ClientIDList)
+		}
+	}
+}
+
+// terraformSeesNoChange is the url comparison of Terraform's AWS provider
+// (aws_iam_openid_connect_provider's DiffSuppressFunc): both sides parsed as
+// URLs, IAM's given the https scheme.
+func terraformSeesNoChange(read, configured string) bool {
+	old, err := url.Parse(read)
+	if err != nil {
+		return false
+	}
+	cfg, err := url.Parse(configured)
+	if err != nil {
+		return false
+	}
+	old.Scheme = "https"
+	return old.String() == cfg.String()
 }

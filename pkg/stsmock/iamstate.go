@@ -22,8 +22,8 @@ type tag struct {
 }
 
 type oidcProvider struct {
-	// URL is the provider URL as it was created, without "https://"
-	// (GetOpenIDConnectProvider returns it so).
+	// URL is the provider URL as it was created, without "https://";
+	// readURL gives it as GetOpenIDConnectProvider answers.
 	URL         string    `json:"url"`
 	ClientIDs   []string  `json:"clientIds"`
 	Thumbprints []string  `json:"thumbprints"`
