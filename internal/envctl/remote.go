@@ -2,7 +2,6 @@ package envctl
 
 import (
 	"context"
-
 	"errors"
 	"fmt"
 	"time"

@@ -105,13 +105,13 @@ func Describe(l Layout, c *Config) Description {
 			AccessKeyID:     DefaultAccessKeyID,
 			SecretAccessKey: DefaultSecretAccessKey,
 		},
-		Cluster:    ClusterInfo{Mode: c.Cluster, Name: c.ClusterName, KindCluster: KindCluster(c)},
+		Cluster:    ClusterInfo{Mode: c.Cluster, Name: c.ClusterName, KindCluster: kindCluster(c)},
 		Components: []Component{},
 	}
 }
 
-// RuntimeStatus is what a running environment records in run/status.json.
-type RuntimeStatus struct {
+// runtimeStatus is what a running environment records in run/status.json.
+type runtimeStatus struct {
 	PID             int         `json:"pid"`
 	OIDCProviderARN string      `json:"oidcProviderArn,omitempty"`
 	Kubeconfig      string      `json:"kubeconfig,omitempty"`
@@ -130,7 +130,7 @@ func Inspect(l Layout) (Description, error) {
 		return Description{}, err
 	}
 	d := Describe(l, cfg)
-	var rs RuntimeStatus
+	var rs runtimeStatus
 	if b, err := os.ReadFile(l.StatusFile()); err == nil {
 		if err := json.Unmarshal(b, &rs); err != nil {
 			return d, fmt.Errorf("parse %s: %w", l.StatusFile(), err)
@@ -148,7 +148,7 @@ func Inspect(l Layout) (Description, error) {
 	if d.Running {
 		// IAM changes while the environment runs; ask it rather than trust
 		// what it recorded at start.
-		if arn, err := LiveProviderARN(d.AWS, d.Issuer.URL); err == nil {
+		if arn, err := liveProviderARN(d.AWS, d.Issuer.URL); err == nil {
 			d.AWS.OIDCProviderARN = arn
 		}
 	}
@@ -242,9 +242,9 @@ func MintToken(l Layout, req issuer.TokenRequest) (string, error) {
 	return issuer.Mint(issuer.URL(cfg.IssuerHost, cfg.IssuerPort, cfg.IssuerID), ks, req)
 }
 
-// LiveProviderARN asks a running AWS endpoint for the ARN of the OIDC
+// liveProviderARN asks a running AWS endpoint for the ARN of the OIDC
 // provider registered for issuerURL.
-func LiveProviderARN(info AWSInfo, issuerURL string) (string, error) {
+func liveProviderARN(info AWSInfo, issuerURL string) (string, error) {
 	var body struct {
 		ARN string `json:"arn"`
 	}
@@ -252,9 +252,9 @@ func LiveProviderARN(info AWSInfo, issuerURL string) (string, error) {
 	return body.ARN, err
 }
 
-// KindCluster is the kind cluster an environment in kind mode runs ("" in
+// kindCluster is the kind cluster an environment in kind mode runs ("" in
 // other modes, even if an earlier run in kind mode recorded one).
-func KindCluster(c *Config) string {
+func kindCluster(c *Config) string {
 	if c.Cluster != ClusterKind {
 		return ""
 	}
@@ -263,7 +263,7 @@ func KindCluster(c *Config) string {
 
 // WriteStatus records what the running process reports of d in run/status.json.
 func WriteStatus(l Layout, d Description) error {
-	b, err := json.MarshalIndent(RuntimeStatus{PID: d.PID, OIDCProviderARN: d.AWS.OIDCProviderARN, Kubeconfig: d.Cluster.Kubeconfig, NodeImage: d.Cluster.NodeImage, PodAWSEndpoint: d.Cluster.PodAWSEndpoint, Components: d.Components}, "", "  ")
+	b, err := json.MarshalIndent(runtimeStatus{PID: d.PID, OIDCProviderARN: d.AWS.OIDCProviderARN, Kubeconfig: d.Cluster.Kubeconfig, NodeImage: d.Cluster.NodeImage, PodAWSEndpoint: d.Cluster.PodAWSEndpoint, Components: d.Components}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("marshal status: %w", err)
 	}
