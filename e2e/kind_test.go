@@ -184,15 +184,16 @@ var _ = Describe("a kind environment's lifecycle", Label("kind"), func() {
 		_, errOut, code := w.run("up", "--cluster", "kind", "--name", "kind-nodocker")
 		Expect(code).To(Equal(1))
 		line := oneLine(errOut)
-		Expect(line).To(ContainSubstring("needs a running Docker daemon"))
+		Expect(line).To(ContainSubstring("kind mode needs a running Linux Docker engine: docker info failed"))
 		Expect(line).To(ContainSubstring("--cluster local"))
 
 		w = newWorld()
 		_, errOut, code = w.run("up", "--cluster", "kind", "--kind-image", "irsa-local/no-such-node:v0", "--name", "kind-noimage")
 		Expect(code).To(Equal(1))
 		line = oneLine(errOut)
-		Expect(line).To(ContainSubstring("node image irsa-local/no-such-node:v0 is not on this machine and could not be pulled"))
+		Expect(line).To(ContainSubstring("the node image is missing: irsa-local/no-such-node:v0 is not on this machine and could not be pulled"))
 		Expect(line).To(ContainSubstring("hack/kind-node-image.sh"))
+		Expect(line).To(ContainSubstring("--kind-image"))
 		Expect(nodeExists("kind-noimage")).To(BeFalse())
 
 		_, errOut, code = w.run("up", "--kind-image", "x")

@@ -124,7 +124,7 @@ func LoadConfig(l Layout) (*Config, error) {
 	}
 	var c Config
 	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("parse %s: %w (restore it, or delete the environment with 'irsa-local delete')", l.ConfigFile(), err)
+		return nil, fmt.Errorf("parse %s: %w (restore it from a backup, or remove the state directory to start over)", l.ConfigFile(), err)
 	}
 	if c.Version != ConfigVersion {
 		return nil, fmt.Errorf("read %s: config version %d is not supported by this irsa-local (want %d)", l.ConfigFile(), c.Version, ConfigVersion)

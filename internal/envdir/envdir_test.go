@@ -56,7 +56,7 @@ func TestConfigRoundTripAndRefusals(t *testing.T) {
 		t.Fatalf("round trip: %+v, %v", got, err)
 	}
 	for content, want := range map[string]string{
-		"{":              "restore it, or delete the environment",
+		"{":              "restore it from a backup, or remove the state directory",
 		`{"version": 9}`: "config version 9 is not supported",
 	} {
 		if err := os.WriteFile(l.ConfigFile(), []byte(content), 0o600); err != nil {

@@ -62,7 +62,7 @@ func LoadOrCreateCA(dir, commonName string) (*CA, error) {
 	}
 	certPEM, err := os.ReadFile(certPath)
 	if err != nil {
-		return nil, &KeyError{Path: certPath, Err: err, Hint: "restore it, or delete the environment with 'irsa-local delete' to start over"}
+		return nil, &KeyError{Path: certPath, Err: err, Hint: "restore it from a backup, or remove the state directory to start over", startOver: true}
 	}
 	keyPEM, err := readPrivateFile(keyPath)
 	if err != nil {
@@ -70,7 +70,7 @@ func LoadOrCreateCA(dir, commonName string) (*CA, error) {
 	}
 	block, _ := pem.Decode(certPEM)
 	if block == nil || block.Type != "CERTIFICATE" {
-		return nil, &KeyError{Path: certPath, Err: errors.New("no CERTIFICATE PEM block found"), Hint: "restore it, or delete the environment with 'irsa-local delete' to start over"}
+		return nil, &KeyError{Path: certPath, Err: errors.New("no CERTIFICATE PEM block found"), Hint: "restore it from a backup, or remove the state directory to start over", startOver: true}
 	}
 	cert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
@@ -78,7 +78,7 @@ func LoadOrCreateCA(dir, commonName string) (*CA, error) {
 	}
 	kblock, _ := pem.Decode(keyPEM)
 	if kblock == nil || kblock.Type != "EC PRIVATE KEY" {
-		return nil, &KeyError{Path: keyPath, Err: errors.New("no EC PRIVATE KEY PEM block found"), Hint: "restore it, or delete the environment with 'irsa-local delete' to start over"}
+		return nil, &KeyError{Path: keyPath, Err: errors.New("no EC PRIVATE KEY PEM block found"), Hint: "restore it from a backup, or remove the state directory to start over", startOver: true}
 	}
 	key, err := x509.ParseECPrivateKey(kblock.Bytes)
 	if err != nil {

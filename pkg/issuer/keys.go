@@ -64,7 +64,18 @@ type KeyError struct {
 	Path string
 	Err  error
 	Hint string
+	// startOver is set when starting the environment over, with new keys,
+	// is a way out.
+	startOver bool
 }
+
+// StartOver reports whether removing the environment, and with it its
+// keys, is a way out of the error (a tool may offer its own command).
+func (e *KeyError) StartOver() bool { return e.startOver }
+
+// ErrSigningKey is returned when retiring the key that signs: rotate first,
+// so that another key signs.
+var ErrSigningKey = errors.New("it is the active signing key; rotate the keys first")
 
 func (e *KeyError) Error() string {
 	msg := fmt.Sprintf("key file %s: %v", e.Path, e.Err)
@@ -135,11 +146,11 @@ func LoadKeys(dir string) (*KeySet, error) {
 	}
 	signing, err := parseSigningKey(signPEM)
 	if err != nil {
-		return nil, &KeyError{Path: signPath, Err: err, Hint: "restore the file from a backup, or delete the environment with 'irsa-local delete' to start over"}
+		return nil, &KeyError{Path: signPath, Err: err, Hint: "restore it from a backup, or remove the state directory to start over", startOver: true}
 	}
 	pubs, err := parsePublicKeys(pubPEM)
 	if err != nil {
-		return nil, &KeyError{Path: pubPath, Err: err, Hint: "restore the file from a backup, or delete the environment with 'irsa-local delete' to start over"}
+		return nil, &KeyError{Path: pubPath, Err: err, Hint: "restore it from a backup, or remove the state directory to start over", startOver: true}
 	}
 	ks, err := newKeySet(signing, pubs)
 	if err != nil {
@@ -163,7 +174,7 @@ func readPrivateFile(path string) ([]byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &KeyError{Path: path, Err: errors.New("missing while its partner file exists"), Hint: "restore it from a backup, or delete the environment with 'irsa-local delete' to start over"}
+			return nil, &KeyError{Path: path, Err: errors.New("missing while its partner file exists"), Hint: "restore it from a backup, or remove the state directory to start over", startOver: true}
 		}
 		return nil, &KeyError{Path: path, Err: err}
 	}
@@ -292,7 +303,7 @@ func RetireKeys(dir string, kids ...string) (ks *KeySet, retired []string, err e
 	drop := map[string]bool{}
 	for _, kid := range kids {
 		if kid == cur.SigningID {
-			return nil, nil, fmt.Errorf("retire key %s: it is the active signing key; run 'irsa-local keys rotate' first", kid)
+			return nil, nil, fmt.Errorf("retire key %s: %w", kid, ErrSigningKey)
 		}
 		drop[kid] = true
 	}

@@ -117,6 +117,14 @@ func CheckDocker(ctx context.Context) error {
 	return err
 }
 
+// ErrNoDocker wraps every error saying that no usable Docker engine is
+// there; ErrNoImage one saying that the node image is missing. A tool adds
+// its own way out (another cluster mode, another image).
+var (
+	ErrNoDocker = errors.New("kind mode needs a running Linux Docker engine")
+	ErrNoImage  = errors.New("the node image is missing")
+)
+
 // engineInfo is what Create needs to know of the Docker engine.
 type engineInfo struct {
 	cgroupV1 bool
@@ -126,15 +134,15 @@ type engineInfo struct {
 // it and what its host is like.
 func engine(ctx context.Context) (engineInfo, error) {
 	if _, err := exec.LookPath("docker"); err != nil {
-		return engineInfo{}, errors.New("kind mode needs Docker, and the docker command is not on PATH; the default --cluster local needs no Docker")
+		return engineInfo{}, fmt.Errorf("%w: the docker command is not on PATH", ErrNoDocker)
 	}
 	out, err := docker(ctx, "info", "--format", "{{.OperatingSystem}}|{{.CgroupVersion}}")
 	if err != nil {
-		return engineInfo{}, fmt.Errorf("kind mode needs a running Docker daemon, and docker info failed: %v; start Docker, or use the default --cluster local, which needs no Docker", err)
+		return engineInfo{}, fmt.Errorf("%w: docker info failed: %v; start Docker", ErrNoDocker, err)
 	}
 	osName, cgroup, _ := strings.Cut(out, "|")
 	if strings.Contains(osName, "Docker Desktop") {
-		return engineInfo{}, errors.New("kind mode needs a Linux Docker engine: pods reach irsa-local on the host through the kind network's gateway, which Docker Desktop does not route to the host; use the default --cluster local")
+		return engineInfo{}, fmt.Errorf("%w: pods reach irsa-local on the host through the kind network's gateway, which Docker Desktop does not route to the host", ErrNoDocker)
 	}
 	return engineInfo{cgroupV1: cgroup == "1"}, nil
 }
@@ -178,7 +186,7 @@ func Create(ctx context.Context, cfg Config, opts ...Option) (_ *Cluster, retErr
 		return nil, fmt.Errorf("list kind clusters: %w", err)
 	}
 	if slices.Contains(names, cfg.Name) {
-		return nil, fmt.Errorf("a kind cluster named %q already exists; irsa-local creates its own, because a cluster's service-account issuer and keys are fixed when it is created: delete it (kind delete cluster --name %s) or start the environment under another --name", cfg.Name, cfg.Name)
+		return nil, fmt.Errorf("a kind cluster named %q already exists; irsa-local creates its own, because a cluster's service-account issuer and keys are fixed when it is created: delete it (kind delete cluster --name %s) or give the environment another name", cfg.Name, cfg.Name)
 	}
 	labels, err := imageLabels(ctx, cfg.Image, o.logger)
 	if err != nil {
@@ -292,7 +300,7 @@ func imageLabels(ctx context.Context, image string, logger *slog.Logger) (map[st
 	if err != nil {
 		logger.Info("pulling node image", "image", image)
 		if _, perr := docker(ctx, "pull", image); perr != nil {
-			return nil, fmt.Errorf("node image %s is not on this machine and could not be pulled (%v); build one offline with hack/kind-node-image.sh, or pass --kind-image", image, perr)
+			return nil, fmt.Errorf("%w: %s is not on this machine and could not be pulled (%v); build one offline with hack/kind-node-image.sh, or choose another", ErrNoImage, image, perr)
 		}
 		if out, err = inspect(); err != nil {
 			return nil, fmt.Errorf("inspect node image %s: %w", image, err)

@@ -50,7 +50,7 @@ func Main() {
 func Run(ctx context.Context, s cli.Streams, args []string) error {
 	root := NewCommand(s)
 	root.SetArgs(args)
-	return root.ExecuteContext(ctx)
+	return cli.Hint(root.ExecuteContext(ctx))
 }
 
 // NewCommand builds the command tree.

@@ -64,6 +64,7 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) (re
 	)
 	e, err := harness.Start(ctx, opts...)
 	if err != nil {
+		err = cli.Hint(err) // up prints this line as its own error
 		logger.Error("start environment", "err", err)
 		daemon.Ready(err)
 		return err
