@@ -115,7 +115,7 @@ func (e *Env) startWebhook(ctx context.Context, host, endpoint string, caBundle 
 			comp.State = StateStopped
 		}
 		e.mu.Unlock()
-		_ = e.writeStatus()
+		e.recordStatus()
 	}()
 	select {
 	case <-ready:
@@ -233,12 +233,12 @@ func (e *Env) restartCluster(ctx context.Context) error {
 
 // clusterComponents reports the control-plane processes, or a kind
 // cluster's node, as components.
-func (e *Env) clusterComponents() []Component {
+func (e *Env) clusterComponents(ctx context.Context) []Component {
 	e.mu.Lock()
 	c := e.cluster
 	e.mu.Unlock()
 	if c == nil {
-		return e.kindComponents()
+		return e.kindComponents(ctx)
 	}
 	var out []Component
 	for _, st := range c.Status() {
@@ -272,10 +272,10 @@ func (e *Env) monitorCluster(ctx context.Context) {
 			return
 		case <-time.After(every):
 		}
-		now := fmt.Sprint(e.clusterComponents())
+		now := fmt.Sprint(e.clusterComponents(ctx))
 		if now != last {
 			last = now
-			_ = e.writeStatus()
+			_ = e.writeStatus(ctx)
 		}
 	}
 }

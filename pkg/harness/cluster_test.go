@@ -37,7 +37,7 @@ func TestLocalClusterMutatesPodsOfAnnotatedServiceAccounts(t *testing.T) {
 	e := start(t, t.TempDir(), WithCluster(ClusterLocal), WithInMemoryS3())
 	ctx := context.Background()
 	c := e.Client()
-	d := e.Describe()
+	d := e.Describe(ctx)
 	if d.Cluster.Kubeconfig == "" {
 		t.Fatal("no kubeconfig reported")
 	}
@@ -160,7 +160,7 @@ func TestBrokenWebhookDoesNotBlockPodCreation(t *testing.T) {
 }
 
 func state(e *Env, component string) string {
-	for _, c := range e.Describe().Components {
+	for _, c := range e.Describe(context.Background()).Components {
 		if c.Name == component {
 			return c.State
 		}
@@ -199,7 +199,7 @@ func TestResetRestoresACleanState(t *testing.T) {
 	if err != nil || len(list.Buckets) != 0 {
 		t.Errorf("buckets after Reset: %+v %v", list, err)
 	}
-	if e.Describe().AWS.OIDCProviderARN == "" {
+	if e.Describe(ctx).AWS.OIDCProviderARN == "" {
 		t.Error("the OIDC provider is gone after Reset")
 	}
 	// The same names work again at once.

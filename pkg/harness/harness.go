@@ -140,7 +140,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Env, retErr error) {
 		e.wg.Add(1)
 		go e.monitorCluster(mctx)
 	}
-	if err := e.writeStatus(); err != nil {
+	if err := e.writeStatus(ctx); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -374,7 +374,7 @@ func (e *Env) serve(ctx context.Context, name, addr string, cert *tls.Certificat
 		c.State, c.Error = StateFailed, err.Error()
 		e.mu.Unlock()
 		e.opts.logger.Error("component failed", "component", name, "err", err)
-		_ = e.writeStatus()
+		e.recordStatus()
 	}()
 	return nil
 }
@@ -426,7 +426,7 @@ func (e *Env) Stop(ctx context.Context) error {
 	}
 	e.mu.Unlock()
 	if e.lock != nil {
-		if err := e.writeStatus(); err != nil {
+		if err := e.writeStatus(ctx); err != nil {
 			errs = append(errs, err)
 		}
 		if err := e.lock.Release(); err != nil {
@@ -452,7 +452,11 @@ func (e *Env) IssuerURL() string { return e.issuerURL }
 
 // AWS describes the environment's AWS endpoint: its URLs, region, account,
 // admin credentials and the ARN of the issuer's OIDC provider.
-func (e *Env) AWS() AWSInfo { return e.Describe().AWS }
+func (e *Env) AWS() AWSInfo {
+	info := envdir.Describe(e.layout, &e.cfg).AWS
+	info.OIDCProviderARN = e.aws.OIDCProviderARN(e.issuerURL)
+	return info
+}
 
 // Clock is the emulator's clock: real time shifted by an offset, by which
 // tokens, sessions and time conditions are judged. Advance moves it forward
@@ -541,8 +545,9 @@ func (e *Env) setKeys(ctx context.Context, ks *issuer.KeySet) error {
 	return nil
 }
 
-// Describe reports the environment as `irsa-local status` prints it.
-func (e *Env) Describe() Description {
+// Describe reports the environment as `irsa-local status` prints it. In
+// kind mode it asks Docker whether the node runs, within ctx.
+func (e *Env) Describe(ctx context.Context) Description {
 	d := envdir.Describe(e.layout, &e.cfg)
 	d.Running = true
 	d.PID = os.Getpid()
@@ -550,7 +555,7 @@ func (e *Env) Describe() Description {
 	if e.aws != nil {
 		d.AWS.OIDCProviderARN = e.aws.OIDCProviderARN(e.issuerURL)
 	}
-	clusterComps := e.clusterComponents()
+	clusterComps := e.clusterComponents(ctx)
 	e.mu.Lock()
 	for _, name := range envdir.ComponentOrder {
 		if c, ok := e.components[name]; ok {

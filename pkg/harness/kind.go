@@ -85,7 +85,7 @@ func (e *Env) startKind(ctx context.Context) error {
 }
 
 // kindComponents reports the node container as a component.
-func (e *Env) kindComponents() []Component {
+func (e *Env) kindComponents(ctx context.Context) []Component {
 	e.mu.Lock()
 	c := e.kind
 	e.mu.Unlock()
@@ -93,7 +93,7 @@ func (e *Env) kindComponents() []Component {
 		return nil
 	}
 	comp := Component{Name: "kind-node", State: StateRunning, Listen: c.Node()}
-	if ok, state := c.Running(context.Background()); !ok {
+	if ok, state := c.Running(ctx); !ok {
 		comp.State, comp.Error = StateFailed, state
 	}
 	return []Component{comp}
