@@ -11,6 +11,7 @@ import (
 	"github.com/irsa-local/irsa-local/internal/cluster/kind"
 	"github.com/irsa-local/irsa-local/internal/cluster/local"
 	"github.com/irsa-local/irsa-local/internal/envdir"
+	"github.com/irsa-local/irsa-local/pkg/harness"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
 
@@ -23,7 +24,7 @@ type Handle struct {
 func Open(l envdir.Layout) *Handle { return &Handle{Layout: l} }
 
 // Describe describes the environment as `status` prints it.
-func (h *Handle) Describe() (envdir.Description, error) { return envdir.Inspect(h.Layout) }
+func (h *Handle) Describe() (harness.Description, error) { return harness.Inspect(h.Layout.Dir) }
 
 // Running reports whether a process runs the environment now.
 func (h *Handle) Running() bool { return envdir.LockHeld(h.Layout.LockFile()) }
@@ -50,7 +51,7 @@ func (h *Handle) Admin(ctx context.Context, method, path string, in, out any) er
 	if err != nil {
 		return err
 	}
-	return envdir.AdminCall(ctx, d.AWS, method, path, in, out)
+	return envdir.AdminCall(ctx, envdir.Admin{Endpoint: d.AWS.Endpoint, Region: d.AWS.Region, AccessKeyID: d.AWS.AccessKeyID, SecretAccessKey: d.AWS.SecretAccessKey}, method, path, in, out)
 }
 
 // StopStale stops what a crashed environment left running — its

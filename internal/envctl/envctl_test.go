@@ -68,7 +68,7 @@ func TestHandleWithoutAnEnvironment(t *testing.T) {
 	if h.Running() {
 		t.Error("an empty directory runs")
 	}
-	_, err := ClusterClient(envdir.Description{Name: "x", Running: true, Cluster: envdir.ClusterInfo{Mode: envdir.ClusterNone}})
+	_, err := ClusterClient(harness.Description{Name: "x", Running: true, Cluster: harness.ClusterInfo{Mode: harness.ClusterNone}})
 	if err == nil || !strings.Contains(err.Error(), "has no Kubernetes API") {
 		t.Errorf("ClusterClient without a cluster: %v", err)
 	}

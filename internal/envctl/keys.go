@@ -11,6 +11,7 @@ import (
 
 	"github.com/irsa-local/irsa-local/internal/daemon"
 	"github.com/irsa-local/irsa-local/internal/envdir"
+	"github.com/irsa-local/irsa-local/pkg/harness"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
 
@@ -59,7 +60,7 @@ func publish(ctx context.Context, l envdir.Layout, ks *issuer.KeySet) error {
 	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
 		return fmt.Errorf("signal process %d to reload keys: %w", pid, err)
 	}
-	d, err := envdir.Inspect(l)
+	d, err := harness.Inspect(l.Dir)
 	if err != nil {
 		return err
 	}

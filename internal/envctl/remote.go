@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/pkg/harness"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 	"github.com/irsa-local/irsa-local/pkg/policy"
@@ -22,7 +21,7 @@ import (
 
 // ClusterClient returns a client for the cluster of the running environment
 // d, as a CLI command in another process needs it.
-func ClusterClient(d envdir.Description) (kubernetes.Interface, error) {
+func ClusterClient(d harness.Description) (kubernetes.Interface, error) {
 	if !d.Running {
 		return nil, fmt.Errorf("environment %q is not running; start it with 'irsa-local up'", d.Name)
 	}
@@ -45,11 +44,11 @@ func ClusterClient(d envdir.Description) (kubernetes.Interface, error) {
 // real service account and its UID), else minted with the environment's
 // key as the apiserver would.
 func (h *Handle) IssueToken(ctx context.Context, req issuer.TokenRequest) (string, error) {
-	d, err := envdir.Inspect(h.Layout)
+	d, err := harness.Inspect(h.Layout.Dir)
 	if err != nil {
 		return "", err
 	}
-	if d.Cluster.Mode == envdir.ClusterNone {
+	if d.Cluster.Mode == harness.ClusterNone {
 		return h.MintToken(req)
 	}
 	c, err := ClusterClient(d)
@@ -72,7 +71,7 @@ func (h *Handle) IssueToken(ctx context.Context, req issuer.TokenRequest) (strin
 // from another process: through its AWS endpoint with the admin
 // credentials, and its cluster when it has one.
 func (h *Handle) ApplyFile(ctx context.Context, f *harness.EnvironmentFile) error {
-	d, err := envdir.Inspect(h.Layout)
+	d, err := harness.Inspect(h.Layout.Dir)
 	if err != nil {
 		return err
 	}
@@ -90,7 +89,7 @@ func (h *Handle) ApplyFile(ctx context.Context, f *harness.EnvironmentFile) erro
 			return policy.ServiceAccountTrustPolicy(d.Issuer.URL, d.AWS.OIDCProviderARN, d.AWS.AccountID, namespace, name)
 		},
 	}
-	if d.Cluster.Mode != envdir.ClusterNone {
+	if d.Cluster.Mode != harness.ClusterNone {
 		if t.Kube, err = ClusterClient(d); err != nil {
 			return err
 		}

@@ -15,12 +15,19 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
+// Admin is what an admin call needs of an AWS endpoint: where it is, and
+// the admin credentials it signs with.
+type Admin struct {
+	Endpoint, Region, AccessKeyID, SecretAccessKey string
+}
+
 // AdminCall calls the admin API (/_irsa-local/...) of the AWS endpoint in
 // info: in, when not nil, is sent as JSON; the JSON answer is decoded into
 // out. The call is signed with SigV4 and the environment's admin
 // credentials, as the endpoint requires for everything but its health
 // check.
-func AdminCall(ctx context.Context, info AWSInfo, method, path string, in, out any) error {
+
+func AdminCall(ctx context.Context, info Admin, method, path string, in, out any) error {
 	var body []byte
 	if in != nil {
 		var err error

@@ -1,6 +1,6 @@
 // Package envdir is the state directory of an environment: where it lives,
-// its persistent configuration (env.json), the lock its process holds, the
-// status that process reports, and how another process describes it.
+// its files, its persistent configuration (env.json), the lock its process
+// holds, and what can be done with its key files without that process.
 package envdir
 
 import (
@@ -19,23 +19,11 @@ import (
 // ClusterMode selects the Kubernetes side of an environment.
 type ClusterMode string
 
-// Cluster modes. Only ClusterNone is served by this version; the others are
-// accepted by the configuration so state directories stay compatible.
+// Cluster modes, as env.json records them.
 const (
 	ClusterNone  ClusterMode = "none"
 	ClusterLocal ClusterMode = "local"
 	ClusterKind  ClusterMode = "kind"
-)
-
-// Defaults of a new environment. The admin credentials and account are the
-// ones LocalStack users already type.
-const (
-	DefaultName            = "irsa-local"
-	DefaultRegion          = "us-east-1"
-	DefaultAccountID       = "000000000000"
-	DefaultAccessKeyID     = "test"
-	DefaultSecretAccessKey = "test"
-	DefaultIssuerHost      = "127.0.0.1"
 )
 
 // ConfigVersion is bumped when env.json changes incompatibly.

@@ -68,40 +68,11 @@ func TestConfigRoundTripAndRefusals(t *testing.T) {
 	}
 }
 
-// A process that died while running leaves its components reported as
-// failed, with its log's last line; never as running.
-func TestInspectAfterACrash(t *testing.T) {
+func TestLock(t *testing.T) {
 	l := Layout{Dir: t.TempDir()}
 	if err := Prepare(l); err != nil {
 		t.Fatal(err)
 	}
-	c := &Config{Version: ConfigVersion, Name: "dev", IssuerID: "ABC", IssuerHost: "127.0.0.1", IssuerPort: 8443, AWSPort: 1, Cluster: ClusterNone}
-	if err := SaveConfig(l, c); err != nil {
-		t.Fatal(err)
-	}
-	d := Describe(l, c)
-	d.PID = 4242
-	d.Components = []Component{{Name: "issuer", State: StateRunning}, {Name: "aws", State: StateStopped}}
-	if err := WriteStatus(l, d); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(l.LogFile(), []byte("starting\nlisten tcp: address already in use\n\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got, err := Inspect(l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Running || got.PID != 0 {
-		t.Errorf("no process holds the lock, yet running %v pid %d", got.Running, got.PID)
-	}
-	if got.Components[0].State != StateFailed || !strings.Contains(got.Components[0].Error, "pid 4242") || !strings.Contains(got.Components[0].Error, "address already in use") {
-		t.Errorf("crashed component: %+v", got.Components[0])
-	}
-	if got.Components[1].State != StateStopped {
-		t.Errorf("a stopped component became %s", got.Components[1].State)
-	}
-
 	lock, err := AcquireLock(l.LockFile())
 	if err != nil {
 		t.Fatal(err)

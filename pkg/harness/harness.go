@@ -8,7 +8,9 @@
 // Defaults are safe for tests: without WithStateDir an environment lives
 // in a temporary directory of its own, removed by Stop; without WithCluster
 // it runs no cluster (ClusterNone). Several environments can run in one
-// process. Package harnesstest wraps Start for a *testing.T.
+// process. Package harnesstest wraps Start for a *testing.T. Inspect
+// describes an environment another process runs, such as one started by
+// `irsa-local up` for a whole CI job.
 package harness
 
 import (
@@ -453,7 +455,7 @@ func (e *Env) IssuerURL() string { return e.issuerURL }
 // AWS describes the environment's AWS endpoint: its URLs, region, account,
 // admin credentials and the ARN of the issuer's OIDC provider.
 func (e *Env) AWS() AWSInfo {
-	info := envdir.Describe(e.layout, &e.cfg).AWS
+	info := describeConfig(e.layout, &e.cfg).AWS
 	info.OIDCProviderARN = e.aws.OIDCProviderARN(e.issuerURL)
 	return info
 }
@@ -548,7 +550,7 @@ func (e *Env) setKeys(ctx context.Context, ks *issuer.KeySet) error {
 // Describe reports the environment as `irsa-local status` prints it. In
 // kind mode it asks Docker whether the node runs, within ctx.
 func (e *Env) Describe(ctx context.Context) Description {
-	d := envdir.Describe(e.layout, &e.cfg)
+	d := describeConfig(e.layout, &e.cfg)
 	d.Running = true
 	d.PID = os.Getpid()
 	d.AWS.OIDCProviderARN = e.provider
@@ -557,7 +559,7 @@ func (e *Env) Describe(ctx context.Context) Description {
 	}
 	clusterComps := e.clusterComponents(ctx)
 	e.mu.Lock()
-	for _, name := range envdir.ComponentOrder {
+	for _, name := range componentOrder {
 		if c, ok := e.components[name]; ok {
 			d.Components = append(d.Components, *c)
 		}

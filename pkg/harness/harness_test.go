@@ -47,7 +47,7 @@ func TestStartServesIssuerAndTokensVerify(t *testing.T) {
 	if !strings.HasPrefix(e.IssuerURL(), "https://127.0.0.1:") || !strings.Contains(e.IssuerURL(), "/id/") {
 		t.Fatalf("issuer URL %q is not https://127.0.0.1:PORT/id/ID", e.IssuerURL())
 	}
-	d, err := envdir.Inspect(e.layout)
+	d, err := Inspect(e.layout.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestRestartKeepsIdentity(t *testing.T) {
 	if err := e.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	d, err := envdir.Inspect(envdir.Layout{Dir: dir})
+	d, err := Inspect(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,16 +293,47 @@ func TestListenersCloseIdleConnectionsAndLimitHeaders(t *testing.T) {
 	}
 }
 
-func TestConstantsMatchTheStateDirectory(t *testing.T) {
+func TestClusterModesMatchTheStateDirectory(t *testing.T) {
 	for _, c := range [][2]any{
 		{ClusterNone, envdir.ClusterNone}, {ClusterLocal, envdir.ClusterLocal}, {ClusterKind, envdir.ClusterKind},
-		{DefaultName, envdir.DefaultName}, {DefaultRegion, envdir.DefaultRegion}, {DefaultAccountID, envdir.DefaultAccountID},
-		{DefaultAccessKeyID, envdir.DefaultAccessKeyID}, {DefaultSecretAccessKey, envdir.DefaultSecretAccessKey},
-		{DefaultIssuerHost, envdir.DefaultIssuerHost},
-		{StateRunning, envdir.StateRunning}, {StateStopped, envdir.StateStopped}, {StateFailed, envdir.StateFailed},
 	} {
 		if c[0] != c[1] {
 			t.Errorf("harness says %v, the state directory %v", c[0], c[1])
 		}
+	}
+}
+
+// A process that died while running leaves its components reported as
+// failed, with its log's last line; never as running.
+func TestInspectAfterACrash(t *testing.T) {
+	l := envdir.Layout{Dir: t.TempDir()}
+	if err := envdir.Prepare(l); err != nil {
+		t.Fatal(err)
+	}
+	c := &envdir.Config{Version: envdir.ConfigVersion, Name: "dev", IssuerID: "ABC", IssuerHost: "127.0.0.1", IssuerPort: 8443, AWSPort: 1, Cluster: ClusterNone}
+	if err := envdir.SaveConfig(l, c); err != nil {
+		t.Fatal(err)
+	}
+	d := describeConfig(l, c)
+	d.PID = 4242
+	d.Components = []Component{{Name: "issuer", State: StateRunning}, {Name: "aws", State: StateStopped}}
+	if err := writeStatusFile(l, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(l.LogFile(), []byte("starting\nlisten tcp: address already in use\n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Inspect(l.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Running || got.PID != 0 {
+		t.Errorf("no process holds the lock, yet running %v pid %d", got.Running, got.PID)
+	}
+	if got.Components[0].State != StateFailed || !strings.Contains(got.Components[0].Error, "pid 4242") || !strings.Contains(got.Components[0].Error, "address already in use") {
+		t.Errorf("crashed component: %+v", got.Components[0])
+	}
+	if got.Components[1].State != StateStopped {
+		t.Errorf("a stopped component became %s", got.Components[1].State)
 	}
 }

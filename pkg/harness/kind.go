@@ -67,12 +67,12 @@ func (e *Env) startKind(ctx context.Context) error {
 		return fmt.Errorf("create Kubernetes client: %w", err)
 	}
 	gw := c.Gateway()
-	cert, err := e.ca.Leaf(e.layout.PKIDir(), envdir.PodAWSComponent, append(serverHosts(e.cfg.IssuerHost), gw))
+	cert, err := e.ca.Leaf(e.layout.PKIDir(), podAWSComponent, append(serverHosts(e.cfg.IssuerHost), gw))
 	if err != nil {
 		return err
 	}
 	addr := net.JoinHostPort(gw, strconv.Itoa(e.cfg.AWSTLSPort))
-	if err := e.serve(ctx, envdir.PodAWSComponent, addr, &cert, e.aws); err != nil {
+	if err := e.serve(ctx, podAWSComponent, addr, &cert, e.aws); err != nil {
 		return err
 	}
 	e.podAWSURL = "https://" + addr

@@ -3,12 +3,10 @@ package harness
 import (
 	"context"
 	"time"
-
-	"github.com/irsa-local/irsa-local/internal/envdir"
 )
 
 func (e *Env) writeStatus(ctx context.Context) error {
-	return envdir.WriteStatus(e.layout, e.Describe(ctx))
+	return writeStatusFile(e.layout, e.Describe(ctx))
 }
 
 // recordStatus writes the status from a goroutine that saw a component

@@ -1,7 +1,7 @@
 package harness
 
-// The values below are also internal/envdir's, which reads and writes the
-// state directory; TestConstantsMatchTheStateDirectory keeps them equal.
+// The cluster modes are also internal/envdir's, which reads and writes
+// env.json; TestClusterModesMatchTheStateDirectory keeps them equal.
 
 import "github.com/irsa-local/irsa-local/internal/envdir"
 
@@ -29,21 +29,13 @@ const (
 	DefaultIssuerHost      = "127.0.0.1"
 )
 
-// Description is what `irsa-local status -o json` prints of an environment.
-type Description = envdir.Description
-
-// IssuerInfo, AWSInfo, ClusterInfo and Component are the parts of a
-// Description.
-type (
-	IssuerInfo  = envdir.IssuerInfo
-	AWSInfo     = envdir.AWSInfo
-	ClusterInfo = envdir.ClusterInfo
-	Component   = envdir.Component
-)
-
 // ErrRunning is returned by Start when another process runs the environment
 // of the state directory.
 var ErrRunning = envdir.ErrRunning
+
+// ErrNoEnvironment is returned by Inspect for a directory that holds no
+// environment.
+var ErrNoEnvironment = envdir.ErrNoEnvironment
 
 // Component states.
 const (

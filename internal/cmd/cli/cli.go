@@ -129,7 +129,7 @@ func (f *EnvFlags) Describe() (envdir.Layout, harness.Description, error) {
 	if err != nil {
 		return l, harness.Description{}, err
 	}
-	d, err := envdir.Inspect(l)
+	d, err := harness.Inspect(l.Dir)
 	return l, d, f.Explain(l, err)
 }
 

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
-	"github.com/irsa-local/irsa-local/internal/envdir"
+	"github.com/irsa-local/irsa-local/internal/envctl"
 )
 
 // NewCommand returns the clock command.
@@ -58,7 +58,7 @@ the admin credentials like any call that changes the account:
 }
 
 func call(s cli.Streams, env *cli.EnvFlags, out cli.Output, method string, body any) error {
-	_, d, err := env.Describe()
+	l, d, err := env.Describe()
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func call(s cli.Streams, env *cli.EnvFlags, out cli.Output, method string, body 
 		Now    time.Time `json:"now"`
 		Offset string    `json:"offset"`
 	}
-	if err := envdir.AdminCall(context.Background(), d.AWS, method, "/_irsa-local/clock", body, &answer); err != nil {
+	if err := envctl.Open(l).Admin(context.Background(), method, "/_irsa-local/clock", body, &answer); err != nil {
 		return err
 	}
 	if out == cli.OutputJSON {

@@ -101,7 +101,7 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 	if err != nil {
 		return err
 	}
-	d, err := envdir.Inspect(l)
+	d, err := harness.Inspect(l.Dir)
 	switch {
 	case errors.Is(err, envdir.ErrNoEnvironment):
 		err = withoutEnvironment(ctx, &t, f)

@@ -78,7 +78,7 @@ func Stop(ctx context.Context, l envdir.Layout) (bool, error) {
 		return false, nil
 	}
 	if pid == 0 {
-		d, err := envdir.Inspect(l)
+		d, err := harness.Inspect(l.Dir)
 		if err != nil {
 			return false, err
 		}

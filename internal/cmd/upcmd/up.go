@@ -65,7 +65,7 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 		return err
 	}
 	if envdir.LockHeld(l.LockFile()) {
-		d, err := envdir.Inspect(l)
+		d, err := harness.Inspect(l.Dir)
 		if err != nil {
 			return err
 		}
@@ -110,7 +110,7 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 		return err
 	}
 	st.End(true)
-	d, err := envdir.Inspect(l)
+	d, err := harness.Inspect(l.Dir)
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 		if err := applycmd.Run(ctx, s, env, f.File); err != nil {
 			return err
 		}
-		if d, err = envdir.Inspect(l); err != nil {
+		if d, err = harness.Inspect(l.Dir); err != nil {
 			return err
 		}
 	}
