@@ -8,12 +8,12 @@
 build:
 	hack/build.sh
 
-## demo: the main job — start an environment, mint a token, verify it over HTTPS against the served JWKS, stop
+## demo: the main job — the whole IRSA chain on a local cluster, offline: a pod's role reads S3, a write is refused and the trail says why
 .PHONY: demo
 demo:
 	hack/demo.sh
 
-## test: static checks, unit tests and the e2e specs that need no cluster
+## test: the README's test command — static checks, unit tests, examples and the e2e suite (kind and tool specs have their own targets)
 .PHONY: test
 test:
 	hack/test.sh
