@@ -18,11 +18,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -239,15 +241,44 @@ func (e *Env) step(text string) {
 	}
 }
 
-// freePort asks the kernel for a port that is free now. It is recorded in
-// env.json, so the environment keeps it from then on.
+// freePort finds a port that is free now on host. It is recorded in
+// env.json and listened on later, so it is searched for below the kernel's
+// ephemeral range: a port from that range could be handed, in between, to
+// any outgoing connection or ":0" listener on the machine (a busy test run
+// makes thousands). Where no such port is free, the kernel picks one.
 func freePort(host string) (int, error) {
+	low := ephemeralLow()
+	for range 64 {
+		port := minFixedPort + rand.IntN(low-minFixedPort)
+		if l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port))); err == nil {
+			l.Close()
+			return port, nil
+		}
+	}
 	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("find a free port on %s: %w", host, err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// minFixedPort is the lowest port freePort picks: above the well-known and
+// most registered services' ports.
+const minFixedPort = 20000
+
+// ephemeralLow is the first port of the kernel's ephemeral range, or
+// Linux's default when it cannot be read.
+func ephemeralLow() int {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	return max(low, minFixedPort+1024) // a range too low leaves too few to pick from
 }
 
 func (e *Env) startIssuer(ctx context.Context) error {

@@ -337,3 +337,23 @@ func TestInspectAfterACrash(t *testing.T) {
 		t.Errorf("a stopped component became %s", got.Components[1].State)
 	}
 }
+
+// Ports recorded for later are taken below the ephemeral range, where no
+// outgoing connection of a busy machine can be handed them meanwhile.
+func TestFreePortIsOutsideTheEphemeralRange(t *testing.T) {
+	low := ephemeralLow()
+	for range 50 {
+		port, err := freePort("127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if port < minFixedPort || port >= low {
+			t.Fatalf("port %d outside [%d, %d)", port, minFixedPort, low)
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			t.Fatalf("port %d is not free: %v", port, err)
+		}
+		l.Close()
+	}
+}
