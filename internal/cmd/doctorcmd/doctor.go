@@ -21,6 +21,7 @@ import (
 
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
 	"github.com/irsa-local/irsa-local/internal/doctor"
+	"github.com/irsa-local/irsa-local/internal/envctl"
 	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/pkg/harness"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
@@ -164,7 +165,7 @@ func withEnvironment(t *doctor.Target, f *flagpole, l envdir.Layout, d harness.D
 	default:
 		t.NoKube = fmt.Sprintf("environment %q runs with --cluster %s: no Kubernetes API", d.Name, d.Cluster.Mode)
 		t.Mint = func(ns, sa, audience string) (string, error) {
-			return envdir.MintToken(l, issuer.TokenRequest{Namespace: ns, ServiceAccount: sa, Audiences: []string{audience}, Duration: time.Hour})
+			return envctl.Open(l).MintToken(issuer.TokenRequest{Namespace: ns, ServiceAccount: sa, Audiences: []string{audience}, Duration: time.Hour})
 		}
 	}
 	return nil

@@ -31,7 +31,7 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 				return err
 			}
 			st := cli.NewStatus(s, env)
-			if !envdir.LockHeld(l.LockFile()) {
+			if !envctl.Open(l).Running() {
 				_, err := Stop(cmd.Context(), l) // removes a stale pid file
 				if err != nil {
 					return err
@@ -71,7 +71,7 @@ func Stop(ctx context.Context, l envdir.Layout) (bool, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, err
 	}
-	if !envdir.LockHeld(l.LockFile()) {
+	if !envctl.Open(l).Running() {
 		if pid != 0 {
 			_ = os.Remove(l.PIDFile())
 		}
@@ -87,7 +87,7 @@ func Stop(ctx context.Context, l envdir.Layout) (bool, error) {
 		}
 		pid = d.PID
 	}
-	done := func() bool { return !envdir.LockHeld(l.LockFile()) && !daemon.Alive(pid) }
+	done := func() bool { return !envctl.Open(l).Running() && !daemon.Alive(pid) }
 	grace, wait := 10*time.Second, 30*time.Second
 	cfg, _ := envdir.LoadConfig(l)
 	kind := cfg != nil && cfg.Cluster == harness.ClusterKind

@@ -15,6 +15,7 @@ import (
 	"github.com/irsa-local/irsa-local/internal/cmd/applycmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
 	"github.com/irsa-local/irsa-local/internal/daemon"
+	"github.com/irsa-local/irsa-local/internal/envctl"
 	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/pkg/harness"
 )
@@ -64,7 +65,7 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 	if err != nil {
 		return err
 	}
-	if envdir.LockHeld(l.LockFile()) {
+	if envctl.Open(l).Running() {
 		d, err := harness.Inspect(l.Dir)
 		if err != nil {
 			return err
