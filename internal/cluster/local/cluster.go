@@ -20,6 +20,7 @@ import (
 
 	"github.com/irsa-local/irsa-local/internal/assets"
 	"github.com/irsa-local/irsa-local/internal/fsutil"
+	"github.com/irsa-local/irsa-local/internal/proc"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
 
@@ -35,7 +36,7 @@ type Cluster struct {
 	admin clientCert
 
 	mu      sync.Mutex
-	procs   []*process
+	procs   []*proc.Process
 	stopped bool
 }
 
@@ -74,7 +75,7 @@ func Start(ctx context.Context, cfg Config, opts ...Option) (_ *Cluster, retErr 
 	binaries := map[string]string{Etcd: b.Etcd, KubeAPIServer: b.KubeAPIServer, KubeControllerManager: b.KubeControllerManager}
 	for i := len(components) - 1; i >= 0; i-- {
 		name := components[i]
-		pid, err := stopStale(ctx, c.plan.layout, name, binaries[name], o.stopGrace)
+		pid, err := proc.StopStale(ctx, c.plan.layout.pid(name), c.plan.layout.dir, name, binaries[name], o.stopGrace)
 		if err != nil {
 			return nil, err
 		}
@@ -230,20 +231,20 @@ func (c *Cluster) startComponent(ctx context.Context, name, binary string, args 
 	var lastErr error
 	for {
 		if lastErr = ready(waitCtx); lastErr == nil {
-			c.opts.logger.Info("component ready", "component", name, "pid", p.pid(), "took", time.Since(start).Round(time.Millisecond))
+			c.opts.logger.Info("component ready", "component", name, "pid", p.PID(), "took", time.Since(start).Round(time.Millisecond))
 			return nil
 		}
 		select {
-		case <-p.done:
-			return p.exitError()
+		case <-p.Done():
+			return p.ExitError()
 		case <-waitCtx.Done():
-			if p.exited() {
-				return p.exitError()
+			if p.Exited() {
+				return p.ExitError()
 			}
 			if ctx.Err() != nil {
-				return fmt.Errorf("start %s: %w (log: %s)", name, ctx.Err(), p.logPath)
+				return fmt.Errorf("start %s: %w (log: %s)", name, ctx.Err(), p.LogFile())
 			}
-			return fmt.Errorf("start %s: not ready after %s: %v (log: %s)", name, time.Since(start).Round(time.Second), oneLine(lastErr), p.logPath)
+			return fmt.Errorf("start %s: not ready after %s: %v (log: %s)", name, time.Since(start).Round(time.Second), oneLine(lastErr), p.LogFile())
 		case <-tick.C:
 		}
 	}
@@ -362,11 +363,11 @@ func (c *Cluster) RESTConfig() *rest.Config { return restConfig(c.plan.server(),
 // ended and its last log line.
 func (c *Cluster) Status() []ComponentStatus {
 	c.mu.Lock()
-	procs := append([]*process(nil), c.procs...)
+	procs := append([]*proc.Process(nil), c.procs...)
 	c.mu.Unlock()
 	out := make([]ComponentStatus, 0, len(procs))
 	for _, p := range procs {
-		out = append(out, p.status())
+		out = append(out, p.Status())
 	}
 	return out
 }
@@ -382,16 +383,16 @@ func (c *Cluster) Stop(ctx context.Context) error {
 		return nil
 	}
 	c.stopped = true
-	procs := append([]*process(nil), c.procs...)
+	procs := append([]*proc.Process(nil), c.procs...)
 	c.mu.Unlock()
 	var errs []error
 	for i := len(procs) - 1; i >= 0; i-- {
 		start := time.Now()
-		if err := procs[i].stop(ctx, c.opts.stopGrace); err != nil {
+		if err := procs[i].Stop(ctx, c.opts.stopGrace); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		c.opts.logger.Info("component stopped", "component", procs[i].name, "took", time.Since(start).Round(time.Millisecond))
+		c.opts.logger.Info("component stopped", "component", procs[i].Name(), "took", time.Since(start).Round(time.Millisecond))
 	}
 	return errors.Join(errs...)
 }

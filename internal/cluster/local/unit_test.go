@@ -5,12 +5,10 @@ import (
 	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -134,101 +132,6 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-func TestLastLines(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "x.log")
-	content := "first\nsecond\n\tat stack frame\ngoroutine 1 [running]:\nthird\n\n"
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if got := lastLines(path, 2); !slices.Equal(got, []string{"second", "third"}) {
-		t.Errorf("lastLines = %q", got)
-	}
-	if got := lastLines(filepath.Join(t.TempDir(), "none"), 1); got != nil {
-		t.Errorf("lastLines of a missing file = %q", got)
-	}
-}
-
-// startMarked starts "sh -c 'sleep 60; true' <dir>/marker": a process whose
-// command line names dir, as a component's does. The trailing true keeps
-// the shell from replacing itself with sleep.
-func startMarked(t *testing.T, dir string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command("sh", "-c", "sleep 60; true", filepath.Join(dir, "marker"))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
-	// Start can return before the child's exec has replaced its command
-	// line, which then reads empty: wait until it shows the marker.
-	cmdline := "/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cmdline"
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		if b, _ := os.ReadFile(cmdline); strings.Contains(string(b), "marker") {
-			return cmd
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d did not show its command line within 5s", cmd.Process.Pid)
-		}
-	}
-}
-
-func TestOwnedBy(t *testing.T) {
-	dir := t.TempDir()
-	cmd := startMarked(t, dir)
-	pid := cmd.Process.Pid
-	if !ownedBy(pid, "sh", "", dir) {
-		t.Error("process with the component's name and an argument in dir not recognised")
-	}
-	if !ownedBy(pid, "etcd", "/usr/bin/sh", dir) {
-		t.Error("process running the configured binary not recognised")
-	}
-	if ownedBy(pid, "etcd", "", dir) {
-		t.Error("process of another binary taken for etcd")
-	}
-	if ownedBy(pid, "sh", "", t.TempDir()) {
-		t.Error("process of another directory taken for this one")
-	}
-}
-
-func TestStopStale(t *testing.T) {
-	dir := t.TempDir()
-	l := layout{dir: dir}
-	cmd := startMarked(t, dir)
-	pid := cmd.Process.Pid
-	if err := os.WriteFile(l.pid("sh"), []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// Another directory's pid file naming the same process must not stop it.
-	other := layout{dir: t.TempDir()}
-	if err := os.WriteFile(other.pid("sh"), []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if stopped, err := stopStale(context.Background(), other, "sh", "", time.Second); err != nil || stopped != 0 {
-		t.Fatalf("stopStale for another dir = %d, %v; want nothing stopped", stopped, err)
-	}
-	if syscall.Kill(pid, 0) != nil {
-		t.Fatal("process of this dir was stopped by another dir's pid file")
-	}
-	if _, err := os.Stat(other.pid("sh")); !os.IsNotExist(err) {
-		t.Errorf("pid file of a process not ours kept: %v", err)
-	}
-
-	stopped, err := stopStale(context.Background(), l, "sh", "", time.Second)
-	if err != nil || stopped != pid {
-		t.Fatalf("stopStale = %d, %v; want %d stopped", stopped, err, pid)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if syscall.Kill(pid, 0) == nil {
-		t.Error("stale process still running")
-	}
-	if _, err := os.Stat(l.pid("sh")); !os.IsNotExist(err) {
-		t.Errorf("stale pid file kept: %v", err)
-	}
-}
 
 // fakeBinaries are shell scripts standing in for the components, for the
 // failure paths that need no real binary.
