@@ -40,8 +40,15 @@ type Record struct {
 	ManagementEvent    bool           `json:"managementEvent"`
 	RecipientAccountID string         `json:"recipientAccountId"`
 	EventCategory      string         `json:"eventCategory"`
+	// Resources are the ARNs the call acted on.
+	Resources []Resource `json:"resources,omitempty"`
 	// IrsaLocal is irsa-local's extension: the decision and why.
 	IrsaLocal *Decision `json:"irsaLocal,omitempty"`
+}
+
+// Resource is one element of CloudTrail's resources list.
+type Resource struct {
+	ARN string `json:"ARN"`
 }
 
 // UserIdentity is CloudTrail's userIdentity element.

@@ -45,10 +45,16 @@ func (s *Server) authorizeIAM(req *request, action string, h iamHandler, rec *ev
 // role's attached and inline policies, the session policies and any
 // resource policy.
 func (s *Server) authorizeSession(sess *session, action, resource string, resourcePolicies []policy.NamedDocument, extra policy.Context) policy.Result {
+	return s.authorizeSessionOpts(sess, action, resource, resourcePolicies, extra, true)
+}
+
+// authorizeSessionOpts is authorizeSession where identity policies may not
+// count: a KMS key whose policy does not delegate to the account.
+func (s *Server) authorizeSessionOpts(sess *session, action, resource string, resourcePolicies []policy.NamedDocument, extra policy.Context, identityCounts bool) policy.Result {
 	s.iam.mu.RLock()
 	r, ok := s.iam.roleByARN(s.account, sess.RoleARN)
 	var identity []policy.NamedDocument
-	if ok {
+	if ok && identityCounts {
 		for _, arn := range r.Attached {
 			if p, ok := s.lookupPolicy(arn); ok {
 				identity = append(identity, policy.NamedDocument{Name: arn, Doc: p.defaultDoc()})

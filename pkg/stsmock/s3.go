@@ -639,6 +639,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// Unwrap lets http.ResponseController reach the connection (the gateway's
+// proxy flushes through it).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // flush writes a held answer.
 func (w *statusWriter) flush() {
 	w.ResponseWriter.WriteHeader(w.status)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/irsa-local/irsa-local/internal/actions"
 	"github.com/irsa-local/irsa-local/internal/awsquery"
 	"github.com/irsa-local/irsa-local/internal/clock"
 	"github.com/irsa-local/irsa-local/internal/sigv4"
@@ -42,6 +43,7 @@ type Server struct {
 	cluster *EKSCluster
 	trail   *trail.Writer
 	admin   http.Handler
+	gateway *gateway
 
 	sessionPolicies docCache
 }
@@ -65,6 +67,7 @@ type config struct {
 	s3Hosts            []string
 	cluster            *EKSCluster
 	trailPath          string
+	backend            *Backend
 }
 
 // WithAccount sets the 12-digit account ID (default 000000000000).
@@ -218,6 +221,9 @@ func New(opts ...Option) (*Server, error) {
 		s3Hosts: append(c.s3Hosts, defaultS3Hosts(c.region)...),
 		keys:    newKeyFetcher(defaultKeyClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}), c.keyTTL),
 	}
+	if c.backend != nil {
+		s.gateway = newGateway(newBackend(*c.backend, c.account))
+	}
 	s.admin = s.adminHandler()
 	return s, nil
 }
@@ -243,7 +249,7 @@ func (s *Server) Clock() Clock { return s.clock }
 // verifying at once.
 func (s *Server) FlushKeys() { s.keys.flush() }
 
-// Reset empties IAM and S3, invalidates every issued session and returns
+// Reset empties IAM, S3 and the backend, invalidates every issued session and returns
 // the clock to real time: a clean account for the next test.
 func (s *Server) Reset() error {
 	s.iam.mu.Lock()
@@ -260,6 +266,11 @@ func (s *Server) Reset() error {
 	for _, b := range buckets {
 		if err := s.s3.backend.ForceDeleteBucket(b.Name); err != nil {
 			return fmt.Errorf("delete bucket %s: %w", b.Name, err)
+		}
+	}
+	if s.gateway != nil {
+		if err := s.gateway.reset(context.Background()); err != nil {
+			return err
 		}
 	}
 	s.clock.Reset()
@@ -315,6 +326,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	service := scope.Service
+	if !signed && r.Header.Get("X-Amz-Target") != "" {
+		// An unsigned JSON-protocol call: no service serves those.
+		writeGatewayError(w, req, "", actions.ProtocolJSON, gatewayAuthError("", &sigv4.Error{Kind: sigv4.ErrMissingAuthentication}))
+		return
+	}
 	if !signed {
 		// Unsigned: AssumeRoleWithWebIdentity (Query), or anonymous S3.
 		service = "s3"
@@ -330,7 +346,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "eks":
 		s.serveEKS(w, req)
 	default:
-		s.queryError(w, req, "sts", awsquery.Errorf(400, "InvalidAction", "irsa-local does not serve the %q service", service))
+		s.serveGateway(w, req, scope)
 	}
 }
 
