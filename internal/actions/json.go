@@ -21,8 +21,8 @@ func decodeJSON(b []byte, v *map[string]any) error {
 }
 
 func obj(v any) map[string]any { m, _ := v.(map[string]any); return m }
-func list(v any) []any          { l, _ := v.([]any); return l }
-func text(v any) string         { s, _ := v.(string); return s }
+func list(v any) []any         { l, _ := v.([]any); return l }
+func text(v any) string        { s, _ := v.(string); return s }
 
 // sortedKeys returns m's keys in order, so checks come out deterministic.
 func sortedKeys[V any](m map[string]V) []string {

@@ -265,19 +265,28 @@ func StopStale(ctx context.Context, pidPath, dir, name, binary string, grace tim
 	return stopped, nil
 }
 
-// ownedBy reports whether pid runs the named component for dir: argv[0] is
-// a binary of that name (or the configured binary) and an argument names a
-// path inside dir.
+// ownedBy reports whether pid runs the named component for dir: argv[0]
+// (or, for a script, the interpreter's argv[1]) is a program of that name
+// (or the configured binary), and an argument names a path inside dir or
+// the process works in dir, as Start runs it.
 func ownedBy(pid int, name, binary, dir string) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	if err != nil || len(b) == 0 {
 		return false
 	}
 	argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-	if base := filepath.Base(argv[0]); base != name && argv[0] != binary && (binary == "" || base != filepath.Base(binary)) {
+	is := func(arg string) bool {
+		base := filepath.Base(arg)
+		return base == name || arg == binary || (binary != "" && base == filepath.Base(binary))
+	}
+	if !is(argv[0]) && (len(argv) < 2 || !is(argv[1])) {
 		return false
 	}
-	prefix := filepath.Clean(dir) + string(filepath.Separator)
+	dir = filepath.Clean(dir)
+	if cwd, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/cwd"); err == nil && cwd == dir {
+		return true
+	}
+	prefix := dir + string(filepath.Separator)
 	for _, a := range argv[1:] {
 		if strings.Contains(a, prefix) {
 			return true

@@ -72,7 +72,7 @@ func TestOwnedBy(t *testing.T) {
 
 func TestStopStale(t *testing.T) {
 	dir := t.TempDir()
-		cmd := startMarked(t, dir)
+	cmd := startMarked(t, dir)
 	pid := cmd.Process.Pid
 	if err := os.WriteFile(filepath.Join(dir, "sh.pid"), []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
 		t.Fatal(err)

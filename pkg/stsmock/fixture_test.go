@@ -214,11 +214,7 @@ func (f *fixture) signedWire(form url.Values) (int, string) {
 		f.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	sum := sha256.Sum256([]byte(body))
-	signer := v4.NewSigner()
-	if err := signer.SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, req, hex.EncodeToString(sum[:]), "iam", "us-east-1", time.Now()); err != nil {
-		f.t.Fatal(err)
-	}
+	signRequest(f.t, req, []byte(body), "iam", aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"})
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		f.t.Fatal(err)
@@ -226,6 +222,15 @@ func (f *fixture) signedWire(form url.Values) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// signRequest signs r, whose body is body, for service with creds.
+func signRequest(t testing.TB, r *http.Request, body []byte, service string, creds aws.Credentials) {
+	t.Helper()
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func assumeForm(roleARN, token string) url.Values {

@@ -222,7 +222,7 @@ func New(opts ...Option) (*Server, error) {
 		keys:    newKeyFetcher(defaultKeyClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}), c.keyTTL),
 	}
 	if c.backend != nil {
-		s.gateway = newGateway(newBackend(*c.backend, c.account))
+		s.gateway = newGateway(newUpstream(*c.backend, c.account))
 	}
 	s.admin = s.adminHandler()
 	return s, nil

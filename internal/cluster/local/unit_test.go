@@ -132,7 +132,6 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-
 // fakeBinaries are shell scripts standing in for the components, for the
 // failure paths that need no real binary.
 func fakeBinaries(t *testing.T, etcdScript string) Binaries {
