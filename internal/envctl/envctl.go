@@ -8,6 +8,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/irsa-local/irsa-local/internal/backend"
 	"github.com/irsa-local/irsa-local/internal/cluster/kind"
 	"github.com/irsa-local/irsa-local/internal/cluster/local"
 	"github.com/irsa-local/irsa-local/internal/envdir"
@@ -55,7 +56,7 @@ func (h *Handle) Admin(ctx context.Context, method, path string, in, out any) er
 }
 
 // StopStale stops what a crashed environment left running — its
-// control-plane processes, or its kind cluster — so that `down` leaves
+// control-plane processes and backend, or its kind cluster — so that `down` leaves
 // nothing behind even after the environment's own process was killed. It
 // returns the pids stopped and whether a kind cluster was deleted.
 func (h *Handle) StopStale(ctx context.Context) ([]int, bool, error) {
@@ -63,6 +64,13 @@ func (h *Handle) StopStale(ctx context.Context) ([]int, bool, error) {
 	pids, err := local.StopStale(ctx, l.ClusterDir(), 5*time.Second)
 	if err != nil {
 		return pids, false, err
+	}
+	pid, err := backend.StopStale(ctx, l.BackendDir())
+	if err != nil {
+		return pids, false, err
+	}
+	if pid != 0 {
+		pids = append(pids, pid)
 	}
 	cfg, err := envdir.LoadConfig(l)
 	if err != nil {

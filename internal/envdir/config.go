@@ -81,6 +81,7 @@ func (l Layout) LogFile() string    { return filepath.Join(l.LogDir(), "irsa-loc
 func (l Layout) AWSDir() string     { return filepath.Join(l.Dir, "aws") }
 func (l Layout) TrailFile() string  { return filepath.Join(l.Dir, "trail.jsonl") }
 func (l Layout) ClusterDir() string { return filepath.Join(l.Dir, "cluster") }
+func (l Layout) BackendDir() string { return filepath.Join(l.Dir, "backend") }
 
 // Resolve says where the CLI keeps an environment: an explicit directory
 // wins, then $IRSA_LOCAL_HOME/<name>, then ~/.irsa-local/<name>.

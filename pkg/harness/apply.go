@@ -20,8 +20,9 @@ import (
 )
 
 // EnvironmentFile describes the world a workshop or a test suite needs:
-// roles and their policies, buckets and objects, namespaces and annotated
-// service accounts. `irsa-local apply -f`, `irsa-local up -f` and
+// roles and their policies, buckets and objects, queues, tables, secrets
+// and parameters (these need a backend), namespaces and annotated service
+// accounts. `irsa-local apply -f`, `irsa-local up -f` and
 // Env.Apply read it and create what is missing, idempotently.
 type EnvironmentFile struct {
 	APIVersion      string               `json:"apiVersion"`
@@ -29,6 +30,10 @@ type EnvironmentFile struct {
 	Policies        []ManagedPolicySpec  `json:"policies,omitempty"`
 	Roles           []RoleSpec           `json:"roles,omitempty"`
 	Buckets         []BucketSpec         `json:"buckets,omitempty"`
+	Queues          []QueueSpec          `json:"queues,omitempty"`
+	Tables          []TableSpec          `json:"tables,omitempty"`
+	Secrets         []SecretSpec         `json:"secrets,omitempty"`
+	Parameters      []ParameterSpec      `json:"parameters,omitempty"`
 	Namespaces      []string             `json:"namespaces,omitempty"`
 	ServiceAccounts []ServiceAccountSpec `json:"serviceAccounts,omitempty"`
 }
@@ -157,6 +162,9 @@ func (f *EnvironmentFile) validate() error {
 			return fmt.Errorf("buckets[%d] has no name", i)
 		}
 	}
+	if err := f.validateServices(); err != nil {
+		return err
+	}
 	for i, sa := range f.ServiceAccounts {
 		if sa.Namespace == "" || sa.Name == "" {
 			return fmt.Errorf("serviceAccounts[%d] needs a namespace and a name", i)
@@ -214,6 +222,9 @@ func Apply(ctx context.Context, t Target, f *EnvironmentFile) error {
 		if err := applyBucket(ctx, sc, b); err != nil {
 			return err
 		}
+	}
+	if err := applyServices(ctx, t.AWS, f); err != nil {
+		return err
 	}
 	if len(f.Namespaces) == 0 && len(f.ServiceAccounts) == 0 {
 		return nil

@@ -255,9 +255,10 @@ func (e *Env) clusterComponents(ctx context.Context) []Component {
 	return out
 }
 
-// monitorCluster rewrites the status file when a control-plane process
-// changes state, so a crashed apiserver shows in `irsa-local status`.
-func (e *Env) monitorCluster(ctx context.Context) {
+// monitor rewrites the status file when a control-plane process or the
+// backend changes state, so a crashed apiserver or moto_server shows in
+// `irsa-local status`.
+func (e *Env) monitor(ctx context.Context) {
 	defer e.wg.Done()
 	// Watching a kind node costs a docker command, so it is looked at less
 	// often than local processes.
@@ -272,7 +273,7 @@ func (e *Env) monitorCluster(ctx context.Context) {
 			return
 		case <-time.After(every):
 		}
-		now := fmt.Sprint(e.clusterComponents(ctx))
+		now := fmt.Sprint(e.clusterComponents(ctx), e.backendComponents())
 		if now != last {
 			last = now
 			_ = e.writeStatus(ctx)

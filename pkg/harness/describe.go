@@ -32,14 +32,17 @@ type Component struct {
 
 // Description is what `irsa-local status -o json` prints of an environment.
 type Description struct {
-	Name       string      `json:"name"`
-	StateDir   string      `json:"stateDir"`
-	Running    bool        `json:"running"`
-	PID        int         `json:"pid,omitempty"`
-	Issuer     IssuerInfo  `json:"issuer"`
-	AWS        AWSInfo     `json:"aws"`
-	Cluster    ClusterInfo `json:"cluster"`
-	Components []Component `json:"components"`
+	Name     string      `json:"name"`
+	StateDir string      `json:"stateDir"`
+	Running  bool        `json:"running"`
+	PID      int         `json:"pid,omitempty"`
+	Issuer   IssuerInfo  `json:"issuer"`
+	AWS      AWSInfo     `json:"aws"`
+	Cluster  ClusterInfo `json:"cluster"`
+	// Backend is the emulator behind the forwarded services; nil in the
+	// description of an environment that does not run.
+	Backend    *BackendInfo `json:"backend,omitempty"`
+	Components []Component  `json:"components"`
 }
 
 // IssuerInfo describes the OIDC issuer.
@@ -105,12 +108,13 @@ func describeConfig(l envdir.Layout, c *envdir.Config) Description {
 
 // runtimeStatus is what a running environment records in run/status.json.
 type runtimeStatus struct {
-	PID             int         `json:"pid"`
-	OIDCProviderARN string      `json:"oidcProviderArn,omitempty"`
-	Kubeconfig      string      `json:"kubeconfig,omitempty"`
-	NodeImage       string      `json:"nodeImage,omitempty"`
-	PodAWSEndpoint  string      `json:"podAWSEndpoint,omitempty"`
-	Components      []Component `json:"components"`
+	PID             int          `json:"pid"`
+	OIDCProviderARN string       `json:"oidcProviderArn,omitempty"`
+	Kubeconfig      string       `json:"kubeconfig,omitempty"`
+	NodeImage       string       `json:"nodeImage,omitempty"`
+	PodAWSEndpoint  string       `json:"podAWSEndpoint,omitempty"`
+	Backend         *BackendInfo `json:"backend,omitempty"`
+	Components      []Component  `json:"components"`
 }
 
 // Inspect describes the environment in stateDir from outside, as
@@ -142,6 +146,7 @@ func Inspect(stateDir string) (Description, error) {
 	d.AWS.OIDCProviderARN = rs.OIDCProviderARN
 	d.Cluster.Kubeconfig = rs.Kubeconfig
 	d.Cluster.NodeImage, d.Cluster.PodAWSEndpoint = rs.NodeImage, rs.PodAWSEndpoint
+	d.Backend = rs.Backend
 	if d.Running {
 		// IAM changes while the environment runs; ask it rather than trust
 		// what it recorded at start.
@@ -200,7 +205,7 @@ func kindCluster(c *envdir.Config) string {
 // writeStatusFile records what the running process reports of d in
 // run/status.json.
 func writeStatusFile(l envdir.Layout, d Description) error {
-	b, err := json.MarshalIndent(runtimeStatus{PID: d.PID, OIDCProviderARN: d.AWS.OIDCProviderARN, Kubeconfig: d.Cluster.Kubeconfig, NodeImage: d.Cluster.NodeImage, PodAWSEndpoint: d.Cluster.PodAWSEndpoint, Components: d.Components}, "", "  ")
+	b, err := json.MarshalIndent(runtimeStatus{PID: d.PID, OIDCProviderARN: d.AWS.OIDCProviderARN, Kubeconfig: d.Cluster.Kubeconfig, NodeImage: d.Cluster.NodeImage, PodAWSEndpoint: d.Cluster.PodAWSEndpoint, Backend: d.Backend, Components: d.Components}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("marshal status: %w", err)
 	}

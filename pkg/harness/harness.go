@@ -31,6 +31,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/irsa-local/irsa-local/internal/backend"
 	"github.com/irsa-local/irsa-local/internal/cluster/kind"
 	"github.com/irsa-local/irsa-local/internal/cluster/local"
 	"github.com/irsa-local/irsa-local/internal/envdir"
@@ -64,6 +65,8 @@ type Env struct {
 	stopWebhook context.CancelFunc
 	webhookDone chan struct{}
 	stopMonitor context.CancelFunc
+	moto        *backend.Moto
+	backendInfo BackendInfo
 
 	mu         sync.Mutex
 	keys       *issuer.KeySet
@@ -128,8 +131,12 @@ func Start(ctx context.Context, opts ...Option) (_ *Env, retErr error) {
 	if err := e.startIssuer(ctx); err != nil {
 		return nil, err
 	}
+	backendOpt, err := e.startBackend(ctx)
+	if err != nil {
+		return nil, err
+	}
 	e.step("Starting the AWS endpoint (IAM, STS, S3, EKS)")
-	if err := e.startAWS(ctx); err != nil {
+	if err := e.startAWS(ctx, backendOpt); err != nil {
 		return nil, err
 	}
 	if e.cfg.Cluster == ClusterLocal || e.cfg.Cluster == ClusterKind {
@@ -142,7 +149,12 @@ func Start(ctx context.Context, opts ...Option) (_ *Env, retErr error) {
 		mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		e.stopMonitor = cancel
 		e.wg.Add(1)
-		go e.monitorCluster(mctx)
+		go e.monitor(mctx)
+	} else if e.moto != nil {
+		mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		e.stopMonitor = cancel
+		e.wg.Add(1)
+		go e.monitor(mctx)
 	}
 	if err := e.writeStatus(ctx); err != nil {
 		return nil, err
@@ -300,8 +312,9 @@ func (e *Env) startIssuer(ctx context.Context) error {
 // startAWS starts the AWS endpoint on its HTTP and HTTPS ports and, unless
 // told not to, registers the issuer as an IAM OIDC provider with client ID
 // sts.amazonaws.com, as eksctl's associate step does.
-func (e *Env) startAWS(ctx context.Context) error {
+func (e *Env) startAWS(ctx context.Context, backendOpt stsmock.Option) error {
 	opts := []stsmock.Option{
+		backendOpt,
 		stsmock.WithAccount(e.cfg.AccountID),
 		stsmock.WithRegion(e.cfg.Region),
 		stsmock.WithAdminCredentials(DefaultAccessKeyID, DefaultSecretAccessKey),
@@ -446,6 +459,9 @@ func (e *Env) Stop(ctx context.Context) error {
 		}
 	}
 	e.wg.Wait()
+	if err := e.stopBackend(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if e.aws != nil {
 		if err := e.aws.Close(); err != nil {
 			errs = append(errs, err)
@@ -589,6 +605,7 @@ func (e *Env) Describe(ctx context.Context) Description {
 		d.AWS.OIDCProviderARN = e.aws.OIDCProviderARN(e.issuerURL)
 	}
 	clusterComps := e.clusterComponents(ctx)
+	backendComps := e.backendComponents()
 	e.mu.Lock()
 	for _, name := range componentOrder {
 		if c, ok := e.components[name]; ok {
@@ -604,6 +621,11 @@ func (e *Env) Describe(ctx context.Context) Description {
 		d.Cluster.PodAWSEndpoint = e.podAWSURL
 	}
 	d.Components = append(d.Components, clusterComps...)
+	d.Components = append(d.Components, backendComps...)
+	if e.backendInfo.Kind != "" {
+		b := e.backendInfo
+		d.Backend = &b
+	}
 	if c, ok := e.components["webhook"]; ok {
 		d.Components = append(d.Components, *c)
 	}

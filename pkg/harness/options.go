@@ -40,6 +40,8 @@ type options struct {
 	kubeVersion         string
 	logger              *slog.Logger
 	progress            func(step string)
+	backend             Backend
+	backendURL          string
 }
 
 func defaultOptions() options {
@@ -49,6 +51,7 @@ func defaultOptions() options {
 		issuerHost: DefaultIssuerHost,
 		region:     DefaultRegion,
 		accountID:  DefaultAccountID,
+		backend:    BackendNone,
 		logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }

@@ -33,7 +33,7 @@ func parseCreate(t *testing.T, args ...string) (*CreateFlags, error) {
 }
 
 func TestCreateFlagsParse(t *testing.T) {
-	defaults := CreateFlags{Cluster: "local", IssuerHost: "127.0.0.1", Region: "us-east-1", GracePeriod: 3 * time.Second}
+	defaults := CreateFlags{Cluster: "local", IssuerHost: "127.0.0.1", Region: "us-east-1", GracePeriod: 3 * time.Second, Backend: "auto"}
 	for _, tc := range []struct {
 		args    []string
 		want    func(*CreateFlags)
@@ -52,6 +52,9 @@ func TestCreateFlagsParse(t *testing.T) {
 		{args: []string{"--cluster", "kind", "--kind-image", "kindest/node:v1.35.0"}, want: func(f *CreateFlags) {
 			f.Cluster, f.KindImage = "kind", "kindest/node:v1.35.0"
 		}},
+		{args: []string{"--backend", "http://localhost:4566"}, want: func(f *CreateFlags) { f.Backend = "http://localhost:4566" }},
+		{args: []string{"--backend", "none"}, want: func(f *CreateFlags) { f.Backend = "none" }},
+		{args: []string{"--backend", "localstack"}, wantErr: `--backend "localstack": want auto, moto, none or an http(s):// URL`},
 		{args: []string{"--kind-image", "x"}, wantErr: "--kind-image applies to --cluster kind only"},
 		{args: []string{"--cluster", "none", "--kubernetes-version", "v1.35.0"}, wantErr: "--kubernetes-version applies to --cluster kind only"},
 		{args: []string{"--cluster", "kind", "--kind-image", "x", "--kubernetes-version", "v1.35.0"}, wantErr: "not both"},

@@ -3,6 +3,7 @@ package statuscmd
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -60,6 +61,14 @@ func printText(s cli.Streams, d harness.Description) error {
 	}
 	if d.Cluster.PodAWSEndpoint != "" {
 		fmt.Fprintf(w, "AWS endpoint for pods:\t%s\n", d.Cluster.PodAWSEndpoint)
+	}
+	if b := d.Backend; b != nil {
+		switch {
+		case b.Kind == "none":
+			fmt.Fprintf(w, "Backend:\tnone (%s)\n", b.Note)
+		default:
+			fmt.Fprintf(w, "Backend:\t%s at %s, for %s\n", b.Kind, b.URL, strings.Join(b.Services, ", "))
+		}
 	}
 	for _, c := range d.Components {
 		line := c.State

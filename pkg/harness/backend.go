@@ -1,0 +1,165 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/irsa-local/irsa-local/internal/actions"
+	"github.com/irsa-local/irsa-local/internal/backend"
+	"github.com/irsa-local/irsa-local/internal/proc"
+	"github.com/irsa-local/irsa-local/pkg/stsmock"
+)
+
+// Backend selects the AWS emulator that holds the data of the services
+// the endpoint forwards (SQS, SNS, DynamoDB, Secrets Manager, SSM, KMS)
+// after authorizing each call.
+type Backend string
+
+// Backends: none (those services answer NotImplemented), moto (moto_server
+// as a process of the environment) and auto (moto when moto_server is on
+// PATH, else none). WithBackendURL uses an emulator the user runs.
+const (
+	BackendNone Backend = "none"
+	BackendMoto Backend = "moto"
+	BackendAuto Backend = "auto"
+)
+
+// WithBackend chooses the backend (default BackendNone for the library;
+// the CLI's default is BackendAuto).
+func WithBackend(b Backend) Option {
+	return optionFunc(func(o *options) error {
+		switch b {
+		case BackendNone, BackendMoto, BackendAuto:
+		default:
+			return fmt.Errorf("unknown backend %q: want none, moto, auto or a URL", b)
+		}
+		o.backend, o.backendURL = b, ""
+		return nil
+	})
+}
+
+// WithBackendURL forwards to an emulator the user runs (LocalStack, moto,
+// Floci) at url. It must act as the environment's account for the
+// credentials test/test, as LocalStack does by default and moto does with
+// MOTO_ACCOUNT_ID.
+func WithBackendURL(url string) Option {
+	return optionFunc(func(o *options) error {
+		if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+			return fmt.Errorf("invalid backend URL %q: want http(s)://host:port", url)
+		}
+		o.backend, o.backendURL = "", strings.TrimRight(url, "/")
+		return nil
+	})
+}
+
+// BackendInfo describes the backend of an environment.
+type BackendInfo struct {
+	// Kind is "moto" or "url", or "none".
+	Kind string `json:"kind"`
+	URL  string `json:"url,omitempty"`
+	// Services are the services forwarded to it.
+	Services []string `json:"services,omitempty"`
+	// Note says why there is none, when there is none.
+	Note string `json:"note,omitempty"`
+}
+
+// noMotoNote is what an environment without moto_server says of the
+// forwarded services.
+var noMotoNote = "moto_server is not on PATH, so " + strings.Join(actions.Services(), ", ") +
+	" answer NotImplemented; install it (pip install 'moto[server]') or pass --backend URL"
+
+// startBackend starts or finds the backend, and returns the stsmock option
+// that forwards to it (nil without one).
+func (e *Env) startBackend(ctx context.Context) (stsmock.Option, error) {
+	dir := e.layout.BackendDir()
+	// A moto left running by a crashed owner of this directory goes first.
+	if _, err := backend.StopStale(ctx, dir); err != nil {
+		return nil, err
+	}
+	kind := e.opts.backend
+	switch {
+	case e.opts.backendURL != "":
+		e.backendInfo = BackendInfo{Kind: "url", URL: e.opts.backendURL, Services: actions.Services()}
+		e.step("Forwarding " + strings.Join(actions.Services(), ", ") + " to " + e.opts.backendURL)
+		return e.backendOption(e.opts.backendURL), nil
+	case kind == BackendNone || kind == "":
+		e.backendInfo = BackendInfo{Kind: "none", Note: "started without a backend"}
+		return nil, nil
+	}
+	e.step("Starting the backend (moto_server)")
+	host := e.cfg.IssuerHost
+	port, err := freePort(host)
+	if err != nil {
+		return nil, err
+	}
+	m, err := backend.StartMoto(ctx, backend.MotoOptions{Dir: dir, Host: host, Port: port, Account: e.cfg.AccountID})
+	if errors.Is(err, backend.ErrNoMoto) && kind == BackendAuto {
+		e.backendInfo = BackendInfo{Kind: "none", Note: noMotoNote}
+		e.step("No backend: " + noMotoNote)
+		return nil, nil
+	}
+	if errors.Is(err, backend.ErrNoMoto) {
+		return nil, fmt.Errorf("start the backend: %w; install it (pip install 'moto[server]'), or pass --backend none or a URL", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start the backend: %w", err)
+	}
+	e.mu.Lock()
+	e.moto = m
+	e.mu.Unlock()
+	e.backendInfo = BackendInfo{Kind: "moto", URL: m.URL(), Services: actions.Services()}
+	return e.backendOption(m.URL()), nil
+}
+
+func (e *Env) backendOption(url string) stsmock.Option {
+	return stsmock.WithBackend(stsmock.Backend{
+		URL:   url,
+		Reset: func(ctx context.Context) error { return backend.Reset(ctx, url) },
+	})
+}
+
+// backendComponents reports the backend as a component: moto's process
+// state (a crash as failed, with its last log line), or the URL in use.
+func (e *Env) backendComponents() []Component {
+	e.mu.Lock()
+	m := e.moto
+	e.mu.Unlock()
+	switch {
+	case m != nil:
+		st := m.Status()
+		c := Component{Name: "backend", State: StateRunning, Listen: hostPort(m.URL())}
+		switch st.State {
+		case proc.StateExited:
+			c.State = StateFailed
+			c.Error = fmt.Sprintf("moto_server exited (%s); last log line: %s (log: %s)", st.Exit, st.LastLogLine, st.LogFile)
+		case proc.StateStopped:
+			c.State = StateStopped
+		}
+		return []Component{c}
+	case e.backendInfo.Kind == "url":
+		return []Component{{Name: "backend", State: StateRunning, Listen: e.backendInfo.URL}}
+	}
+	return nil
+}
+
+func hostPort(u string) string {
+	_, rest, _ := strings.Cut(u, "://")
+	if h, p, err := net.SplitHostPort(rest); err == nil {
+		return net.JoinHostPort(h, p)
+	}
+	return rest
+}
+
+// stopBackend stops a moto the environment runs.
+func (e *Env) stopBackend(ctx context.Context) error {
+	e.mu.Lock()
+	m := e.moto
+	e.mu.Unlock()
+	if m == nil {
+		return nil
+	}
+	return m.Stop(ctx)
+}
