@@ -22,6 +22,8 @@ type chainMode struct {
 	// listBucket lists the walkthrough's bucket as the pod of the service
 	// account demoSA, and returns what the client printed and its exit code.
 	listBucket func(w *world, s status) result
+	// runOrders runs orders-app as the pod of ordersNamespace/ordersSA.
+	runOrders func(w *world, s status) result
 }
 
 // trailRecord is the part of a trail record the specs look at.
@@ -119,6 +121,15 @@ func chainSpecs(m chainMode) bool {
 			})
 		})
 
+		It("gives the pod's role one queue, its customer's items, one secret and one parameter path, and nothing else", func() {
+			s := m.up(w)
+			w.setUpOrders(s)
+			r := m.runOrders(w, s)
+			Expect(r.code).To(Equal(0), r.stderr)
+			expectOrdersOutcomes(r.stdout, s.AWS.AccountID)
+			w.expectOrdersTrail(s.AWS.AccountID)
+		})
+
 		It("keeps tokens working across a key rotation until the old key is retired", func() {
 			s := m.up(w)
 			w.setUpWalkthrough(s, demoSA, "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
@@ -167,5 +178,8 @@ var _ = chainSpecs(chainMode{
 	},
 	listBucket: func(w *world, s status) result {
 		return w.execPod(filepath.Join(w.home, "s3-test-pod.yaml"), "aws", "s3", "ls", "s3://"+demoBucket)
+	},
+	runOrders: func(w *world, s status) result {
+		return w.cmd(binary, nil, "exec", "-n", ordersNamespace, "--service-account", ordersSA, "--", ordersApp())
 	},
 })

@@ -44,6 +44,10 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	cmd := exec.Command("go", "build", "-o", bin, "../cmd/irsa-local")
 	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
 	Expect(cmd.Run()).To(Succeed(), "build irsa-local")
+	// The forwarded services' workload, next to it (see ordersApp).
+	cmd = exec.Command("go", "build", "-o", filepath.Join(dir, "orders-app"), "./images/orders-app")
+	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
+	Expect(cmd.Run()).To(Succeed(), "build orders-app")
 	assetsDir := ""
 	if p, err := assets.Find(assets.KubeAPIServer); err == nil {
 		assetsDir = filepath.Dir(p)

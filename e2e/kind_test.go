@@ -18,8 +18,9 @@ import (
 	"github.com/irsa-local/irsa-local/internal/cluster/kind"
 )
 
-// workloadImage is the test workload: e2e/images/s3-reader, an unmodified
-// aws-sdk-go-v2 client, in a FROM-scratch image built by the suite.
+// workloadImage is the test workloads: e2e/images/s3-reader (the
+// entrypoint) and e2e/images/orders-app, unmodified aws-sdk-go-v2 clients,
+// in a FROM-scratch image built by the suite.
 const workloadImage = "irsa-local/s3-reader:e2e"
 
 // kindImage is the node image the kind specs run: IRSA_LOCAL_KIND_IMAGE, or
@@ -37,12 +38,14 @@ var buildWorkload = sync.OnceValue(func() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "s3-reader"), "./images/s3-reader")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build s3-reader: %v: %s", err, out)
+	for _, prog := range []string{"s3-reader", "orders-app"} {
+		build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, prog), "./images/"+prog)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			return fmt.Errorf("build %s: %v: %s", prog, err, out)
+		}
 	}
-	dockerfile := "FROM scratch\nCOPY s3-reader /s3-reader\nENTRYPOINT [\"/s3-reader\"]\n"
+	dockerfile := "FROM scratch\nCOPY s3-reader /s3-reader\nCOPY orders-app /orders-app\nENTRYPOINT [\"/s3-reader\"]\n"
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		return err
 	}
@@ -104,28 +107,41 @@ var podSeq atomic.Int64
 // runReaderPod runs the workload as a real pod of the walkthrough's service
 // account and returns its logs, with exit code 0 when the pod succeeded.
 func runReaderPod(w *world, s status) result {
-	name := fmt.Sprintf("s3-reader-%d", podSeq.Add(1))
+	return runPod(w, s, demoNamespace, demoSA, `args: ["`+demoBucket+`"]`)
+}
+
+// runOrdersPod runs orders-app as a real pod of the services spec's service
+// account.
+func runOrdersPod(w *world, s status) result {
+	return runPod(w, s, ordersNamespace, ordersSA, `command: ["/orders-app"]`)
+}
+
+// runPod runs the workload image as a pod of namespace/sa, with the
+// container's command or args line, and returns its logs, with exit code 0
+// when the pod succeeded.
+func runPod(w *world, s status, namespace, sa, run string) result {
+	name := fmt.Sprintf("workload-%d", podSeq.Add(1))
 	manifest := w.writeFile(name+".yaml", `apiVersion: v1
 kind: Pod
 metadata:
   name: `+name+`
-  namespace: `+demoNamespace+`
+  namespace: `+namespace+`
 spec:
-  serviceAccountName: `+demoSA+`
+  serviceAccountName: `+sa+`
   restartPolicy: Never
   containers:
   - name: app
     image: `+workloadImage+`
     imagePullPolicy: Never
-    args: ["`+demoBucket+`"]
+    `+run+`
 `)
 	w.mustKubectl(s, "create", "-f", manifest)
 	var phase string
 	Eventually(func() string {
-		phase = strings.TrimSpace(w.kubectl(s, "get", "pod", name, "-n", demoNamespace, "-o", "jsonpath={.status.phase}").stdout)
+		phase = strings.TrimSpace(w.kubectl(s, "get", "pod", name, "-n", namespace, "-o", "jsonpath={.status.phase}").stdout)
 		return phase
 	}).WithTimeout(2*time.Minute).WithPolling(time.Second).Should(BeElementOf("Succeeded", "Failed"), "pod %s did not finish", name)
-	logs := w.mustKubectl(s, "logs", name, "-n", demoNamespace)
+	logs := w.mustKubectl(s, "logs", name, "-n", namespace)
 	code := 0
 	if phase != "Succeeded" {
 		code = 1
@@ -138,6 +154,7 @@ var _ = chainSpecs(chainMode{
 	require:    requireKind,
 	up:         upKind,
 	listBucket: runReaderPod,
+	runOrders:  runOrdersPod,
 })
 
 func nodeExists(name string) bool {

@@ -27,9 +27,10 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "trail",
 		Args:  cobra.NoArgs,
-		Short: "Show the audit trail: every STS and S3 call and IAM write, with the decision and its reason",
-		Long: `Every STS and S3 call and every IAM write becomes a CloudTrail-shaped record
-(eventTime, eventSource, eventName, userIdentity, requestParameters, ...) with
+		Short: "Show the audit trail: every STS, S3 and forwarded call and IAM write, with the decision and its reason",
+		Long: `Every STS, S3 and forwarded call (SQS, SNS, DynamoDB, Secrets Manager, SSM,
+KMS) and every IAM write becomes a CloudTrail-shaped record (eventTime,
+eventSource, eventName, userIdentity, requestParameters, resources, ...) with
 an "irsaLocal" field holding irsa-local's decision and the statement or failed
 check behind it. Secrets (secret keys, session tokens, web identity tokens)
 never appear in it.`,
@@ -88,6 +89,9 @@ func show(w io.Writer, out cli.Output, r trail.Record) error {
 		if v, ok := r.RequestParameters[k]; ok {
 			target += fmt.Sprintf(" %s=%v", k, v)
 		}
+	}
+	for _, res := range r.Resources {
+		target += " resource=" + res.ARN
 	}
 	_, err := fmt.Fprintf(w, "%s %s %s:%s by %s%s", r.EventTime.Format(time.RFC3339), verdict, service, r.EventName, who(r.UserIdentity), target)
 	if err != nil {
