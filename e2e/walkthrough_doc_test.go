@@ -33,5 +33,9 @@ var _ = Describe("docs/walkthrough.md", Label("local"), func() {
 		Expect(r.code).To(Equal(0), "the walkthrough failed:\n%s", r.stderr)
 		Expect(r.stdout).To(ContainSubstring("hello.txt"))
 		Expect(r.stdout).To(ContainSubstring(":assumed-role/s3-reader-role/"))
+		// Beyond S3: the allowed calls' answers, and the trail's reason.
+		Expect(r.stdout).To(ContainSubstring("s3cr3t"))
+		Expect(r.stdout).To(ContainSubstring(`"MD5OfMessageBody"`))
+		Expect(r.stdout).To(MatchRegexp(`why: dynamodb:GetItem on arn:aws:dynamodb:us-east-1:\d{12}:table/carts: implicitly denied: condition ForAllValues:StringEquals on "dynamodb:LeadingKeys" expected every value to be "alice" but the request had "bob"`))
 	})
 })
