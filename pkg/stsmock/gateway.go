@@ -67,8 +67,10 @@ func newGateway(b *upstream) *gateway {
 				panic(err)
 			}
 		},
-		Transport:     b.client.Transport,
-		FlushInterval: -1,
+		// Bodies are copied as they arrive; ReverseProxy flushes at once
+		// only streams of unknown length, which none of these services
+		// send, so a small answer leaves in one write.
+		Transport: b.client.Transport,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			c := r.Context().Value(gatewayCallKey{}).(*gatewayCall)
 			proto := actions.ProtocolJSON

@@ -51,7 +51,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func sharedMoto(t *testing.T) *backend.Moto {
+func sharedMoto(t testing.TB) *backend.Moto {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: leaves out the tests that run moto_server")
@@ -91,7 +91,7 @@ type gwFixture struct {
 	admin   aws.Config
 }
 
-func newGatewayFixture(t *testing.T) *gwFixture {
+func newGatewayFixture(t testing.TB) *gwFixture {
 	t.Helper()
 	m := sharedMoto(t)
 	tr := filepath.Join(t.TempDir(), "trail.jsonl")
@@ -103,7 +103,7 @@ func newGatewayFixture(t *testing.T) *gwFixture {
 }
 
 // grant sets the role's one inline policy.
-func (g *gwFixture) grant(t *testing.T, doc string) {
+func (g *gwFixture) grant(t testing.TB, doc string) {
 	t.Helper()
 	if _, err := g.iam.PutRolePolicy(context.Background(), &iam.PutRolePolicyInput{RoleName: aws.String("app"), PolicyName: aws.String("grant"), PolicyDocument: aws.String(doc)}); err != nil {
 		t.Fatal(err)
@@ -111,7 +111,7 @@ func (g *gwFixture) grant(t *testing.T, doc string) {
 }
 
 // session returns an SDK config for a fresh web identity session of the role.
-func (g *gwFixture) session(t *testing.T) aws.Config {
+func (g *gwFixture) session(t testing.TB) aws.Config {
 	t.Helper()
 	out, err := g.sts.AssumeRoleWithWebIdentity(context.Background(), &sts.AssumeRoleWithWebIdentityInput{
 		RoleArn: aws.String(g.roleARN), RoleSessionName: aws.String("pod"), WebIdentityToken: aws.String(g.token("default", "app")),
