@@ -128,6 +128,11 @@ func chainSpecs(m chainMode) bool {
 			Expect(r.code).To(Equal(0), r.stderr)
 			expectOrdersOutcomes(r.stdout, s.AWS.AccountID)
 			w.expectOrdersTrail(s.AWS.AccountID)
+			// doctor gives the gateway's verdict, with the same message.
+			sa := []string{"-n", ordersNamespace, "--service-account", ordersSA}
+			expectHealthy(w.doctor(append(sa, "--action", "sqs:SendMessage", "--resource", "arn:aws:sqs:us-east-1:"+s.AWS.AccountID+":orders")...))
+			broken := expectOnlyBroken(w.doctor(append(sa, "--action", "sqs:SendMessage", "--resource", "arn:aws:sqs:us-east-1:"+s.AWS.AccountID+":audit")...), "permissions")
+			Expect(broken.Detail).To(ContainSubstring("is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:" + s.AWS.AccountID + ":audit because no identity-based policy allows the sqs:SendMessage action"))
 		})
 
 		It("keeps tokens working across a key rotation until the old key is retired", func() {

@@ -202,7 +202,24 @@ func (r *runner) permissions(ctx context.Context) Check {
 	}
 	// The token only adds the web-identity condition keys; without one the
 	// policies are still judged.
-	if tok, _, err := r.workloadToken(ctx); err == nil {
+	tok, _, tokErr := r.workloadToken(ctx)
+	if t.Gateway != nil {
+		q := GatewayQuestion{RoleARN: aws.ToString(role.Arn), Action: t.Action, Resource: t.Resource}
+		if tokErr == nil {
+			q.Subject, q.Issuer = tok.Subject, tok.Issuer
+			if len(tok.Audience) > 0 {
+				q.Audience = tok.Audience[0]
+			}
+		}
+		v, decided, err := t.Gateway(ctx, q)
+		if err != nil {
+			return fail(CheckPermissions, fmt.Sprintf("ask the AWS endpoint about %s on %s: %v", t.Action, t.Resource, err), r.awsFix())
+		}
+		if decided {
+			return gatewayCheck(q, v)
+		}
+	}
+	if tokErr == nil {
 		in.Token = tok
 		in.ProviderARN = r.providerARN
 		if in.ProviderARN == "" {

@@ -59,6 +59,13 @@ type Target struct {
 	// policies.
 	Action   string
 	Resource string
+	// Gateway, when set, asks the environment's AWS endpoint how its
+	// gateway decides Action on Resource for a session of the role: for
+	// the services it forwards (SQS, SNS, DynamoDB, Secrets Manager, SSM,
+	// KMS) that verdict, with the resource's policy and KMS's key policy
+	// rule, is the one real calls get. ok is false when the endpoint does
+	// not decide that action.
+	Gateway func(ctx context.Context, q GatewayQuestion) (v GatewayVerdict, ok bool, err error)
 
 	// Token, when set, is diagnosed instead of one requested for the
 	// service account; TokenFrom names it.

@@ -109,3 +109,38 @@ func allowStatement(action, resource string) (stmt, doc string) {
 func policyName(action string) string {
 	return "allow-" + strings.NewReplacer(":", "-", "*", "all").Replace(action)
 }
+
+// GatewayQuestion is what Target.Gateway is asked: may a web identity
+// session of RoleARN, from a token with these claims, perform Action on
+// Resource.
+type GatewayQuestion struct {
+	RoleARN, Action, Resource  string
+	Subject, Audience, Issuer string
+}
+
+// GatewayVerdict is the gateway's answer: Reason is its explanation,
+// Message the error the service would send.
+type GatewayVerdict struct {
+	Allowed         bool
+	Reason, Message string
+}
+
+// gatewayCheck turns the gateway's verdict into the permissions check.
+func gatewayCheck(q GatewayQuestion, v GatewayVerdict) Check {
+	what := q.Action + " on " + q.Resource
+	if v.Allowed {
+		return ok(CheckPermissions, what+": "+v.Reason)
+	}
+	role := roleName(q.RoleARN)
+	stmt, doc := allowStatement(q.Action, q.Resource)
+	fix := "add this statement to a policy of role " + role + " (and, if the resource has a policy, make sure it denies nothing of it):\n" +
+		"  " + stmt + "\n" +
+		"for example: aws iam put-role-policy --role-name " + role + " --policy-name " + policyName(q.Action) + " --policy-document '" + doc + "'"
+	if strings.Contains(v.Reason, "explicitly denied") {
+		fix = "remove that statement, or narrow it so it does not match " + what + ": an explicit Deny wins over every Allow"
+	}
+	if strings.Contains(v.Reason, "key policy") && strings.Contains(v.Reason, "identity-based policies cannot grant") {
+		fix = "let the key policy allow the account (a statement with Principal {\"AWS\": \"arn:aws:iam::" + accountOf(q.RoleARN) + ":root\"}), or name the role in it"
+	}
+	return fail(CheckPermissions, what+": "+v.Message+" ("+v.Reason+")", fix)
+}

@@ -62,6 +62,7 @@ func TestAdminAPINeedsTheAdminCredentials(t *testing.T) {
 		{"POST", "/_irsa-local/reset", `{}`},
 		{"POST", "/_irsa-local/keys/flush", `{}`},
 		{"GET", "/_irsa-local/oidc-provider?url=x", ""},
+		{"POST", "/_irsa-local/authorize", `{"roleArn":"arn:aws:iam::000000000000:role/app","action":"sqs:SendMessage","resource":"*"}`},
 	}
 	for _, c := range calls {
 		for name, creds := range map[string]*aws.Credentials{"unsigned": nil, "a role session": session, "a wrong secret": wrong} {

@@ -2,6 +2,7 @@ package stsmock
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -447,4 +448,47 @@ func TestGatewayWithoutBackend(t *testing.T) {
 	f := newFixture(t)
 	_, err := sqs.NewFromConfig(f.cfg).ListQueues(context.Background(), &sqs.ListQueuesInput{})
 	apiError(t, err, "NotImplemented", "--backend moto")
+}
+
+// TestAdminAuthorizeMatchesTheGateway: the admin API's verdict for an
+// action on a resource is the one the gateway gives a real call, with the
+// resource policy and the same message.
+func TestAdminAuthorizeMatchesTheGateway(t *testing.T) {
+	g := newGatewayFixture(t)
+	ctx := context.Background()
+	admin := sqs.NewFromConfig(g.admin)
+	audit, err := admin.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("audit")})
+	ok(t, "create queue", err)
+	g.grant(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:000000000000:orders"}]}`)
+	ask := func(action, resource string) (int, AuthorizeResult) {
+		t.Helper()
+		body, _ := json.Marshal(AuthorizeRequest{RoleARN: g.roleARN, Action: action, Resource: resource, Subject: "system:serviceaccount:default:app", Issuer: g.issuerURL})
+		status, resp := g.adminCall(t, "POST", "/_irsa-local/authorize", "application/json", string(body), adminCreds, nil)
+		var out AuthorizeResult
+		if status == 200 {
+			ok(t, "decode", json.Unmarshal([]byte(resp), &out))
+		}
+		return status, out
+	}
+	const auditARN = "arn:aws:sqs:us-east-1:000000000000:audit"
+	status, v := ask("sqs:SendMessage", auditARN)
+	_, callErr := sqs.NewFromConfig(g.session(t)).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: audit.QueueUrl, MessageBody: aws.String("x")})
+	var ae smithy.APIError
+	if status != 200 || v.Allowed || !errors.As(callErr, &ae) || strings.Replace(v.Message, "irsa-local-doctor", "pod", 1) != ae.ErrorMessage() {
+		t.Fatalf("verdict %d %+v; the real call said %v", status, v, callErr)
+	}
+	_, err = admin.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: audit.QueueUrl, Attributes: map[string]string{
+		"Policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + g.roleARN + `"},"Action":"sqs:SendMessage","Resource":"` + auditARN + `"}]}`,
+	}})
+	ok(t, "set queue policy", err)
+	if status, v := ask("sqs:SendMessage", auditARN); status != 200 || !v.Allowed || !strings.Contains(v.Reason, "queue policy of audit") {
+		t.Errorf("after the queue policy: %d %+v", status, v)
+	}
+	if status, _ := ask("s3:GetObject", "arn:aws:s3:::b/k"); status != 400 {
+		t.Errorf("s3: status %d, want 400 (not forwarded)", status)
+	}
+	body, _ := json.Marshal(AuthorizeRequest{RoleARN: "arn:aws:iam::000000000000:role/none", Action: "sqs:SendMessage", Resource: "*"})
+	if status, _ := g.adminCall(t, "POST", "/_irsa-local/authorize", "application/json", string(body), adminCreds, nil); status != 404 {
+		t.Errorf("unknown role: status %d, want 404", status)
+	}
 }

@@ -583,6 +583,7 @@ func (s *Server) adminHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, s.clockState())
 	})
+	mux.HandleFunc("POST "+adminPrefix+"authorize", s.serveAuthorize)
 	mux.HandleFunc("GET "+adminPrefix+"oidc-provider", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"arn": s.OIDCProviderARN(r.URL.Query().Get("url"))})
 	})

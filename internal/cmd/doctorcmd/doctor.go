@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -19,12 +20,14 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/irsa-local/irsa-local/internal/actions"
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
 	"github.com/irsa-local/irsa-local/internal/doctor"
 	"github.com/irsa-local/irsa-local/internal/envctl"
 	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/pkg/harness"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
+	"github.com/irsa-local/irsa-local/pkg/stsmock"
 )
 
 type flagpole struct {
@@ -155,6 +158,18 @@ func withEnvironment(t *doctor.Target, f *flagpole, l envdir.Layout, d harness.D
 		BaseEndpoint: aws.String(d.AWS.Endpoint),
 	}
 	t.AWSFrom = d.AWS.Endpoint
+	t.Gateway = func(ctx context.Context, q doctor.GatewayQuestion) (doctor.GatewayVerdict, bool, error) {
+		service, _, _ := strings.Cut(q.Action, ":")
+		if !actions.Modeled(service) {
+			return doctor.GatewayVerdict{}, false, nil
+		}
+		var out stsmock.AuthorizeResult
+		in := stsmock.AuthorizeRequest{RoleARN: q.RoleARN, Action: q.Action, Resource: q.Resource, Subject: q.Subject, Audience: q.Audience, Issuer: q.Issuer}
+		if err := envctl.Open(l).Admin(ctx, http.MethodPost, "/_irsa-local/authorize", in, &out); err != nil {
+			return doctor.GatewayVerdict{}, false, err
+		}
+		return doctor.GatewayVerdict{Allowed: out.Allowed, Reason: out.Reason, Message: out.Message}, true, nil
+	}
 	switch {
 	case f.Kubeconfig != "":
 		t.Kube, t.KubeErr = loadKubeconfig(f.Kubeconfig)
