@@ -114,7 +114,7 @@ func policyName(action string) string {
 // session of RoleARN, from a token with these claims, perform Action on
 // Resource.
 type GatewayQuestion struct {
-	RoleARN, Action, Resource  string
+	RoleARN, Action, Resource string
 	Subject, Audience, Issuer string
 }
 
