@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a bounded time (FUZZTIME each, default 20s):
-# S3 keys through the object store, the admin API, policy parsing and
-# SigV4 verification. A failing input is saved under the package's
+# S3 keys through the object store, the admin API, policy parsing, SigV4
+# verification and the forwarded services' request models. A failing input is saved under the package's
 # testdata/fuzz/, where go test replays it from then on. Ends with a
 # "fuzz: N passed, N failed" line.
 source "$(dirname "$0")/lib.sh"
@@ -13,6 +13,7 @@ targets=(
   "./internal/sigv4 FuzzVerify"
   "./internal/sigv4 FuzzParse"
   "./internal/sigv4 FuzzChunkedBody"
+  "./internal/actions FuzzParse"
 )
 passed=0
 failed=0
