@@ -22,12 +22,13 @@ import (
 func TestE2E(t *testing.T) {
 	RegisterFailHandler(Fail)
 	suite, reporter := GinkgoConfiguration()
-	// The "tools" specs drive Terraform and eksctl, and the "kind" specs
-	// need Docker and a node image; they run only when asked for (make
-	// e2e-tools, make e2e-kind: -ginkgo.label-filter=tools or kind), so go
-	// test ./... and make test leave them out.
+	// The "tools" specs drive Terraform and eksctl, and the "kind" and
+	// "container" specs need Docker (and a node image, moto's image); they
+	// run only when asked for (make e2e-tools, make e2e-kind:
+	// -ginkgo.label-filter=tools, or kind || container), so go test ./...
+	// and make test leave them out.
 	if suite.LabelFilter == "" {
-		suite.LabelFilter = "!tools && !kind"
+		suite.LabelFilter = "!tools && !kind && !container"
 	}
 	RunSpecs(t, "irsa-local e2e", suite, reporter)
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# End-to-end specs on kind clusters (Ginkgo label "kind"): real nodes in
-# Docker, real pods whose kubelet projects the token, an unmodified
-# aws-sdk-go-v2 client in a pod listing a bucket through the emulator.
+# End-to-end specs that need Docker: kind clusters (Ginkgo label "kind"):
+# real nodes, real pods whose kubelet projects the token, unmodified
+# aws-sdk-go-v2 clients in pods; and the backend in a container (label
+# "container"), moto's image run through testcontainers-go.
 # Needs a running Docker engine (CI starts one with hack/ci-docker.sh).
 # Builds the offline node image first when it is missing (cached; see
 # hack/kind-node-image.sh); IRSA_LOCAL_KIND_IMAGE runs another image
-# instead. Ends with a "kind: N passed, N failed, N skipped" line.
+# instead. Ends with a "kind || container: N passed, N failed, N skipped"
+# line.
 source "$(dirname "$0")/lib.sh"
 if ! docker info >/dev/null 2>&1; then
   echo "e2e-kind: no Docker daemon answers (docker info failed); start Docker first" >&2
@@ -14,4 +16,6 @@ fi
 if [[ -z "${IRSA_LOCAL_KIND_IMAGE:-}" ]]; then
   hack/kind-node-image.sh
 fi
-run_e2e_label kind 45m
+# The container backend's spec runs moto's image, assembled offline.
+hack/moto-image.sh
+run_e2e_label 'kind || container' 45m

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a bounded time (FUZZTIME each, default 20s):
 # S3 keys through the object store, the admin API, policy parsing, SigV4
-# verification and the forwarded services' request models. A failing input is saved under the package's
-# testdata/fuzz/, where go test replays it from then on. Ends with a
+# verification and the forwarded services' request models. A failing input
+# is saved under the package's testdata/fuzz/, where go test replays it
+# from then on. Ends with a
 # "fuzz: N passed, N failed" line.
 source "$(dirname "$0")/lib.sh"
 fuzztime="${FUZZTIME:-20s}"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Mutation testing of the code that decides: the policy engine, SigV4
-# verification, and in pkg/stsmock the files that validate tokens and
-# authorize (sts.go, s3.go, authz.go). Each surviving mutant is a change to a check
+# verification, the forwarded services' request models (internal/actions),
+# and in pkg/stsmock the files that validate tokens and authorize (sts.go,
+# s3.go, authz.go, gateway.go). Each surviving mutant is a change to a check
 # that no test notices. Prints one "mutate: PKG efficacy N% (killed K,
 # lived L)" line per package; the living mutants are listed above it.
 #
-#   MUTATE_PACKAGES  which of policy, sigv4, stsmock to run (default: all)
+#   MUTATE_PACKAGES  which of policy, sigv4, actions, stsmock to run (default: all)
 #   XDG_CACHE_HOME   where gremlins is built (default ~/.cache)
 #
 # Slow: about 35 minutes of 2 cores for all three, so it is not part of
@@ -21,14 +22,14 @@ fi
 stsmock_excludes=()
 for f in pkg/stsmock/*.go; do
   case "$(basename "${f}")" in
-    sts.go | s3.go | authz.go | *_test.go) ;;
+    sts.go | s3.go | authz.go | gateway.go | *_test.go) ;;
     *) stsmock_excludes+=(-E "$(basename "${f}" .go)\\.go\$") ;;
   esac
 done
 status=0
-for name in ${MUTATE_PACKAGES:-policy sigv4 stsmock}; do
+for name in ${MUTATE_PACKAGES:-policy sigv4 actions stsmock}; do
   dir=pkg/${name}
-  [[ "${name}" == sigv4 ]] && dir=internal/sigv4
+  [[ "${name}" == sigv4 || "${name}" == actions ]] && dir=internal/${name}
   args=()
   [[ "${name}" == stsmock ]] && args=("${stsmock_excludes[@]}")
   log="$(mktemp)"

@@ -72,6 +72,9 @@ func (h *Handle) StopStale(ctx context.Context) ([]int, bool, error) {
 	if pid != 0 {
 		pids = append(pids, pid)
 	}
+	if _, err := backend.StopStaleContainers(ctx, l.Dir); err != nil {
+		return pids, false, err
+	}
 	cfg, err := envdir.LoadConfig(l)
 	if err != nil {
 		return pids, false, nil

@@ -19,12 +19,17 @@ import (
 type Backend string
 
 // Backends: none (those services answer NotImplemented), moto (moto_server
-// as a process of the environment) and auto (moto when moto_server is on
-// PATH, else none). WithBackendURL uses an emulator the user runs.
+// as a process of the environment), auto (moto when moto_server is on
+// PATH, else none), and two containers started with testcontainers-go:
+// moto's image (built offline by hack/moto-image.sh) and LocalStack (with
+// the user's LOCALSTACK_AUTH_TOKEN). WithBackendURL uses an emulator the
+// user runs.
 const (
-	BackendNone Backend = "none"
-	BackendMoto Backend = "moto"
-	BackendAuto Backend = "auto"
+	BackendNone          Backend = "none"
+	BackendMoto          Backend = "moto"
+	BackendAuto          Backend = "auto"
+	BackendMotoContainer Backend = "container:moto"
+	BackendLocalStack    Backend = "container:localstack"
 )
 
 // WithBackend chooses the backend (default BackendNone for the library;
@@ -32,9 +37,9 @@ const (
 func WithBackend(b Backend) Option {
 	return optionFunc(func(o *options) error {
 		switch b {
-		case BackendNone, BackendMoto, BackendAuto:
+		case BackendNone, BackendMoto, BackendAuto, BackendMotoContainer, BackendLocalStack:
 		default:
-			return fmt.Errorf("unknown backend %q: want none, moto, auto or a URL", b)
+			return fmt.Errorf("unknown backend %q: want none, moto, auto, container:moto, container:localstack or a URL", b)
 		}
 		o.backend, o.backendURL = b, ""
 		return nil
@@ -57,7 +62,8 @@ func WithBackendURL(url string) Option {
 
 // BackendInfo describes the backend of an environment.
 type BackendInfo struct {
-	// Kind is "moto" or "url", or "none".
+	// Kind is "moto", "container:moto", "container:localstack", "url" or
+	// "none".
 	Kind string `json:"kind"`
 	URL  string `json:"url,omitempty"`
 	// Services are the services forwarded to it.
@@ -88,6 +94,8 @@ func (e *Env) startBackend(ctx context.Context) (stsmock.Option, error) {
 	case kind == BackendNone || kind == "":
 		e.backendInfo = BackendInfo{Kind: "none", Note: "started without a backend"}
 		return nil, nil
+	case kind == BackendMotoContainer || kind == BackendLocalStack:
+		return e.startContainer(ctx, strings.TrimPrefix(string(kind), "container:"))
 	}
 	e.step("Starting the backend (moto_server)")
 	host := e.cfg.IssuerHost
@@ -114,6 +122,24 @@ func (e *Env) startBackend(ctx context.Context) (stsmock.Option, error) {
 	return e.backendOption(m.URL()), nil
 }
 
+// startContainer runs the backend in a container, removing first any that
+// a crashed run of this environment left.
+func (e *Env) startContainer(ctx context.Context, kind string) (stsmock.Option, error) {
+	e.step("Starting the backend (" + kind + " container)")
+	if _, err := backend.StopStaleContainers(ctx, e.layout.Dir); err != nil {
+		return nil, err
+	}
+	c, err := backend.StartContainer(ctx, backend.ContainerOptions{Kind: kind, Account: e.cfg.AccountID, Dir: e.layout.Dir})
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.container = c
+	e.mu.Unlock()
+	e.backendInfo = BackendInfo{Kind: "container:" + kind, URL: c.URL(), Services: actions.Services()}
+	return e.backendOption(c.URL()), nil
+}
+
 func (e *Env) backendOption(url string) stsmock.Option {
 	return stsmock.WithBackend(stsmock.Backend{
 		URL:   url,
@@ -122,12 +148,20 @@ func (e *Env) backendOption(url string) stsmock.Option {
 }
 
 // backendComponents reports the backend as a component: moto's process
-// state (a crash as failed, with its last log line), or the URL in use.
-func (e *Env) backendComponents() []Component {
+// or container state (a crash as failed, with its last log line), or the
+// URL in use.
+func (e *Env) backendComponents(ctx context.Context) []Component {
 	e.mu.Lock()
-	m := e.moto
+	m, ctr := e.moto, e.container
 	e.mu.Unlock()
 	switch {
+	case ctr != nil:
+		c := Component{Name: "backend", State: StateRunning, Listen: hostPort(ctr.URL())}
+		if running, exit, last := ctr.State(ctx); !running {
+			c.State = StateFailed
+			c.Error = fmt.Sprintf("container %.12s stopped (%s); last log line: %s", ctr.ID(), exit, last)
+		}
+		return []Component{c}
 	case m != nil:
 		st := m.Status()
 		c := Component{Name: "backend", State: StateRunning, Listen: hostPort(m.URL())}
@@ -153,13 +187,16 @@ func hostPort(u string) string {
 	return rest
 }
 
-// stopBackend stops a moto the environment runs.
+// stopBackend stops the moto process or container the environment runs.
 func (e *Env) stopBackend(ctx context.Context) error {
 	e.mu.Lock()
-	m := e.moto
+	m, c := e.moto, e.container
 	e.mu.Unlock()
-	if m == nil {
-		return nil
+	switch {
+	case m != nil:
+		return m.Stop(ctx)
+	case c != nil:
+		return c.Stop(ctx)
 	}
-	return m.Stop(ctx)
+	return nil
 }

@@ -260,10 +260,10 @@ func (e *Env) clusterComponents(ctx context.Context) []Component {
 // `irsa-local status`.
 func (e *Env) monitor(ctx context.Context) {
 	defer e.wg.Done()
-	// Watching a kind node costs a docker command, so it is looked at less
-	// often than local processes.
+	// Watching a kind node or a backend container costs a docker command,
+	// so it is looked at less often than local processes.
 	every := time.Second
-	if e.cfg.Cluster == ClusterKind {
+	if e.cfg.Cluster == ClusterKind || e.container != nil {
 		every = 5 * time.Second
 	}
 	last := ""
@@ -273,7 +273,7 @@ func (e *Env) monitor(ctx context.Context) {
 			return
 		case <-time.After(every):
 		}
-		now := fmt.Sprint(e.clusterComponents(ctx), e.backendComponents())
+		now := fmt.Sprint(e.clusterComponents(ctx), e.backendComponents(ctx))
 		if now != last {
 			last = now
 			_ = e.writeStatus(ctx)

@@ -66,6 +66,7 @@ type Env struct {
 	webhookDone chan struct{}
 	stopMonitor context.CancelFunc
 	moto        *backend.Moto
+	container   *backend.Container
 	backendInfo BackendInfo
 
 	mu         sync.Mutex
@@ -150,7 +151,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Env, retErr error) {
 		e.stopMonitor = cancel
 		e.wg.Add(1)
 		go e.monitor(mctx)
-	} else if e.moto != nil {
+	} else if e.moto != nil || e.container != nil {
 		mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		e.stopMonitor = cancel
 		e.wg.Add(1)
@@ -605,7 +606,7 @@ func (e *Env) Describe(ctx context.Context) Description {
 		d.AWS.OIDCProviderARN = e.aws.OIDCProviderARN(e.issuerURL)
 	}
 	clusterComps := e.clusterComponents(ctx)
-	backendComps := e.backendComponents()
+	backendComps := e.backendComponents(ctx)
 	e.mu.Lock()
 	for _, name := range componentOrder {
 		if c, ok := e.components[name]; ok {

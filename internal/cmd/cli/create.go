@@ -52,7 +52,7 @@ func (f *CreateFlags) bind(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.NoOIDCProvider, "no-oidc-provider", false, "do not register the issuer as an IAM OIDC provider (as before 'eksctl utils associate-iam-oidc-provider')")
 	fs.BoolVar(&f.NoInjection, "no-endpoint-injection", false, "make the webhook mutate pods exactly as EKS's does, without AWS_ENDPOINT_URL pointing at the emulator")
 	fs.StringVar(&f.Region, "region", harness.DefaultRegion, "AWS region of a new environment")
-	fs.StringVar(&f.Backend, "backend", string(harness.BackendAuto), "emulator that stores SQS, SNS, DynamoDB, Secrets Manager, SSM and KMS data behind irsa-local's authorization: auto (moto_server when on PATH), moto, none, or the URL of one you run (LocalStack, moto)")
+	fs.StringVar(&f.Backend, "backend", string(harness.BackendAuto), "emulator that stores SQS, SNS, DynamoDB, Secrets Manager, SSM and KMS data behind irsa-local's authorization: auto (moto_server when on PATH), moto, none, container:moto or container:localstack (Docker, through testcontainers-go), or the URL of one you run")
 	fs.DurationVar(&f.GracePeriod, "webhook-grace-period", webhook.DefaultGracePeriod, "how long the webhook waits for a pod's service account to reach its cache before leaving the pod unmutated (0: upstream's behaviour)")
 }
 
@@ -69,10 +69,11 @@ func (f *CreateFlags) Validate() error {
 		return errors.New("give --kind-image or --kubernetes-version, not both: the image fixes the version")
 	}
 	switch b := harness.Backend(f.Backend); {
-	case b == harness.BackendAuto || b == harness.BackendMoto || b == harness.BackendNone:
+	case b == harness.BackendAuto || b == harness.BackendMoto || b == harness.BackendNone,
+		b == harness.BackendMotoContainer || b == harness.BackendLocalStack:
 	case strings.HasPrefix(f.Backend, "http://") || strings.HasPrefix(f.Backend, "https://"):
 	default:
-		return fmt.Errorf("--backend %q: want auto, moto, none or an http(s):// URL", f.Backend)
+		return fmt.Errorf("--backend %q: want auto, moto, none, container:moto, container:localstack or an http(s):// URL", f.Backend)
 	}
 	if f.KubeVersion != "" && !strings.HasPrefix(f.KubeVersion, "v") {
 		return fmt.Errorf("--kubernetes-version %q: want a version such as v1.35.0", f.KubeVersion)

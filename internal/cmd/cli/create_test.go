@@ -54,7 +54,7 @@ func TestCreateFlagsParse(t *testing.T) {
 		}},
 		{args: []string{"--backend", "http://localhost:4566"}, want: func(f *CreateFlags) { f.Backend = "http://localhost:4566" }},
 		{args: []string{"--backend", "none"}, want: func(f *CreateFlags) { f.Backend = "none" }},
-		{args: []string{"--backend", "localstack"}, wantErr: `--backend "localstack": want auto, moto, none or an http(s):// URL`},
+		{args: []string{"--backend", "localstack"}, wantErr: `--backend "localstack": want auto, moto, none, container:moto, container:localstack or an http(s):// URL`},
 		{args: []string{"--kind-image", "x"}, wantErr: "--kind-image applies to --cluster kind only"},
 		{args: []string{"--cluster", "none", "--kubernetes-version", "v1.35.0"}, wantErr: "--kubernetes-version applies to --cluster kind only"},
 		{args: []string{"--cluster", "kind", "--kind-image", "x", "--kubernetes-version", "v1.35.0"}, wantErr: "not both"},
