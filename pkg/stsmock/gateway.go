@@ -61,16 +61,11 @@ func newGateway(b *upstream) *gateway {
 			c := pr.In.Context().Value(gatewayCallKey{}).(*gatewayCall)
 			pr.Out.Body = io.NopCloser(bytes.NewReader(c.body))
 			pr.Out.ContentLength = int64(len(c.body))
-			if err := b.sign(pr.Out.Context(), pr.Out, c.body, c.service, c.region); err != nil {
-				// SignHTTP fails only for a body it cannot hash; ours is
-				// in memory.
-				panic(err)
-			}
 		},
 		// Bodies are copied as they arrive; ReverseProxy flushes at once
 		// only streams of unknown length, which none of these services
 		// send, so a small answer leaves in one write.
-		Transport: b.client.Transport,
+		Transport: signingTransport{b},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			c := r.Context().Value(gatewayCallKey{}).(*gatewayCall)
 			proto := actions.ProtocolJSON
@@ -82,6 +77,20 @@ func newGateway(b *upstream) *gateway {
 		},
 	}
 	return g
+}
+
+// signingTransport signs each forwarded request with the backend's
+// credentials just before it leaves; a request it cannot sign goes to the
+// proxy's ErrorHandler.
+type signingTransport struct{ b *upstream }
+
+func (t signingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c := r.Context().Value(gatewayCallKey{}).(*gatewayCall)
+	r = r.Clone(r.Context()) // a RoundTripper leaves its request as it is
+	if err := t.b.sign(r.Context(), r, c.body, c.service, c.region); err != nil {
+		return nil, fmt.Errorf("sign the forwarded request: %w", err)
+	}
+	return t.b.client.Transport.RoundTrip(r)
 }
 
 // servedDirectly are the services irsa-local serves itself.
@@ -130,7 +139,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, req *request, scope sigv4.S
 	}, resolver{b: s.gateway.backend, region: region})
 	if call != nil {
 		rec.EventName = call.Operation
-		maps(rec.RequestParameters, call.Params)
+		copyParams(rec.RequestParameters, call.Params)
 		rec.Resources = checkResources(call.Checks)
 	}
 	var me *actions.Error
@@ -366,7 +375,7 @@ func checkResources(checks []actions.Check) []trail.Resource {
 	return out
 }
 
-func maps(dst map[string]any, src map[string]any) {
+func copyParams(dst, src map[string]any) {
 	for k, v := range src {
 		dst[k] = v
 	}
