@@ -55,9 +55,6 @@ func newGateway(b *upstream) *gateway {
 			for _, h := range []string{"Authorization", "X-Amz-Security-Token", "X-Amz-Date", "X-Amz-Content-Sha256"} {
 				pr.Out.Header.Del(h)
 			}
-			// ReverseProxy would add the client's address; the backend is
-			// irsa-local's own and learns nothing from it.
-			pr.Out.Header.Del("X-Forwarded-For")
 			c := pr.In.Context().Value(gatewayCallKey{}).(*gatewayCall)
 			pr.Out.Body = io.NopCloser(bytes.NewReader(c.body))
 			pr.Out.ContentLength = int64(len(c.body))
@@ -114,11 +111,6 @@ func (s *Server) serveGateway(w http.ResponseWriter, req *request, scope sigv4.S
 		s.record(rec)
 		writeGatewayError(w, req, service, proto, e)
 	}
-	if s.gateway == nil {
-		fail(awsquery.Errorf(501, "NotImplemented",
-			"irsa-local forwards %s to a backend emulator, and this environment has none: start it with --backend moto (moto_server on PATH) or --backend-url URL", service))
-		return
-	}
 	c, err := s.verify(req.r)
 	if err != nil {
 		fail(gatewayAuthError(service, err))
@@ -126,6 +118,11 @@ func (s *Server) serveGateway(w http.ResponseWriter, req *request, scope sigv4.S
 	}
 	rec.identity(s, c)
 	req.caller = c
+	if s.gateway == nil {
+		fail(awsquery.Errorf(501, "NotImplemented",
+			"irsa-local forwards %s to a backend emulator, and this environment has none: start it with --backend moto (moto_server on PATH), --backend container:moto, or --backend URL", service))
+		return
+	}
 	body, rerr := awsquery.ReadBody(req.r, maxGatewayBody)
 	if rerr != nil {
 		fail(rerr.(*awsquery.Error))
