@@ -100,6 +100,11 @@ var tables = map[string][]call{
 		{"", "Action=ListTopics"},
 		{"", "Action=ListSubscriptions"},
 		{"", "Action=CreatePlatformApplication&Name=app"},
+		{"", "Action=CreatePlatformEndpoint&PlatformApplicationArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3Aapp%2FGCM%2Fapp&Token=t"},
+		{"", "Action=DeleteEndpoint&EndpointArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3Aendpoint%2FGCM%2Fapp%2Fid"},
+		{"", "Action=GetEndpointAttributes"},
+		{"", "Action=ConfirmSubscription&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3Aevents&Token=t"},
+		{"", "Action=OptInPhoneNumber&phoneNumber=1"},
 		{"", "Version=2010-03-31"},
 	},
 	"dynamodb": {
@@ -123,7 +128,15 @@ var tables = map[string][]call{
 		{"DeleteTable", `{"TableName":"arn:aws:dynamodb:us-east-1:000000000000:table/orders"}`},
 		{"ListTables", `{}`},
 		{"TagResource", `{"ResourceArn":"arn:aws:dynamodb:us-east-1:000000000000:table/orders"}`},
-		{"ExecuteStatement", `{"Statement":"SELECT * FROM orders"}`},
+		{"ExecuteStatement", `{"Statement":"SELECT * FROM orders WHERE customer = 'alice'"}`},
+		{"ExecuteStatement", `{"Statement":"select total from \"orders\".\"by-status\" where status = 'paid'"}`},
+		{"ExecuteStatement", `{"Statement":"INSERT INTO \"orders\" VALUE {'customer': 'bob'}"}`},
+		{"ExecuteStatement", `{"Statement":"UPDATE orders SET total = 3 WHERE customer = 'bob'"}`},
+		{"ExecuteStatement", `{"Statement":"DELETE FROM \"my\"\"table\" WHERE customer = 'bob'"}`},
+		{"ExecuteStatement", `{"Statement":"EXISTS(SELECT 1)"}`},
+		{"BatchExecuteStatement", `{"Statements":[{"Statement":"SELECT * FROM orders"},{"Statement":"DELETE FROM archive WHERE id = 1"}]}`},
+		{"ExecuteTransaction", `{"TransactStatements":[{"Statement":"UPDATE orders SET n = 1 WHERE customer = 'a'"}]}`},
+		{"DescribeStream", `{}`},
 		{"GetItem", `{"Key":{}}`},
 		{"GetItem", `[1,2]`},
 		{"BatchWriteItem", `{}`},
@@ -189,6 +202,8 @@ var tables = map[string][]call{
 		{"ListAliases", `{}`},
 		{"Sign", `{"KeyId":"alias/orders","Message":"eA==","SigningAlgorithm":"RSASSA_PSS_SHA_256"}`},
 		{"ImportKeyMaterial", `{"KeyId":"k"}`},
+		{"RevokeGrant", `{"KeyId":"alias/orders","GrantId":"g"}`},
+		{"ConnectCustomKeyStore", `{"CustomKeyStoreId":"c"}`},
 	},
 }
 
@@ -244,9 +259,9 @@ func TestEveryServiceHasATable(t *testing.T) {
 // the gateway never forwards it unauthorized.
 func TestUnmodeled(t *testing.T) {
 	for _, tc := range []struct{ service, target string }{
-		{"dynamodb", "DynamoDB_20120810.ExecuteStatement"},
+		{"dynamodb", "DynamoDB_20120810.RestoreTableFromBackup"},
 		{"lambda", ""},
-		{"kms", "TrentService.ImportKeyMaterial"},
+		{"kms", "TrentService.ConnectCustomKeyStore"},
 	} {
 		h := http.Header{}
 		if tc.target != "" {

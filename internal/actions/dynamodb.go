@@ -93,12 +93,73 @@ func dynamodbModel(ctx context.Context, p *parsed, r Resolver) error {
 				p.add(act, p.tableARN(table), keys)
 			}
 		}
+	case op == "ExecuteStatement":
+		return p.partiQL(p.str("Statement"))
+	case op == "BatchExecuteStatement" || op == "ExecuteTransaction":
+		field := "Statements"
+		if op == "ExecuteTransaction" {
+			field = "TransactStatements"
+		}
+		stmts := list(p.json[field])
+		if len(stmts) == 0 {
+			return invalid("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", lowerFirst(field))
+		}
+		for _, st := range stmts {
+			if err := p.partiQL(text(obj(st)["Statement"])); err != nil {
+				return err
+			}
+		}
 	case op == "ListTables" || op == "DescribeLimits" || op == "DescribeEndpoints" || op == "ListGlobalTables":
 		p.add(action, "*", nil)
 	default:
 		return p.unmodeled()
 	}
 	return nil
+}
+
+// partiQLStatement finds the verb and the table (with an optional
+// "."-separated index) of a PartiQL statement.
+var partiQLStatement = regexp.MustCompile(`(?is)^\s*(SELECT\b.*?\bFROM|INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+("(?:[^"]|"")+"|[A-Za-z0-9_.-]+)`)
+
+// partiQLActions are the IAM actions of PartiQL's verbs.
+var partiQLActions = map[string]string{"SELECT": "dynamodb:PartiQLSelect", "INSERT": "dynamodb:PartiQLInsert", "UPDATE": "dynamodb:PartiQLUpdate", "DELETE": "dynamodb:PartiQLDelete"}
+
+// partiQL adds the check of one PartiQL statement: its verb's action on
+// its table, or on the index a SELECT names ("table"."index").
+func (p *parsed) partiQL(stmt string) error {
+	m := partiQLStatement.FindStringSubmatch(stmt)
+	if m == nil {
+		return invalid("irsa-local cannot tell the verb and table of the PartiQL statement %q", truncate(stmt, 100))
+	}
+	verb := strings.ToUpper(strings.Fields(m[1])[0])
+	target := m[2]
+	table, index := target, ""
+	if strings.HasPrefix(target, `"`) {
+		// "table" or "table"."index", with "" escaping a quote.
+		parts := strings.SplitN(target[1:], `"."`, 2)
+		table = strings.ReplaceAll(strings.TrimSuffix(parts[0], `"`), `""`, `"`)
+		if len(parts) == 2 {
+			index = strings.ReplaceAll(strings.TrimSuffix(parts[1], `"`), `""`, `"`)
+		}
+	} else if t, i, ok := strings.Cut(target, "."); ok {
+		table, index = t, i
+	}
+	if rest := stmt[len(m[0]):]; strings.HasPrefix(rest, `."`) && index == "" {
+		index = strings.Trim(strings.Fields(rest[1:])[0], `"`)
+	}
+	resource := p.tableARN(table)
+	if index != "" && verb == "SELECT" {
+		resource += "/index/" + index
+	}
+	p.add(partiQLActions[verb], resource, nil)
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // tableARN accepts a table name or, as DynamoDB does, a table ARN.

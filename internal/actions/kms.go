@@ -12,7 +12,9 @@ var kmsKeyOps = set("Encrypt", "Decrypt", "GenerateDataKey", "GenerateDataKeyWit
 	"PutKeyPolicy", "ListKeyPolicies", "EnableKey", "DisableKey", "ScheduleKeyDeletion", "CancelKeyDeletion",
 	"GetKeyRotationStatus", "EnableKeyRotation", "DisableKeyRotation", "ListResourceTags", "TagResource",
 	"UntagResource", "Sign", "Verify", "GetPublicKey", "GenerateMac", "VerifyMac", "ListGrants",
-	"CreateGrant", "UpdateKeyDescription", "RotateKeyOnDemand", "ListKeyRotations")
+	"CreateGrant", "RevokeGrant", "UpdateKeyDescription", "RotateKeyOnDemand", "ListKeyRotations",
+	"ImportKeyMaterial", "GetParametersForImport", "DeleteImportedKeyMaterial", "ReplicateKey",
+	"UpdatePrimaryRegion", "DeriveSharedSecret")
 
 // kmsContextOps carry an encryption context.
 var kmsContextOps = set("Encrypt", "Decrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
@@ -94,7 +96,8 @@ func kmsModel(ctx context.Context, p *parsed, r Resolver) error {
 			}
 			p.add(action, arn, nil)
 		}
-	case op == "CreateKey" || op == "ListKeys" || op == "ListAliases" || op == "GenerateRandom" || op == "ListRetirableGrants":
+	case op == "CreateKey" || op == "ListKeys" || op == "ListAliases" || op == "GenerateRandom" || op == "ListRetirableGrants" ||
+		op == "DescribeCustomKeyStores":
 		p.add(action, "*", nil)
 	default:
 		return p.unmodeled()

@@ -16,6 +16,19 @@ var snsSubscriptionOps = set("Unsubscribe", "GetSubscriptionAttributes", "SetSub
 
 var snsTagOps = set("TagResource", "UntagResource", "ListTagsForResource")
 
+// snsPlatformOps are the mobile push operations, and the parameter that
+// names the application or endpoint they act on.
+var snsPlatformOps = map[string]string{
+	"GetPlatformApplicationAttributes":   "PlatformApplicationArn",
+	"SetPlatformApplicationAttributes":   "PlatformApplicationArn",
+	"DeletePlatformApplication":          "PlatformApplicationArn",
+	"ListEndpointsByPlatformApplication": "PlatformApplicationArn",
+	"CreatePlatformEndpoint":             "PlatformApplicationArn",
+	"GetEndpointAttributes":              "EndpointArn",
+	"SetEndpointAttributes":              "EndpointArn",
+	"DeleteEndpoint":                     "EndpointArn",
+}
+
 var snsPolicyOps = set("CreateTopic", "DeleteTopic", "SetTopicAttributes", "AddPermission", "RemovePermission")
 
 func snsModel(_ context.Context, p *parsed, _ Resolver) error {
@@ -82,6 +95,14 @@ func snsModel(_ context.Context, p *parsed, _ Resolver) error {
 			return err
 		}
 		topic(arn)
+	case snsPlatformOps[op] != "":
+		arn, err := p.need(snsPlatformOps[op])
+		if err != nil {
+			return err
+		}
+		p.add(action, arn, nil)
+	case op == "CreatePlatformApplication" || op == "ListPlatformApplications":
+		p.add(action, "*", nil)
 	case op == "ListTopics" || op == "ListSubscriptions" || op == "CheckIfPhoneNumberIsOptedOut" ||
 		op == "ListPhoneNumbersOptedOut" || op == "GetSMSAttributes" || op == "SetSMSAttributes":
 		p.add(action, "*", nil)
