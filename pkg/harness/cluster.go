@@ -315,7 +315,8 @@ func (e *Env) Client() kubernetes.Interface { return e.client }
 // systemNamespaces survive Reset.
 var systemNamespaces = map[string]bool{"default": true, "kube-system": true, "kube-public": true, "kube-node-lease": true}
 
-// Reset restores a clean state between test cases: IAM and S3 emptied,
+// Reset restores a clean state between test cases: IAM, S3 and the
+// backend (moto's or LocalStack's reset endpoint) emptied,
 // issued sessions invalidated, the clock back to real time, the issuer
 // registered again as an OIDC provider (unless the environment runs
 // without one), and in a cluster every namespace but the system ones

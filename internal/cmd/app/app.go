@@ -63,7 +63,9 @@ func NewCommand(s cli.Streams) *cobra.Command {
 a kube-apiserver whose service-account tokens are signed with keys published
 by a self-hosted OIDC issuer, an EKS-compatible pod identity webhook, and an
 AWS endpoint (IAM, STS, S3, EKS) that validates tokens, trust policies and
-permissions the way AWS does, and says which link broke.`,
+permissions the way AWS does, and says which link broke. SQS, SNS, DynamoDB,
+Secrets Manager, SSM and KMS calls are authorized the same way before a
+backend emulator (moto_server by default) serves them.`,
 		Example: `  irsa-local up                       # the whole chain (no Docker)
   eval "$(irsa-local env)"            # point aws and kubectl at it
   irsa-local exec -n demo --service-account s3-reader -- aws s3 ls s3://demo-bucket
