@@ -1,6 +1,7 @@
 package stsmock
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -490,5 +491,32 @@ func TestAdminAuthorizeMatchesTheGateway(t *testing.T) {
 	body, _ := json.Marshal(AuthorizeRequest{RoleARN: "arn:aws:iam::000000000000:role/none", Action: "sqs:SendMessage", Resource: "*"})
 	if status, _ := g.adminCall(t, "POST", "/_irsa-local/authorize", "application/json", string(body), adminCreds, nil); status != 404 {
 		t.Errorf("unknown role: status %d, want 404", status)
+	}
+}
+
+// TestGatewayRefusesOversizedBodies: a body over the gateway's limit is
+// refused in the service's shape, even from the admin, and never reaches
+// the backend.
+func TestGatewayRefusesOversizedBodies(t *testing.T) {
+	g := newGatewayFixture(t)
+	ctx := context.Background()
+	q, err := sqs.NewFromConfig(g.admin).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("orders")})
+	ok(t, "create queue", err)
+	body := []byte(`{"QueueUrl":"` + *q.QueueUrl + `","MessageBody":"` + strings.Repeat("x", maxGatewayBody) + `"}`)
+	r, err := http.NewRequest(http.MethodPost, g.http.URL+"/", bytes.NewReader(body))
+	ok(t, "request", err)
+	r.Header.Set("X-Amz-Target", "AmazonSQS.SendMessage")
+	r.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	signRequest(t, r, body, "sqs", *adminCreds)
+	resp, err := http.DefaultClient.Do(r)
+	ok(t, "send", err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || resp.Header.Get("X-Amzn-ErrorType") != "RequestEntityTooLarge" {
+		t.Errorf("status %d, error type %q; want 413 RequestEntityTooLarge", resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"))
+	}
+	attrs, err := sqs.NewFromConfig(g.admin).GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages"}})
+	ok(t, "queue attributes", err)
+	if n := attrs.Attributes["ApproximateNumberOfMessages"]; n != "0" {
+		t.Errorf("%s messages in the queue after a refused send", n)
 	}
 }
