@@ -3,8 +3,9 @@
 # local cluster. It starts an environment (issuer, AWS endpoint, etcd,
 # kube-apiserver, kube-controller-manager, pod identity webhook), sets up the
 # walkthrough's role, service account and bucket with the AWS CLI and
-# kubectl, runs `aws s3 ls` as the test pod, shows a refused write and the
-# audit trail explaining it, then stops. Runs in a scratch IRSA_LOCAL_HOME
+# kubectl, runs `aws s3 ls` as the test pod, shows a refused write (and,
+# with moto_server as the backend, a refused SQS SendMessage) and the audit
+# trail explaining them, then stops. Runs in a scratch IRSA_LOCAL_HOME
 # unless one is set.
 source "$(dirname "$0")/lib.sh"
 hack/ci-deps.sh >/dev/null
@@ -87,8 +88,19 @@ if "${bin}" exec -f s3-test-pod.yaml -- aws s3 cp trust-policy.json s3://demo-bu
   exit 1
 fi
 
+# Beyond S3, when up found moto_server to store the data: the same role
+# has no SQS grant, and the gateway refuses its SendMessage.
+if [[ "$("${bin}" status -o json | jq -r '.backend.kind // "none"')" != none ]]; then
+  step "beyond S3: the role may not send to a queue"
+  queue="$(aws sqs create-queue --queue-name orders --endpoint-url "${AWS_ENDPOINT_URL}" --query QueueUrl --output text)"
+  if "${bin}" exec -f s3-test-pod.yaml -- aws sqs send-message --endpoint-url "${AWS_ENDPOINT_URL}" --queue-url "${queue}" --message-body "order 42"; then
+    echo "demo: the SendMessage was allowed; it must not be" >&2
+    exit 1
+  fi
+fi
+
 step "irsa-local trail"
-"${bin}" trail | tail -n 4
+"${bin}" trail | tail -n 6
 
 step "irsa-local down"
 "${bin}" down
