@@ -6,14 +6,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/irsa-local/irsa-local/internal/proc"
+	"github.com/irsa-local/irsa-local/internal/testenv"
 )
 
 func freePort(t *testing.T) int {
@@ -26,20 +25,7 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// requireMoto skips under -short, and fails in CI, where moto_server must
-// be installed.
-func requireMoto(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: leaves out the tests that run moto_server")
-	}
-	if _, err := exec.LookPath(MotoBinary); err != nil {
-		if os.Getenv("IRSA_LOCAL_REQUIRE_CLIENTS") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-}
+func requireMoto(t *testing.T) { testenv.Tool(t, MotoBinary) }
 
 func TestMotoLifecycle(t *testing.T) {
 	requireMoto(t)

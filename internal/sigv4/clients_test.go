@@ -13,47 +13,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/irsa-local/irsa-local/internal/testenv"
 )
 
 // The AWS CLI and boto3 are botocore, an implementation of SigV4 separate
-// from the Go SDK's. These tests run them as installed on the machine.
-//
-// Environment:
-//
-//	IRSA_LOCAL_REQUIRE_CLIENTS=1  a missing aws, python3 or boto3 fails the
-//	                              test instead of skipping it (CI sets it).
-const requireClientsEnv = "IRSA_LOCAL_REQUIRE_CLIENTS"
-
-// requireClient returns the path of tool, or skips the test (fails it when
-// the clients are required) when the tool is not installed.
-func requireClient(t *testing.T, tool string) string {
-	t.Helper()
-	if testing.Short() {
-		// Each CLI call spends about a second starting Python; make test
-		// runs these.
-		t.Skip("-short: leaves out the tests that run " + tool)
-	}
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		missingClient(t, tool+" is not on PATH")
-	}
-	return p
-}
-
-func missingClient(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv(requireClientsEnv) == "1" {
-		t.Fatalf("%s, and %s=1 requires it", what, requireClientsEnv)
-	}
-	t.Skipf("%s (set %s=1 to make this a failure)", what, requireClientsEnv)
-}
+// from the Go SDK's. These tests run them as installed on the machine
+// (package testenv: IRSA_LOCAL_REQUIRE_CLIENTS=1 makes a missing one a
+// failure; CI sets it).
 
 // requireBoto3 returns the python3 that can import boto3.
 func requireBoto3(t *testing.T) string {
 	t.Helper()
-	py := requireClient(t, "python3")
+	py := testenv.Tool(t, "python3")
 	if out, err := exec.Command(py, "-c", "import boto3").CombinedOutput(); err != nil {
-		missingClient(t, "python3 cannot import boto3: "+strings.TrimSpace(string(out)))
+		testenv.Missing(t, "python3 cannot import boto3: "+strings.TrimSpace(string(out)))
 	}
 	return py
 }
@@ -174,8 +148,8 @@ func fetch(t *testing.T, e *testEndpoint, method, url string, body []byte) []byt
 // TestAWSCLI runs the AWS CLI against the endpoint: STS, IAM, s3api and the
 // s3 commands, path-style and virtual-hosted, over HTTP and HTTPS.
 func TestAWSCLI(t *testing.T) {
-	aws := requireClient(t, "aws")
-	requireClient(t, "python3")
+	aws := testenv.Tool(t, "aws")
+	testenv.Tool(t, "python3")
 	for _, useTLS := range []bool{false, true} {
 		scheme := map[bool]string{false: "http", true: "https"}[useTLS]
 		// The schemes have their own endpoints and run side by side; the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -21,21 +20,11 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/irsa-local/irsa-local/internal/backend"
+	"github.com/irsa-local/irsa-local/internal/testenv"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
 
-func requireMoto(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: leaves out the tests that run moto_server")
-	}
-	if _, err := exec.LookPath(backend.MotoBinary); err != nil {
-		if os.Getenv("IRSA_LOCAL_REQUIRE_CLIENTS") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-}
+func requireMoto(t *testing.T) { testenv.Tool(t, backend.MotoBinary) }
 
 const servicesFile = `
 apiVersion: irsa-local.dev/v1alpha1

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -32,6 +31,7 @@ import (
 	smithy "github.com/aws/smithy-go"
 
 	"github.com/irsa-local/irsa-local/internal/backend"
+	"github.com/irsa-local/irsa-local/internal/testenv"
 	"github.com/irsa-local/irsa-local/internal/trail"
 )
 
@@ -55,15 +55,7 @@ func TestMain(m *testing.M) {
 
 func sharedMoto(t testing.TB) *backend.Moto {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: leaves out the tests that run moto_server")
-	}
-	if _, err := exec.LookPath(backend.MotoBinary); err != nil {
-		if os.Getenv("IRSA_LOCAL_REQUIRE_CLIENTS") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	testenv.Tool(t, backend.MotoBinary)
 	motoOnce.Do(func() {
 		motoDir, motoErr = os.MkdirTemp("", "irsa-local-moto-")
 		if motoErr != nil {
