@@ -116,8 +116,8 @@ func (b *upstream) sign(ctx context.Context, r *http.Request, body []byte, servi
 var errNotFound = errors.New("not found")
 
 // callJSON makes a JSON-protocol call to the backend and decodes its
-// answer into out. A 400 whose error type ends in NotFoundException (or
-// SQS's NonExistentQueue) is errNotFound.
+// answer into out. A client error saying the resource does not exist
+// (isNotFound) is errNotFound.
 func (b *upstream) callJSON(ctx context.Context, service, region, target string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -161,8 +161,8 @@ func (b *upstream) do(ctx context.Context, r *http.Request, body []byte, service
 		return fmt.Errorf("read the backend's answer: %w", err)
 	}
 	if resp.StatusCode >= 300 {
-		code := resp.Header.Get("X-Amzn-ErrorType")
-		if code == "" {
+		code := resp.Header.Get("X-Amzn-ErrorType") + " " + resp.Header.Get("X-Amzn-Query-Error")
+		if strings.TrimSpace(code) == "" {
 			var e struct {
 				Type string `json:"__type"`
 				Code string `xml:"Error>Code"`
@@ -172,13 +172,25 @@ func (b *upstream) do(ctx context.Context, r *http.Request, body []byte, service
 			}
 			code = e.Type + e.Code
 		}
-		code, _, _ = strings.Cut(code, ":")
-		if resp.StatusCode < 500 && (strings.Contains(code, "NotFound") || strings.Contains(code, "NonExistent")) {
+		if resp.StatusCode < 500 && isNotFound(code) {
 			return errNotFound
 		}
-		return fmt.Errorf("the backend at %s answered %d %s", b.cfg.URL, resp.StatusCode, code)
+		return fmt.Errorf("the backend at %s answered %d %s", b.cfg.URL, resp.StatusCode, strings.TrimSpace(code))
 	}
 	return decode(data)
+}
+
+// isNotFound tells the services' "no such resource" codes: DynamoDB's and
+// Secrets Manager's ResourceNotFoundException, KMS's NotFoundException,
+// SNS's NotFound, SQS's QueueDoesNotExist (NonExistentQueue in its Query
+// form).
+func isNotFound(code string) bool {
+	for _, s := range []string{"NotFound", "NonExistent", "DoesNotExist"} {
+		if strings.Contains(code, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // lookup returns a cached value or computes it. key starts with the

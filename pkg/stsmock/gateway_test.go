@@ -512,3 +512,23 @@ func TestGatewayRefusesOversizedBodies(t *testing.T) {
 		t.Errorf("%s messages in the queue after a refused send", n)
 	}
 }
+
+// TestGatewayMissingResourcesAreTheBackendsToReport: an allowed call on a
+// queue, secret, key or table that does not exist gets the backend's own
+// answer, not a failed policy lookup.
+func TestGatewayMissingResourcesAreTheBackendsToReport(t *testing.T) {
+	g := newGatewayFixture(t)
+	ctx := context.Background()
+	g.grant(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:*","secretsmanager:*","kms:*","dynamodb:*","sns:*"],"Resource":"*"}]}`)
+	cfg := g.session(t)
+	_, err := sqs.NewFromConfig(cfg).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(g.http.URL + "/000000000000/nope"), MessageBody: aws.String("x")})
+	apiError(t, err, "AWS.SimpleQueueService.NonExistentQueue")
+	_, err = secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("nope")})
+	apiError(t, err, "ResourceNotFoundException")
+	_, err = kms.NewFromConfig(cfg).Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String("alias/nope"), Plaintext: []byte("x")})
+	apiError(t, err, "NotFoundException")
+	_, err = dynamodb.NewFromConfig(cfg).GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("nope"), Key: map[string]ddbtypes.AttributeValue{"k": &ddbtypes.AttributeValueMemberS{Value: "a"}}})
+	apiError(t, err, "ResourceNotFoundException")
+	_, err = sns.NewFromConfig(cfg).Publish(ctx, &sns.PublishInput{TopicArn: aws.String("arn:aws:sns:us-east-1:000000000000:nope"), Message: aws.String("x")})
+	apiError(t, err, "NotFound")
+}
