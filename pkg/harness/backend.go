@@ -75,7 +75,7 @@ type BackendInfo struct {
 // noMotoNote is what an environment without moto_server says of the
 // forwarded services.
 var noMotoNote = "moto_server is not on PATH, so " + strings.Join(actions.Services(), ", ") +
-	" answer NotImplemented; install it (pip install 'moto[server]') or pass --backend URL"
+	" answer NotImplemented; install it (pip install 'moto[server]') or choose another backend (docs/services.md)"
 
 // startBackend starts or finds the backend, and returns the stsmock option
 // that forwards to it (nil without one).
@@ -110,7 +110,7 @@ func (e *Env) startBackend(ctx context.Context) (stsmock.Option, error) {
 		return nil, nil
 	}
 	if errors.Is(err, backend.ErrNoMoto) {
-		return nil, fmt.Errorf("start the backend: %w; install it (pip install 'moto[server]'), or pass --backend none or a URL", err)
+		return nil, fmt.Errorf("start the backend: %w; install it (pip install 'moto[server]')", err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("start the backend: %w", err)

@@ -120,7 +120,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, req *request, scope sigv4.S
 	req.caller = c
 	if s.gateway == nil {
 		fail(awsquery.Errorf(501, "NotImplemented",
-			"irsa-local forwards %s to a backend emulator, and this environment has none: start it with --backend moto (moto_server on PATH), --backend container:moto, or --backend URL", service))
+			"irsa-local forwards %s to a backend emulator, and this environment has none: start it with one (moto_server, a moto or LocalStack container, or the URL of an emulator; see docs/services.md)", service))
 		return
 	}
 	body, rerr := awsquery.ReadBody(req.r, maxGatewayBody)

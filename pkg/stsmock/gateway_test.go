@@ -440,7 +440,7 @@ func TestGatewayRefusesUnmodeledServices(t *testing.T) {
 func TestGatewayWithoutBackend(t *testing.T) {
 	f := newFixture(t)
 	_, err := sqs.NewFromConfig(f.cfg).ListQueues(context.Background(), &sqs.ListQueuesInput{})
-	apiError(t, err, "NotImplemented", "--backend moto")
+	apiError(t, err, "NotImplemented", "moto_server, a moto or LocalStack container, or the URL of an emulator; see docs/services.md")
 }
 
 // TestAdminAuthorizeMatchesTheGateway: the admin API's verdict for an

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/irsa-local/irsa-local/internal/backend"
 	"github.com/irsa-local/irsa-local/internal/cluster/kind"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
@@ -26,6 +27,10 @@ func Hint(err error) error {
 		return &hinted{err, "the default --cluster local needs no Docker"}
 	case errors.Is(err, kind.ErrNoImage):
 		return &hinted{err, "pass another with --kind-image"}
+	case errors.Is(err, backend.ErrNoMoto):
+		return &hinted{err, "or pass --backend none, container:moto or the URL of an emulator you run"}
+	case errors.Is(err, backend.ErrNoDocker):
+		return &hinted{err, "--backend moto runs moto_server without Docker"}
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/irsa-local/irsa-local/internal/backend"
 	"github.com/irsa-local/irsa-local/internal/cluster/kind"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
@@ -32,6 +33,8 @@ func TestHint(t *testing.T) {
 		{retire, "run 'irsa-local keys rotate' first"},
 		{fmt.Errorf("start kind: %w: docker info failed", kind.ErrNoDocker), "the default --cluster local needs no Docker"},
 		{fmt.Errorf("%w: img", kind.ErrNoImage), "--kind-image"},
+		{fmt.Errorf("start the backend: %w; install it", backend.ErrNoMoto), "--backend none, container:moto"},
+		{fmt.Errorf("start the moto container: %w", backend.ErrNoDocker), "--backend moto runs moto_server without Docker"},
 	} {
 		if tc.err == nil {
 			t.Fatalf("no error to hint at for %q", tc.want)
