@@ -240,7 +240,3 @@ func lowerFirst(s string) string {
 
 // errResolve wraps a failed lookup in the backend.
 var errResolve = errors.New("look up in the backend")
-
-// IsLookup reports whether err is a failed lookup in the backend, rather
-// than a request the model refuses.
-func IsLookup(err error) bool { return errors.Is(err, errResolve) }

@@ -3,7 +3,9 @@ package actions
 import (
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -62,7 +64,7 @@ func dynamodbModel(ctx context.Context, p *parsed, r Resolver) error {
 		if len(items) == 0 {
 			return invalid("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null")
 		}
-		for _, table := range sortedKeys(items) {
+		for _, table := range slices.Sorted(maps.Keys(items)) {
 			keys, err := p.batchKeys(ctx, r, op, table, items[table])
 			if err != nil {
 				return err
@@ -75,7 +77,7 @@ func dynamodbModel(ctx context.Context, p *parsed, r Resolver) error {
 			return invalid("1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null")
 		}
 		for _, m := range members {
-			for _, kind := range sortedKeys(obj(m)) {
+			for _, kind := range slices.Sorted(maps.Keys(obj(m))) {
 				item := obj(obj(m)[kind])
 				act, ok := dynamoTransactActions[kind]
 				if op == "TransactGetItems" {
@@ -190,11 +192,11 @@ func (p *parsed) dynamoKeys(ctx context.Context, r Resolver, op, table string, i
 	case "PutItem":
 		item := obj(in["Item"])
 		lead = leading(pk, item)
-		attrs = sortedKeys(item)
+		attrs = slices.Sorted(maps.Keys(item))
 	case "UpdateItem":
 		key := obj(in["Key"])
 		lead = leading(pk, key)
-		attrs = append(sortedKeys(key), updated(in, names)...)
+		attrs = append(slices.Sorted(maps.Keys(key)), updated(in, names)...)
 	case "Query":
 		lead = queryLeading(pk, in, names)
 		attrs = projection(in, names)
@@ -234,12 +236,12 @@ func (p *parsed) batchKeys(ctx context.Context, r Resolver, op, table string, v 
 			if put := obj(obj(w)["PutRequest"]); put != nil {
 				item := obj(put["Item"])
 				lead = append(lead, leading(pk, item)...)
-				attrs = append(attrs, sortedKeys(item)...)
+				attrs = append(attrs, slices.Sorted(maps.Keys(item))...)
 			}
 			if del := obj(obj(w)["DeleteRequest"]); del != nil {
 				key := obj(del["Key"])
 				lead = append(lead, leading(pk, key)...)
-				attrs = append(attrs, sortedKeys(key)...)
+				attrs = append(attrs, slices.Sorted(maps.Keys(key))...)
 			}
 		}
 	}
@@ -337,7 +339,7 @@ func updated(in, names map[string]any) []string {
 		}
 		out = append(out, exprName(topLevel(tok), names))
 	}
-	return append(out, sortedKeys(obj(in["AttributeUpdates"]))...)
+	return append(out, slices.Sorted(maps.Keys(obj(in["AttributeUpdates"])))...)
 }
 
 // queryLeading returns the partition key value a Query's key condition

@@ -33,7 +33,7 @@ func FuzzParse(f *testing.F) {
 		call, err := Parse(context.Background(), Request{Service: service, Header: h, Query: url.Values{}, Body: []byte(body), Account: account, Region: "us-east-1"}, backend{})
 		if err != nil {
 			var e *Error
-			if !errors.As(err, &e) && !IsLookup(err) {
+			if !errors.As(err, &e) && !errors.Is(err, errResolve) {
 				t.Fatalf("error of an unexpected kind: %T %v", err, err)
 			}
 			return

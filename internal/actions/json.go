@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"sort"
 )
 
 // decodeJSON decodes a JSON object, numbers kept as written.
@@ -23,16 +22,6 @@ func decodeJSON(b []byte, v *map[string]any) error {
 func obj(v any) map[string]any { m, _ := v.(map[string]any); return m }
 func list(v any) []any         { l, _ := v.([]any); return l }
 func text(v any) string        { s, _ := v.(string); return s }
-
-// sortedKeys returns m's keys in order, so checks come out deterministic.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
 
 // strings returns a list parameter of strings.
 func stringList(v any) []string {

@@ -3,6 +3,8 @@ package actions
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -166,7 +168,7 @@ func (p *parsed) kmsKeys(op, field, id string) map[string][]string {
 	keys := map[string][]string{}
 	if kmsContextOps[op] {
 		ec := obj(p.json[field])
-		for _, k := range sortedKeys(ec) {
+		for _, k := range slices.Sorted(maps.Keys(ec)) {
 			keys["kms:EncryptionContext:"+k] = []string{text(ec[k])}
 			keys["kms:EncryptionContextKeys"] = append(keys["kms:EncryptionContextKeys"], k)
 		}

@@ -26,7 +26,7 @@ const (
 	ContainerLocalStack = "localstack"
 )
 
-// Default images of the container kinds.
+// The images of the container kinds.
 const (
 	MotoImage       = "irsa-local/moto:5.2.1"
 	LocalStackImage = "localstack/localstack:4"
@@ -42,8 +42,6 @@ var ErrNoDocker = errors.New("no Docker engine answers")
 // ContainerOptions say which container to run.
 type ContainerOptions struct {
 	Kind string
-	// Image overrides the kind's default image.
-	Image string
 	// Account is the account the emulator acts as.
 	Account string
 	// Dir is the environment's state directory, written on the container's
@@ -76,31 +74,23 @@ func StartContainer(ctx context.Context, o ContainerOptions) (*Container, error)
 	)
 	switch o.Kind {
 	case ContainerMoto:
-		img := o.Image
-		if img == "" {
-			img = MotoImage
-		}
-		if exec.CommandContext(ctx, "docker", "image", "inspect", img).Run() != nil {
-			return nil, fmt.Errorf("start the moto container: image %s is not on this machine; build it with hack/moto-image.sh", img)
+		if exec.CommandContext(ctx, "docker", "image", "inspect", MotoImage).Run() != nil {
+			return nil, fmt.Errorf("start the moto container: image %s is not on this machine; build it with hack/moto-image.sh", MotoImage)
 		}
 		port = "5000/tcp"
-		c, err = testcontainers.Run(ctx, img, labels,
+		c, err = testcontainers.Run(ctx, MotoImage, labels,
 			testcontainers.WithExposedPorts(port),
 			testcontainers.WithEnv(map[string]string{"MOTO_ACCOUNT_ID": o.Account}),
 			testcontainers.WithWaitStrategy(wait.ForHTTP("/moto-api/data.json").WithPort(port).WithStartupTimeout(60*time.Second)),
 		)
 	case ContainerLocalStack:
-		img := o.Image
-		if img == "" {
-			img = LocalStackImage
-		}
 		env := map[string]string{}
 		if tok := os.Getenv("LOCALSTACK_AUTH_TOKEN"); tok != "" {
 			env["LOCALSTACK_AUTH_TOKEN"] = tok
 		}
 		port = "4566/tcp"
 		var ls *localstack.LocalStackContainer
-		ls, err = localstack.Run(ctx, img, labels, testcontainers.WithEnv(env))
+		ls, err = localstack.Run(ctx, LocalStackImage, labels, testcontainers.WithEnv(env))
 		if ls != nil {
 			c = ls
 		}

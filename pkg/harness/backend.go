@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"net/url"
 	"strings"
 
 	"github.com/irsa-local/irsa-local/internal/actions"
@@ -179,12 +179,12 @@ func (e *Env) backendComponents(ctx context.Context) []Component {
 	return nil
 }
 
+// hostPort is the host:port of a URL, as components are listed.
 func hostPort(u string) string {
-	_, rest, _ := strings.Cut(u, "://")
-	if h, p, err := net.SplitHostPort(rest); err == nil {
-		return net.JoinHostPort(h, p)
+	if p, err := url.Parse(u); err == nil && p.Host != "" {
+		return p.Host
 	}
-	return rest
+	return u
 }
 
 // stopBackend stops the moto process or container the environment runs.

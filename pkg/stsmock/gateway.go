@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httputil"
 	"sort"
@@ -40,6 +41,9 @@ type gateway struct {
 type gatewayCall struct {
 	id, service, region string
 	body                []byte
+	// signErr is why the forwarded request could not be signed; the
+	// transport reports it instead of sending.
+	signErr error
 }
 
 type gatewayCallKey struct{}
@@ -58,6 +62,7 @@ func newGateway(b *upstream) *gateway {
 			c := pr.In.Context().Value(gatewayCallKey{}).(*gatewayCall)
 			pr.Out.Body = io.NopCloser(bytes.NewReader(c.body))
 			pr.Out.ContentLength = int64(len(c.body))
+			c.signErr = b.sign(pr.Out.Context(), pr.Out, c.body, c.service, c.region)
 		},
 		// Bodies are copied as they arrive; ReverseProxy flushes at once
 		// only streams of unknown length, which none of these services
@@ -76,16 +81,14 @@ func newGateway(b *upstream) *gateway {
 	return g
 }
 
-// signingTransport signs each forwarded request with the backend's
-// credentials just before it leaves; a request it cannot sign goes to the
-// proxy's ErrorHandler.
+// signingTransport sends what Rewrite signed with the backend's
+// credentials; a request that could not be signed goes to the proxy's
+// ErrorHandler instead.
 type signingTransport struct{ b *upstream }
 
 func (t signingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	c := r.Context().Value(gatewayCallKey{}).(*gatewayCall)
-	r = r.Clone(r.Context()) // a RoundTripper leaves its request as it is
-	if err := t.b.sign(r.Context(), r, c.body, c.service, c.region); err != nil {
-		return nil, fmt.Errorf("sign the forwarded request: %w", err)
+	if c := r.Context().Value(gatewayCallKey{}).(*gatewayCall); c.signErr != nil {
+		return nil, fmt.Errorf("sign the forwarded request: %w", c.signErr)
 	}
 	return t.b.client.Transport.RoundTrip(r)
 }
@@ -136,7 +139,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, req *request, scope sigv4.S
 	}, resolver{b: s.gateway.backend, region: region})
 	if call != nil {
 		rec.EventName = call.Operation
-		copyParams(rec.RequestParameters, call.Params)
+		maps.Copy(rec.RequestParameters, call.Params)
 		rec.Resources = checkResources(call.Checks)
 	}
 	var me *actions.Error
@@ -370,12 +373,6 @@ func checkResources(checks []actions.Check) []trail.Resource {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ARN < out[j].ARN })
 	return out
-}
-
-func copyParams(dst, src map[string]any) {
-	for k, v := range src {
-		dst[k] = v
-	}
 }
 
 // reset empties the backend, when it can be.
