@@ -18,6 +18,10 @@ var (
 	// credential scope of the wrong shape, an unsupported algorithm, a broken
 	// aws-chunked body.
 	ErrMalformed = errors.New("malformed authentication")
+	// ErrAnySecret is not a refusal: Credentials returns it for a key that
+	// signs with any secret (an emulated account root, as LocalStack has
+	// them). Verify then checks everything but the signature itself.
+	ErrAnySecret = errors.New("any secret signs for this key")
 	// ErrUnknownAccessKey: the access key ID is not known to Credentials.
 	ErrUnknownAccessKey = errors.New("unknown access key")
 	// ErrInvalidToken: the session token does not belong to the access key,

@@ -68,6 +68,27 @@ type SessionContext struct {
 	SessionIssuer       SessionIssuer        `json:"sessionIssuer"`
 	WebIDFederationData *WebIDFederationData `json:"webIdFederationData,omitempty"`
 	Attributes          SessionAttributes    `json:"attributes"`
+	// SourceIdentity is the session's source identity, as CloudTrail
+	// records it.
+	SourceIdentity string `json:"sourceIdentity,omitempty"`
+	// Chain (irsa-local's extension) lists the links before this session,
+	// the origin first: the web identity or account root that started the
+	// role chain and every role session that assumed a role since.
+	Chain []Hop `json:"chain,omitempty"`
+	// SessionTags (irsa-local's extension) are the session's tags; the
+	// transitive ones are listed in TransitiveTagKeys.
+	SessionTags       map[string]string `json:"sessionTags,omitempty"`
+	TransitiveTagKeys []string          `json:"transitiveTagKeys,omitempty"`
+}
+
+// Hop is one earlier link of a role chain.
+type Hop struct {
+	// Type is "WebIdentity", "AssumedRole" or "Root".
+	Type string `json:"type"`
+	// ARN is the OIDC provider's, the role session's or the root's.
+	ARN string `json:"arn"`
+	// Subject is the web identity token's subject.
+	Subject string `json:"subject,omitempty"`
 }
 
 // SessionIssuer is the role a session belongs to.

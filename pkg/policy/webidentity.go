@@ -152,6 +152,12 @@ type SessionInfo struct {
 	// ProviderKeys are the spellings of the provider in condition keys, as
 	// ProviderKeys returns them.
 	ProviderKeys []string
+	// Tags are the session's tags, which policies read as
+	// aws:PrincipalTag/<key>. Keys keep the case they were given in.
+	Tags map[string]string
+	// SourceIdentity is the session's source identity ("" when none was
+	// set), aws:SourceIdentity in later calls.
+	SourceIdentity string
 }
 
 // SessionContext holds the condition keys of a call made with a session in
@@ -169,6 +175,12 @@ func SessionContext(sess SessionInfo, region string, now time.Time) Context {
 	ctx.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
 	ctx.Set("aws:TokenIssueTime", sess.Issued.UTC().Format(time.RFC3339))
 	ctx.Set("aws:RequestedRegion", region)
+	for k, v := range sess.Tags {
+		ctx.Set("aws:PrincipalTag/"+k, v)
+	}
+	if sess.SourceIdentity != "" {
+		ctx.Set("aws:SourceIdentity", sess.SourceIdentity)
+	}
 	if sess.Provider != "" {
 		ctx.Set("aws:FederatedProvider", sess.Provider)
 		for _, k := range sess.ProviderKeys {

@@ -53,7 +53,7 @@ func (e *eventRecord) identity(s *Server, c *caller) {
 	case c == nil:
 		e.UserIdentity = trail.UserIdentity{Type: "AWSAccount", PrincipalID: "ANONYMOUS_PRINCIPAL", AccountID: "anonymous"}
 	case c.admin:
-		e.UserIdentity = trail.UserIdentity{Type: "Root", PrincipalID: s.account, ARN: "arn:aws:iam::" + s.account + ":root", AccountID: s.account, AccessKeyID: c.accessKeyID}
+		e.UserIdentity = trail.UserIdentity{Type: "Root", PrincipalID: c.account, ARN: "arn:aws:iam::" + c.account + ":root", AccountID: c.account, AccessKeyID: c.accessKeyID}
 	case c.session != nil:
 		sess := c.session
 		ctx := &trail.SessionContext{
@@ -63,6 +63,14 @@ func (e *eventRecord) identity(s *Server, c *caller) {
 		if sess.Provider != "" {
 			ctx.WebIDFederationData = &trail.WebIDFederationData{FederatedProvider: sess.Provider, Attributes: map[string]string{}}
 		}
+		ctx.SourceIdentity = sess.SourceIdentity
+		for _, h := range sess.Chain {
+			ctx.Chain = append(ctx.Chain, trail.Hop{Type: h.Type, ARN: h.ARN, Subject: h.Subject})
+		}
+		if len(sess.Chain) == 0 && sess.Provider != "" {
+			ctx.Chain = []trail.Hop{{Type: "WebIdentity", ARN: sess.Provider, Subject: sess.Subject}}
+		}
+		ctx.SessionTags, ctx.TransitiveTagKeys = sess.Tags, sess.Transitive
 		e.UserIdentity = trail.UserIdentity{
 			Type: "AssumedRole", PrincipalID: sess.RoleID + ":" + sess.SessionName, ARN: sess.assumedRoleARN(),
 			AccountID: sess.account(), AccessKeyID: sess.AccessKeyID, SessionContext: ctx,
@@ -130,4 +138,35 @@ func (s *Server) s3Event(req *request, bucket, key string) *eventRecord {
 		e.RequestParameters["key"] = key
 	}
 	return e
+}
+
+// auditAssumeRole fills the trail record of AssumeRole as CloudTrail does:
+// the parameters (tags included, never a policy's text twice) and the
+// issued session without its secret key or token.
+func (s *Server) auditAssumeRole(rec *eventRecord, p awsquery.Params, result any) {
+	rec.RequestParameters = map[string]any{"roleArn": p.Get("RoleArn"), "roleSessionName": p.Get("RoleSessionName")}
+	for param, name := range map[string]string{"DurationSeconds": "durationSeconds", "ExternalId": "externalId", "SourceIdentity": "sourceIdentity"} {
+		if p.Has(param) {
+			rec.RequestParameters[name] = p.Get(param)
+		}
+	}
+	if tags := p.StructList("Tags", "Key", "Value"); len(tags) > 0 {
+		list := make([]map[string]string, 0, len(tags))
+		for _, t := range tags {
+			list = append(list, map[string]string{"key": awsquery.Truncate(t["Key"], 128), "value": awsquery.Truncate(t["Value"], 256)})
+		}
+		rec.RequestParameters["tags"] = list
+	}
+	if keys := p.List("TransitiveTagKeys"); len(keys) > 0 {
+		rec.RequestParameters["transitiveTagKeys"] = keys
+	}
+	if out, ok := result.(*assumeRoleResult); ok {
+		rec.ResponseElements = map[string]any{
+			"credentials":     map[string]string{"accessKeyId": out.Credentials.AccessKeyID, "expiration": out.Credentials.Expiration},
+			"assumedRoleUser": map[string]string{"assumedRoleId": out.AssumedRoleUser.AssumedRoleID, "arn": out.AssumedRoleUser.Arn},
+		}
+		if out.SourceIdentity != "" {
+			rec.ResponseElements["sourceIdentity"] = out.SourceIdentity
+		}
+	}
 }

@@ -51,12 +51,49 @@ func (s *Server) authorizeSession(sess *session, action, resource string, resour
 // authorizeSessionOpts is authorizeSession where identity policies may not
 // count: a KMS key whose policy does not delegate to the account.
 func (s *Server) authorizeSessionOpts(sess *session, action, resource string, resourcePolicies []policy.NamedDocument, extra policy.Context, identityCounts bool) policy.Result {
-	s.iam.mu.RLock()
-	r, ok := s.iam.roleByARN(s.account, sess.RoleARN)
-	var identity []policy.NamedDocument
+	identity, sessionDocs := s.sessionDocs(sess, identityCounts)
+	return policy.Authorize(s.sessionRequest(sess, action, resource, extra), identity, sessionDocs, resourcePolicies)
+}
+
+// sessionRequest is the request a session makes.
+func (s *Server) sessionRequest(sess *session, action, resource string, extra policy.Context) policy.Request {
+	ctx := s.sessionContext(sess)
+	for k, v := range extra {
+		ctx.Set(k, v...)
+	}
+	return policy.Request{
+		Principal: sessionPrincipal(sess),
+		Action:    action,
+		Resource:  resource,
+		Context:   ctx,
+	}
+}
+
+// sessionPrincipal is how policies name a role session: its session ARN,
+// its role's ARN and its account.
+func sessionPrincipal(sess *session) policy.Principal {
+	return policy.Principal{Type: "AWS", IDs: []string{sess.assumedRoleARN(), sess.RoleARN, sess.account()}}
+}
+
+// rootPrincipal is how policies name an account's root.
+func rootPrincipal(account string) policy.Principal {
+	return policy.Principal{Type: "AWS", IDs: []string{"arn:aws:iam::" + account + ":root", account}}
+}
+
+// sessionDocs returns the identity policies of the session's role, in the
+// role's account, and the session's policies.
+func (s *Server) sessionDocs(sess *session, identityCounts bool) (identity, sessionDocs []policy.NamedDocument) {
+	st, ok := s.accounts.get(sess.account())
+	if !ok {
+		// The account is gone: its roles grant nothing.
+		st = &iamState{}
+		st.fillMaps()
+	}
+	st.mu.RLock()
+	r, ok := st.roleByARN(sess.account(), sess.RoleARN)
 	if ok && identityCounts {
 		for _, arn := range r.Attached {
-			if p, ok := s.lookupPolicy(arn); ok {
+			if p, ok := lookupPolicyIn(st, arn); ok {
 				identity = append(identity, policy.NamedDocument{Name: arn, Doc: p.defaultDoc()})
 			}
 		}
@@ -64,34 +101,67 @@ func (s *Server) authorizeSessionOpts(sess *session, action, resource string, re
 			identity = append(identity, policy.NamedDocument{Name: "inline policy " + name + " of role " + r.Name, Doc: r.inline[name]})
 		}
 	}
-	var sessionDocs []policy.NamedDocument
 	if sess.Policy != "" {
 		if d, err := s.sessionPolicies.parse(sess.Policy); err == nil {
 			sessionDocs = append(sessionDocs, policy.NamedDocument{Name: "session policy", Doc: d})
 		}
 	}
 	for _, arn := range sess.PolicyARNs {
-		if p, ok := s.lookupPolicy(arn); ok {
+		if p, ok := lookupPolicyIn(st, arn); ok {
 			sessionDocs = append(sessionDocs, policy.NamedDocument{Name: "session policy " + arn, Doc: p.defaultDoc()})
 		}
 	}
-	s.iam.mu.RUnlock()
+	st.mu.RUnlock()
 	hasSession := sess.Policy != "" || len(sess.PolicyARNs) > 0
 	if hasSession && len(sessionDocs) == 0 {
 		// Every session policy is gone: nothing may be allowed through it.
 		sessionDocs = append(sessionDocs, policy.NamedDocument{Name: "session policy", Doc: denyAll})
 	}
-	ctx := s.sessionContext(sess)
-	for k, v := range extra {
-		ctx.Set(k, v...)
+	return identity, sessionDocs
+}
+
+// rootAllows stands for an account root's identity: it may do anything in
+// its own account, and ask anything of another.
+var rootAllows = []policy.NamedDocument{{Name: "the account root's own permissions", Doc: func() *policy.Document {
+	d, err := policy.Parse(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, policy.Identity)
+	if err != nil {
+		panic(err)
 	}
-	req := policy.Request{
-		Principal: policy.Principal{Type: "AWS", IDs: []string{sess.assumedRoleARN(), sess.RoleARN, sess.account()}},
-		Action:    action,
-		Resource:  resource,
-		Context:   ctx,
+	return d
+}()}}
+
+// authorizeCall decides a signed or anonymous call on a resource owned by
+// owner, within one account or across two. The reason of a cross-account
+// refusal names the side that refused.
+func (s *Server) authorizeCall(c *caller, action, resource, owner string, resourcePolicies []policy.NamedDocument, extra policy.Context) policy.Result {
+	switch {
+	case c == nil || (c.session == nil && !c.admin):
+		return policy.Authorize(policy.Request{Action: action, Resource: resource, Context: extra}, nil, nil, resourcePolicies)
+	case c.session == nil && c.account == owner:
+		return policy.Result{Decision: policy.Allow, Reason: "the account root (" + c.account + ") may do anything in its account"}
+	case c.session == nil:
+		req := policy.Request{Principal: rootPrincipal(c.account), Action: action, Resource: resource, Context: rootContext(c.account, extra)}
+		return crossAccount(policy.AuthorizeCrossAccount(req, rootAllows, nil, resourcePolicies), c.account, owner)
+	case c.session.account() == owner:
+		return s.authorizeSession(c.session, action, resource, resourcePolicies, extra)
 	}
-	return policy.Authorize(req, identity, sessionDocs, resourcePolicies)
+	identity, sessionDocs := s.sessionDocs(c.session, true)
+	req := s.sessionRequest(c.session, action, resource, extra)
+	return crossAccount(policy.AuthorizeCrossAccount(req, identity, sessionDocs, resourcePolicies), c.session.account(), owner)
+}
+
+// crossAccount names the accounts in a cross-account decision's reason.
+func crossAccount(r policy.CrossAccountResult, caller, owner string) policy.Result {
+	out := r.Result
+	switch r.Refused {
+	case policy.CallerSide:
+		out.Reason = "cross-account call from " + caller + " to " + owner + ": " + strings.Replace(out.Reason, "the caller's account", "the caller's account ("+caller+")", 1)
+	case policy.ResourceSide:
+		out.Reason = "cross-account call from " + caller + " to " + owner + ": " + strings.Replace(out.Reason, "the resource's account", "the resource's account ("+owner+")", 1)
+	default:
+		out.Reason = "cross-account call from " + caller + " to " + owner + ": " + out.Reason
+	}
+	return out
 }
 
 var denyAll = func() *policy.Document {
@@ -111,49 +181,49 @@ func (s *Server) sessionContext(sess *session) policy.Context {
 		Issued:       sess.Issued,
 		Subject:      sess.Subject,
 		Audience:     sess.Audience,
-		Provider:     sess.Provider,
-		ProviderKeys: sess.ProviderKeys,
+		Provider:       sess.Provider,
+		ProviderKeys:   sess.ProviderKeys,
+		Tags:           sess.Tags,
+		SourceIdentity: sess.SourceIdentity,
 	}, s.region, s.clock.Now())
 }
 
-// authorizeS3 decides an S3 request: the admin credentials may do anything,
-// as an account root; a role session needs its identity policies (with any
-// session policies) or the bucket policy to allow, and no explicit deny
-// anywhere; an anonymous request needs the bucket policy to allow it.
+// authorizeS3 decides an S3 request: an account root may do anything to
+// its own account's buckets; a role session needs its identity policies
+// (with any session policies) or the bucket policy to allow, and no
+// explicit deny anywhere; a call to another account's bucket needs both its
+// own account's policies and the bucket policy to allow it; an anonymous
+// request needs the bucket policy to allow it.
 func (s *Server) authorizeS3(req *request, sr *s3Request) (bool, string) {
 	c := req.caller
-	if c != nil && c.admin {
-		return true, "admin credentials act as the account root"
-	}
-	actions := []struct{ action, resource string }{{sr.op.Action, sr.op.Resource}}
+	type check struct{ action, bucket, resource string }
+	checks := []check{{sr.op.Action, sr.bucket, sr.op.Resource}}
 	if sr.op.CopySource != "" {
-		actions = append(actions, struct{ action, resource string }{"s3:GetObject", "arn:aws:s3:::" + sr.op.CopySource})
+		src, _, _ := strings.Cut(sr.op.CopySource, "/")
+		checks = append(checks, check{"s3:GetObject", src, "arn:aws:s3:::" + sr.op.CopySource})
 	}
 	if sr.op.Name == "DeleteObjects" {
 		objects, err := deleteObjectsKeys(req.r)
 		if err != nil {
 			return false, "the DeleteObjects body does not parse: " + err.Error()
 		}
-		actions = actions[:0]
+		checks = checks[:0]
 		for _, o := range objects {
 			// Naming a version (even "null") deletes that version.
 			action := "s3:DeleteObject"
 			if o.VersionID != "" {
 				action = "s3:DeleteObjectVersion"
 			}
-			actions = append(actions, struct{ action, resource string }{action, "arn:aws:s3:::" + sr.bucket + "/" + o.Key})
+			checks = append(checks, check{action, sr.bucket, "arn:aws:s3:::" + sr.bucket + "/" + o.Key})
 		}
 	}
-	bucketPolicy := s.bucketPolicy(sr.bucket)
 	var reasons []string
-	for _, a := range actions {
-		var res policy.Result
-		ctx := s.s3Context(req.r, sr)
-		if c == nil || c.session == nil {
-			res = policy.Authorize(policy.Request{Action: a.action, Resource: a.resource, Context: ctx}, nil, nil, bucketPolicy)
-		} else {
-			res = s.authorizeSession(c.session, a.action, a.resource, bucketPolicy, ctx)
+	for _, a := range checks {
+		owner := s.bucketOwner(a.bucket)
+		if sr.op.Name == "CreateBucket" && c != nil {
+			owner = c.callerAccount()
 		}
+		res := s.authorizeCall(c, a.action, a.resource, owner, s.bucketPolicy(a.bucket), s.s3Context(req.r, sr))
 		if !res.Allowed() {
 			return false, a.action + " on " + a.resource + ": " + res.Reason
 		}

@@ -107,12 +107,12 @@ func (s *Server) describeCluster() map[string]any {
 		// so it names the loopback rather than being absent.
 		endpoint = "https://127.0.0.1"
 	}
-	s.iam.mu.RLock()
+	s.base.mu.RLock()
 	tags := map[string]string{}
-	for k, v := range s.iam.ClusterTags {
+	for k, v := range s.base.ClusterTags {
 		tags[k] = v
 	}
-	s.iam.mu.RUnlock()
+	s.base.mu.RUnlock()
 	return map[string]any{
 		"name":      c.Name,
 		"arn":       c.arn(s.region, s.account),
@@ -203,10 +203,10 @@ func (s *Server) serveEKSTags(w http.ResponseWriter, req *request, arn string) {
 
 // updateClusterTags changes the cluster's tags and saves them.
 func (s *Server) updateClusterTags(change func(map[string]string)) (int, any) {
-	s.iam.mu.Lock()
-	change(s.iam.ClusterTags)
-	err := s.iam.save()
-	s.iam.mu.Unlock()
+	s.base.mu.Lock()
+	change(s.base.ClusterTags)
+	err := s.base.save()
+	s.base.mu.Unlock()
 	if err != nil {
 		s.log.Error("save cluster tags", "err", err)
 		return 500, eksError{"ServerException", "saving the cluster's tags failed; see the environment's log"}

@@ -159,10 +159,16 @@ func iamParameters(p awsquery.Params) map[string]any {
 // lookupPolicy finds a managed policy by ARN: AWS managed or the account's.
 // The caller holds the IAM lock.
 func (s *Server) lookupPolicy(arn string) (*managedPolicy, bool) {
+	return lookupPolicyIn(s.iam, arn)
+}
+
+// lookupPolicyIn finds a managed policy by ARN, AWS managed or st's
+// account's. The caller holds st's lock.
+func lookupPolicyIn(st *iamState, arn string) (*managedPolicy, bool) {
 	if p, ok := managedCatalog[arn]; ok {
 		return p, true
 	}
-	p, ok := s.iam.Policies[arn]
+	p, ok := st.Policies[arn]
 	return p, ok
 }
 

@@ -101,6 +101,9 @@ type iamState struct {
 	BucketPolicies map[string]string `json:"bucketPolicies"`
 	// BucketTags holds S3 bucket tags (PutBucketTagging) by bucket name.
 	BucketTags map[string][]tag `json:"bucketTags,omitempty"`
+	// BucketOwners names the account of each bucket another account than
+	// the default one created (only the default account's state has it).
+	BucketOwners map[string]string `json:"bucketOwners,omitempty"`
 	// ClusterTags are the EKS cluster's tags (TagResource).
 	ClusterTags map[string]string `json:"clusterTags"`
 
@@ -150,7 +153,7 @@ func newIAMState(path string) (*iamState, error) {
 }
 
 func (s *iamState) reset() {
-	s.Providers, s.Roles, s.Policies, s.BucketPolicies, s.BucketTags, s.bucketDocs, s.ClusterTags = nil, nil, nil, nil, nil, nil, nil
+	s.Providers, s.Roles, s.Policies, s.BucketPolicies, s.BucketTags, s.bucketDocs, s.ClusterTags, s.BucketOwners = nil, nil, nil, nil, nil, nil, nil, nil
 	s.fillMaps()
 }
 
@@ -169,6 +172,9 @@ func (s *iamState) fillMaps() {
 	}
 	if s.BucketTags == nil {
 		s.BucketTags = map[string][]tag{}
+	}
+	if s.BucketOwners == nil {
+		s.BucketOwners = map[string]string{}
 	}
 	if s.ClusterTags == nil {
 		s.ClusterTags = map[string]string{}

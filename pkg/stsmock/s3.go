@@ -364,6 +364,9 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 	if op.Name == "DeleteBucket" && rw.status < 300 {
 		s.forgetBucket(bucket)
 	}
+	if op.Name == "CreateBucket" && rw.status < 300 && req.caller != nil {
+		s.ownBucket(bucket, req.caller.callerAccount())
+	}
 	s.record(rec)
 }
 
@@ -427,9 +430,9 @@ func deleteObjectsKeys(r *http.Request) ([]deletedObject, error) {
 
 // bucketPolicy returns the bucket's policy as a resource policy, or nil.
 func (s *Server) bucketPolicy(bucket string) []policy.NamedDocument {
-	s.iam.mu.RLock()
-	defer s.iam.mu.RUnlock()
-	d, ok := s.iam.bucketDocs[bucket]
+	s.base.mu.RLock()
+	defer s.base.mu.RUnlock()
+	d, ok := s.base.bucketDocs[bucket]
 	if !ok {
 		return nil
 	}
@@ -437,12 +440,12 @@ func (s *Server) bucketPolicy(bucket string) []policy.NamedDocument {
 }
 
 func (s *Server) deleteBucketPolicy(bucket string) {
-	s.iam.mu.Lock()
-	defer s.iam.mu.Unlock()
-	if _, ok := s.iam.BucketPolicies[bucket]; ok {
-		delete(s.iam.BucketPolicies, bucket)
-		delete(s.iam.bucketDocs, bucket)
-		_ = s.iam.save()
+	s.base.mu.Lock()
+	defer s.base.mu.Unlock()
+	if _, ok := s.base.BucketPolicies[bucket]; ok {
+		delete(s.base.BucketPolicies, bucket)
+		delete(s.base.bucketDocs, bucket)
+		_ = s.base.save()
 	}
 }
 
@@ -464,9 +467,9 @@ func (s *Server) serveBucketPolicy(w http.ResponseWriter, req *request, sr *s3Re
 	}
 	switch r.Method {
 	case http.MethodGet:
-		s.iam.mu.RLock()
-		text, ok := s.iam.BucketPolicies[sr.bucket]
-		s.iam.mu.RUnlock()
+		s.base.mu.RLock()
+		text, ok := s.base.BucketPolicies[sr.bucket]
+		s.base.mu.RUnlock()
 		if !ok {
 			fail("NoSuchBucketPolicy", http.StatusNotFound, "The bucket policy does not exist", "BucketName", sr.bucket)
 			return
@@ -498,11 +501,11 @@ func (s *Server) serveBucketPolicy(w http.ResponseWriter, req *request, sr *s3Re
 			fail("MalformedPolicy", http.StatusBadRequest, "Policy has invalid resource")
 			return
 		}
-		s.iam.mu.Lock()
-		s.iam.BucketPolicies[sr.bucket] = string(body)
-		s.iam.bucketDocs[sr.bucket] = d
-		err = s.iam.save()
-		s.iam.mu.Unlock()
+		s.base.mu.Lock()
+		s.base.BucketPolicies[sr.bucket] = string(body)
+		s.base.bucketDocs[sr.bucket] = d
+		err = s.base.save()
+		s.base.mu.Unlock()
 		if err != nil {
 			fail("InternalError", 500, "We encountered an internal error. Please try again.")
 			return

@@ -363,9 +363,9 @@ type s3Tagging struct {
 const maxBucketTags = 50
 
 func (c *s3Call) getBucketTagging() {
-	c.s.iam.mu.RLock()
-	tags := c.s.iam.BucketTags[c.sr.bucket]
-	c.s.iam.mu.RUnlock()
+	c.s.base.mu.RLock()
+	tags := c.s.base.BucketTags[c.sr.bucket]
+	c.s.base.mu.RUnlock()
 	if len(tags) == 0 {
 		c.notConfigured("NoSuchTagSet", "The TagSet does not exist")
 		return
@@ -386,10 +386,10 @@ func (c *s3Call) putBucketTagging() {
 		c.fail("InvalidTag", http.StatusBadRequest, msg)
 		return
 	}
-	c.s.iam.mu.Lock()
-	c.s.iam.BucketTags[c.sr.bucket] = in.Tags
-	err = c.s.iam.save()
-	c.s.iam.mu.Unlock()
+	c.s.base.mu.Lock()
+	c.s.base.BucketTags[c.sr.bucket] = in.Tags
+	err = c.s.base.save()
+	c.s.base.mu.Unlock()
 	if err != nil {
 		c.fail("InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again.")
 		return
@@ -423,14 +423,14 @@ func validateS3Tags(tags []tag, limit int) string {
 }
 
 func (c *s3Call) deleteBucketTagging() {
-	c.s.iam.mu.Lock()
-	_, had := c.s.iam.BucketTags[c.sr.bucket]
-	delete(c.s.iam.BucketTags, c.sr.bucket)
+	c.s.base.mu.Lock()
+	_, had := c.s.base.BucketTags[c.sr.bucket]
+	delete(c.s.base.BucketTags, c.sr.bucket)
 	var err error
 	if had {
-		err = c.s.iam.save()
+		err = c.s.base.save()
 	}
-	c.s.iam.mu.Unlock()
+	c.s.base.mu.Unlock()
 	if err != nil {
 		c.fail("InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again.")
 		return
@@ -570,16 +570,42 @@ func (s *Server) bucketRegionHeader(w http.ResponseWriter, bucket string) {
 	}
 }
 
+// bucketOwner is the account that owns bucket: the one that created it, or
+// the default account.
+func (s *Server) bucketOwner(bucket string) string {
+	s.base.mu.RLock()
+	defer s.base.mu.RUnlock()
+	if o, ok := s.base.BucketOwners[bucket]; ok {
+		return o
+	}
+	return s.defaultAccount
+}
+
+// ownBucket records that account created bucket.
+func (s *Server) ownBucket(bucket, account string) {
+	if account == "" || account == s.defaultAccount {
+		return
+	}
+	s.base.mu.Lock()
+	defer s.base.mu.Unlock()
+	s.base.BucketOwners[bucket] = account
+	if err := s.base.save(); err != nil {
+		s.log.Error("record bucket owner", "bucket", bucket, "err", err)
+	}
+}
+
 // forgetBucket drops what irsa-local keeps about a deleted bucket.
 func (s *Server) forgetBucket(bucket string) {
-	s.iam.mu.Lock()
-	defer s.iam.mu.Unlock()
-	_, hadPolicy := s.iam.BucketPolicies[bucket]
-	_, hadTags := s.iam.BucketTags[bucket]
-	if hadPolicy || hadTags {
-		delete(s.iam.BucketPolicies, bucket)
-		delete(s.iam.bucketDocs, bucket)
-		delete(s.iam.BucketTags, bucket)
-		_ = s.iam.save()
+	s.base.mu.Lock()
+	defer s.base.mu.Unlock()
+	_, hadPolicy := s.base.BucketPolicies[bucket]
+	_, hadTags := s.base.BucketTags[bucket]
+	_, hadOwner := s.base.BucketOwners[bucket]
+	if hadPolicy || hadTags || hadOwner {
+		delete(s.base.BucketPolicies, bucket)
+		delete(s.base.bucketDocs, bucket)
+		delete(s.base.BucketTags, bucket)
+		delete(s.base.BucketOwners, bucket)
+		_ = s.base.save()
 	}
 }

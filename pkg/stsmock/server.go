@@ -35,17 +35,25 @@ type Server struct {
 	log             *slog.Logger
 	thumbprints     bool
 
-	iam     *iamState
-	seal    *sealer
-	keys    *keyFetcher
-	s3      *s3Store
-	s3Hosts []string
-	cluster *EKSCluster
-	trail   *trail.Writer
-	admin   http.Handler
-	gateway *gateway
+	// iam is the IAM state of account: the default account's, or another's
+	// in a view made by in. base is always the default account's, which
+	// also holds S3's and EKS's metadata.
+	iam      *iamState
+	base     *iamState
+	accounts *accountSet
+	// defaultAccount is the environment's first account, where S3 buckets
+	// without a recorded owner and the EKS cluster belong.
+	defaultAccount string
+	seal           *sealer
+	keys           *keyFetcher
+	s3             *s3Store
+	s3Hosts        []string
+	cluster        *EKSCluster
+	trail          *trail.Writer
+	admin          http.Handler
+	gateway        *gateway
 
-	sessionPolicies docCache
+	sessionPolicies *docCache
 }
 
 // Option configures New.
@@ -189,6 +197,14 @@ func New(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	accountsDir := ""
+	if c.stateDir != "" {
+		accountsDir = filepath.Join(c.stateDir, "accounts")
+	}
+	accts, err := newAccountSet(accountsDir, c.account, st)
+	if err != nil {
+		return nil, err
+	}
 	seal, err := newSealer(keyPath)
 	if err != nil {
 		return nil, err
@@ -217,7 +233,9 @@ func New(opts ...Option) (*Server, error) {
 		account: c.account, region: c.region,
 		adminKey: c.adminKey, adminSecret: c.adminSec,
 		clock: clock.NewOffset(0), log: c.logger, thumbprints: c.thumbprints,
-		iam: st, seal: seal, s3: store, trail: tw, cluster: c.cluster,
+		iam: st, base: st, accounts: accts, defaultAccount: c.account,
+		sessionPolicies: &docCache{},
+		seal:            seal, s3: store, trail: tw, cluster: c.cluster,
 		s3Hosts: append(c.s3Hosts, defaultS3Hosts(c.region)...),
 		keys:    newKeyFetcher(defaultKeyClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}), c.keyTTL),
 	}
@@ -252,11 +270,14 @@ func (s *Server) FlushKeys() { s.keys.flush() }
 // Reset empties IAM, S3 and the backend, invalidates every issued session and returns
 // the clock to real time: a clean account for the next test.
 func (s *Server) Reset() error {
-	s.iam.mu.Lock()
-	s.iam.reset()
-	err := s.iam.save()
-	s.iam.mu.Unlock()
+	s.base.mu.Lock()
+	s.base.reset()
+	err := s.base.save()
+	s.base.mu.Unlock()
 	if err != nil {
+		return err
+	}
+	if err := s.accounts.resetOthers(s.defaultAccount); err != nil {
 		return err
 	}
 	buckets, err := s.s3.backend.ListBuckets()
@@ -303,8 +324,20 @@ type request struct {
 // caller is who signed a request.
 type caller struct {
 	accessKeyID string
-	admin       bool
-	session     *session
+	// admin: the caller is the root of account, by the configured admin
+	// credentials (operator) or a 12-digit access key.
+	admin    bool
+	operator bool
+	account  string
+	session  *session
+}
+
+// callerAccount is the account a signed caller belongs to.
+func (c *caller) callerAccount() string {
+	if c.session != nil {
+		return c.session.account()
+	}
+	return c.account
 }
 
 // ServeHTTP routes a request.
@@ -399,6 +432,11 @@ func (s *Server) serveQuery(w http.ResponseWriter, req *request, service string,
 		return
 	}
 	req.caller = c
+	if v, ok := s.in(c.callerAccount()); ok {
+		// IAM calls act on the caller's own account.
+		s = v
+		rec.RecipientAccountID = v.account
+	}
 	rec.identity(s, c)
 	if action == "" {
 		fail(awsquery.Errorf(400, "MissingAction", "Missing Action"))
@@ -445,8 +483,18 @@ func (s *Server) credentials(c *caller) sigv4.Credentials {
 			if token != "" {
 				return "", sigv4.ErrInvalidToken
 			}
-			c.admin = true
+			c.admin, c.operator, c.account = true, true, s.defaultAccount
 			return s.adminSecret, nil
+		}
+		if isAccountID(akid) && token == "" {
+			// The LocalStack convention: the account's root, with any
+			// secret. A secret that is any secret cannot be checked, so
+			// everything but the signature is.
+			if _, _, err := s.accounts.ensure(akid); err != nil {
+				return "", sigv4.ErrUnknownAccessKey
+			}
+			c.admin, c.account = true, akid
+			return "", sigv4.ErrAnySecret
 		}
 		if !strings.HasPrefix(akid, "ASIA") {
 			return "", sigv4.ErrUnknownAccessKey
@@ -535,7 +583,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusForbidden, wire.Code, wire.Message)
 		return
 	}
-	if !c.admin {
+	if !c.operator {
 		writeAdminError(w, http.StatusForbidden, "AccessDenied", "only the admin credentials may call irsa-local's admin API")
 		return
 	}

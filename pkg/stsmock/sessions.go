@@ -42,6 +42,42 @@ type session struct {
 	ProviderKeys []string `json:"pk,omitempty"`
 	Policy       string   `json:"pol,omitempty"`
 	PolicyARNs   []string `json:"pa,omitempty"`
+	// SourceIdentity, once set, stays the same for the rest of the chain.
+	SourceIdentity string `json:"si,omitempty"`
+	// Tags are the session tags by key, in the case they were given;
+	// Transitive lists the keys that pass on to every later hop.
+	Tags       map[string]string `json:"tg,omitempty"`
+	Transitive []string          `json:"tt,omitempty"`
+	// Chain lists the links before this session, the origin first: the web
+	// identity or account root that started it and every role session that
+	// assumed a role since. A session with a chain was issued by
+	// AssumeRole to a role session: role chaining, capped at one hour.
+	Chain []hop `json:"ch,omitempty"`
+}
+
+// hop is one earlier link of a role chain.
+type hop struct {
+	// Type is "WebIdentity", "AssumedRole" or "Root".
+	Type string `json:"t"`
+	// ARN is the OIDC provider's, the session's or the root's.
+	ARN     string `json:"a"`
+	Subject string `json:"s,omitempty"`
+}
+
+// chained says the session came from role chaining.
+func (s *session) chained() bool {
+	return len(s.Chain) > 0 && s.Chain[len(s.Chain)-1].Type == "AssumedRole"
+}
+
+// links returns the chain a session passes on to a session it assumes:
+// its own chain and itself.
+func (s *session) links() []hop {
+	out := make([]hop, 0, len(s.Chain)+2)
+	out = append(out, s.Chain...)
+	if len(s.Chain) == 0 && s.Provider != "" {
+		out = append(out, hop{Type: "WebIdentity", ARN: s.Provider, Subject: s.Subject})
+	}
+	return append(out, hop{Type: "AssumedRole", ARN: s.assumedRoleARN()})
 }
 
 // roleName returns the role's name from its ARN (the path is not part of the

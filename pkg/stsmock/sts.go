@@ -66,6 +66,15 @@ func (s *Server) serveSTS(w http.ResponseWriter, req *request, action string, re
 			s.log.Info("AssumeRoleWithWebIdentity refused", "requestId", req.id, "code", err.Code, "reason", awsquery.Truncate(reason, maxReason))
 		}
 		rec.decide(err == nil, reason)
+	case "AssumeRole":
+		var reason string
+		result, reason, err = s.assumeRole(req.caller, req.p)
+		rec.ReadOnly = false
+		s.auditAssumeRole(rec, req.p, result)
+		if err != nil {
+			s.log.Info("AssumeRole refused", "requestId", req.id, "code", err.Code, "reason", awsquery.Truncate(reason, maxReason))
+		}
+		rec.decide(err == nil, reason)
 	case "GetCallerIdentity":
 		result = s.getCallerIdentity(req.caller)
 		rec.decide(true, "GetCallerIdentity needs no permission")
@@ -132,6 +141,7 @@ type assumeRoleWithWebIdentityResult struct {
 	Credentials                 credentialsXML  `xml:"Credentials"`
 	PackedPolicySize            *int            `xml:"PackedPolicySize,omitempty"`
 	Provider                    string          `xml:"Provider"`
+	SourceIdentity              string          `xml:"SourceIdentity,omitempty"`
 }
 
 // tokenClaims are the claims STS reads. Times are integers: STS requires
@@ -144,6 +154,58 @@ type tokenClaims struct {
 	NotBefore *json.Number `json:"nbf"`
 	IssuedAt  *json.Number `json:"iat"`
 	AZP       string       `json:"azp"`
+	// Session tags and a source identity an identity provider may pass.
+	Tags           *tokenTags `json:"https://aws.amazon.com/tags"`
+	SourceIdentity string     `json:"https://aws.amazon.com/source_identity"`
+}
+
+// tokenTags is the session-tags claim: each tag's value is a one-element
+// array, as IAM's documentation shows it.
+type tokenTags struct {
+	PrincipalTags     map[string][]string `json:"principal_tags"`
+	TransitiveTagKeys []string            `json:"transitive_tag_keys"`
+}
+
+// assumeRequest reads the session tags and source identity a token
+// passes, or says why they are not acceptable.
+func (c *tokenClaims) assumeRequest() (*assumeRequest, string) {
+	a := &assumeRequest{}
+	if c.SourceIdentity != "" {
+		if n := len(c.SourceIdentity); n < 2 || n > 64 || !sessionNamePattern.MatchString(c.SourceIdentity) {
+			return nil, "the token's source identity must be 2 to 64 characters of [\\w+=,.@-]"
+		}
+		a.sourceIdentity = c.SourceIdentity
+	}
+	if c.Tags == nil {
+		return a, ""
+	}
+	if len(c.Tags.PrincipalTags) > maxSessionTags {
+		return nil, fmt.Sprintf("the token carries %d session tags; at most %d are allowed", len(c.Tags.PrincipalTags), maxSessionTags)
+	}
+	seen := map[string]bool{}
+	for k, vs := range c.Tags.PrincipalTags {
+		if len(vs) != 1 {
+			return nil, "session tag " + strconv.Quote(k) + " in the token must have exactly one value"
+		}
+		if len(k) > 128 || !tagKeyPattern.MatchString(k) || len(vs[0]) > 256 || !tagValuePattern.MatchString(vs[0]) || strings.HasPrefix(strings.ToLower(k), "aws:") {
+			return nil, "session tag " + strconv.Quote(k) + " in the token is not a valid tag"
+		}
+		if seen[strings.ToLower(k)] {
+			return nil, msgDuplicateTags
+		}
+		seen[strings.ToLower(k)] = true
+		if a.tags == nil {
+			a.tags = map[string]string{}
+		}
+		a.tags[k] = vs[0]
+	}
+	for _, k := range c.Tags.TransitiveTagKeys {
+		if _, ok := tagKey(a.tags, k); !ok {
+			return nil, "transitive tag key " + strconv.Quote(k) + " in the token is not among its session tags"
+		}
+		a.transitive = append(a.transitive, k)
+	}
+	return a, ""
 }
 
 // audience accepts aud as a string or an array of strings, as STS does:
@@ -183,14 +245,7 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p awsquery.Param
 	raw, _ := v.CheckString(p, "WebIdentityToken", true, 4, 20000, nil, "")
 	duration, hasDuration := v.CheckInt(p, "DurationSeconds", 900, 43200)
 	sessPolicy, hasPolicy := v.CheckString(p, "Policy", false, 1, 2048, policyCharset, `[\u0009\u000A\u000D\u0020-\u00FF]+`)
-	policyARNs := p.List("PolicyArns")
-	for _, st := range p.StructList("PolicyArns", "arn") {
-		policyARNs = append(policyARNs, st["arn"])
-	}
-	if len(policyARNs) > 10 {
-		n := strconv.Itoa(len(policyARNs))
-		v.Add(&n, "policyArns", "Member must have length less than or equal to 10")
-	}
+	policyARNs := sessionPolicyARNs(p, &v)
 	if e := v.Err(); e != nil {
 		return nil, e.Message, e
 	}
@@ -257,18 +312,22 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p awsquery.Param
 	if !strings.HasPrefix(claims.Issuer, "https://") {
 		return nil, "iss is not an https URL", awsquery.Errorf(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %s", claims.Issuer)
 	}
-	s.iam.mu.RLock()
-	prov, found := s.iam.Providers[name.Canonical]
+	target, found := s.in(account)
 	var clientIDs, thumbs []string
 	if found {
-		clientIDs = append(clientIDs, prov.ClientIDs...)
-		thumbs = append(thumbs, prov.Thumbprints...)
+		target.iam.mu.RLock()
+		var prov *oidcProvider
+		prov, found = target.iam.Providers[name.Canonical]
+		if found {
+			clientIDs = append(clientIDs, prov.ClientIDs...)
+			thumbs = append(thumbs, prov.Thumbprints...)
+		}
+		target.iam.mu.RUnlock()
 	}
-	s.iam.mu.RUnlock()
-	if !found || account != s.account {
-		return nil, "no IAM OIDC provider for " + name.Canonical, awsquery.Errorf(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %s", claims.Issuer)
+	if !found {
+		return nil, "no IAM OIDC provider for " + name.Canonical + " in account " + account, awsquery.Errorf(400, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for %s", claims.Issuer)
 	}
-	provARN := name.ARN(s.account)
+	provARN := name.ARN(account)
 	wi.provider = provARN
 
 	// 5, 6. Discovery and keys over HTTPS; optional thumbprint.
@@ -312,25 +371,40 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p awsquery.Param
 	}
 
 	// 10. Role and trust policy.
-	s.iam.mu.RLock()
-	r, found := s.iam.roleByARN(s.account, roleARN)
+	target.iam.mu.RLock()
+	r, found := target.iam.roleByARN(account, roleARN)
 	var trust *policy.Document
 	var roleID, roleName string
 	var maxDuration int
 	if found {
 		trust, roleID, roleName, maxDuration = r.trust, r.ID, r.Name, r.MaxSessionDuration
 	}
-	s.iam.mu.RUnlock()
+	target.iam.mu.RUnlock()
 	if !found {
 		return nil, "role " + roleARN + " does not exist", awsquery.Errorf(403, "AccessDenied", "%s", msgNotAuthorized)
 	}
 	keys := name.Spellings()
-	preq := policy.TrustRequest(s.account, policy.WebIdentityClaims{Issuer: claims.Issuer, Subject: claims.Subject, Audience: audience, AZP: claims.AZP}, sessionName, now)
-	decision := policy.Evaluate(preq, policy.NamedDocument{Name: "trust policy of " + roleName, Doc: trust})
-	if !decision.Allowed() {
-		return nil, decision.Reason, awsquery.Errorf(403, "AccessDenied", "%s", msgNotAuthorized)
+	// Session tags and a source identity may come in the token, which then
+	// needs sts:TagSession and sts:SetSourceIdentity in the trust policy.
+	treq, why := claims.assumeRequest()
+	if why != "" {
+		return invalid(why)
 	}
-	allowedBy := decision.Reason
+	preq := policy.TrustRequest(account, policy.WebIdentityClaims{Issuer: claims.Issuer, Subject: claims.Subject, Audience: audience, AZP: claims.AZP}, sessionName, now)
+	treq.context(preq.Context)
+	var allowedBy []string
+	for _, action := range treq.permissions("sts:AssumeRoleWithWebIdentity") {
+		preq.Action = action
+		decision := policy.Evaluate(preq, policy.NamedDocument{Name: "trust policy of " + roleName, Doc: trust})
+		if !decision.Allowed() {
+			msg := msgNotAuthorized
+			if action != "sts:AssumeRoleWithWebIdentity" {
+				msg = "Not authorized to perform " + action
+			}
+			return nil, action + ": " + decision.Reason, awsquery.Errorf(403, "AccessDenied", "%s", msg)
+		}
+		allowedBy = append(allowedBy, decision.Reason)
+	}
 
 	// 11. Duration.
 	if int(duration) > maxDuration {
@@ -338,7 +412,7 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p awsquery.Param
 	}
 
 	// 12. Session policies.
-	packed, perr := s.checkSessionPolicies(sessPolicy, hasPolicy, policyARNs)
+	packed, perr := target.checkSessionPolicies(sessPolicy, hasPolicy, policyARNs)
 	if perr != nil {
 		return nil, perr.Message, perr
 	}
@@ -358,12 +432,14 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p awsquery.Param
 		ProviderKeys:    keys,
 		Policy:          sessPolicy,
 		PolicyARNs:      policyARNs,
+		SourceIdentity:  treq.sourceIdentity,
 	}
+	sess.Tags, sess.Transitive = treq.sessionTags(nil)
 	token, err := s.seal.seal(sess)
 	if err != nil {
 		return nil, err.Error(), awsquery.Errorf(500, "ServiceFailure", "issue credentials: %v", err)
 	}
-	s.touchRole(roleName, now, s.region)
+	target.touchRole(roleName, now, s.region)
 	out := &assumeRoleWithWebIdentityResult{
 		SubjectFromWebIdentityToken: claims.Subject,
 		Audience:                    audience,
@@ -374,12 +450,13 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p awsquery.Param
 			SessionToken:    token,
 			Expiration:      sess.Expiration.Format(time.RFC3339),
 		},
-		Provider: provARN,
+		Provider:       provARN,
+		SourceIdentity: sess.SourceIdentity,
 	}
-	if hasPolicy || len(policyARNs) > 0 {
+	if hasPolicy || len(policyARNs) > 0 || len(sess.Tags) > 0 {
 		out.PackedPolicySize = &packed
 	}
-	return out, allowedBy, nil
+	return out, strings.Join(allowedBy, "; "), nil
 }
 
 // verifySignature checks tok's signature with a key of set chosen by the

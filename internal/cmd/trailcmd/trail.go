@@ -16,9 +16,10 @@ import (
 )
 
 type flagpole struct {
-	Follow bool
-	Since  time.Duration
-	Output cli.Output
+	Follow         bool
+	Since          time.Duration
+	SourceIdentity string
+	Output         cli.Output
 }
 
 // NewCommand returns the trail command.
@@ -36,6 +37,7 @@ check behind it. Secrets (secret keys, session tokens, web identity tokens)
 never appear in it.`,
 		Example: `  irsa-local trail --since 10m
   irsa-local trail --follow
+  irsa-local trail --source-identity alice
   irsa-local trail -o json | jq 'select(.errorCode == "AccessDenied")'`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			l, err := env.Layout()
@@ -45,7 +47,12 @@ never appear in it.`,
 			if _, err := envdir.LoadConfig(l); err != nil {
 				return env.Explain(l, err)
 			}
-			print := func(r trail.Record) error { return show(s.Out, f.Output, r) }
+			print := func(r trail.Record) error {
+				if f.SourceIdentity != "" && sourceIdentity(r) != f.SourceIdentity {
+					return nil
+				}
+				return show(s.Out, f.Output, r)
+			}
 			var since time.Time
 			if f.Since > 0 {
 				since = time.Now().Add(-f.Since)
@@ -67,6 +74,7 @@ never appear in it.`,
 	}
 	cmd.Flags().BoolVarP(&f.Follow, "follow", "f", false, "keep printing new records as they are written")
 	cmd.Flags().DurationVar(&f.Since, "since", 0, "only records newer than this (e.g. 10m, 2h)")
+	cmd.Flags().StringVar(&f.SourceIdentity, "source-identity", "", "only calls made by sessions with this source identity, and the AssumeRole calls that set it")
 	cli.BindOutput(cmd, &f.Output)
 	return cmd
 }
@@ -93,7 +101,7 @@ func show(w io.Writer, out cli.Output, r trail.Record) error {
 	for _, res := range r.Resources {
 		target += " resource=" + res.ARN
 	}
-	_, err := fmt.Fprintf(w, "%s %s %s:%s by %s%s", r.EventTime.Format(time.RFC3339), verdict, service, r.EventName, who(r.UserIdentity), target)
+	_, err := fmt.Fprintf(w, "%s %s %s:%s by %s%s%s", r.EventTime.Format(time.RFC3339), verdict, service, r.EventName, who(r.UserIdentity), chain(r.UserIdentity), target)
 	if err != nil {
 		return err
 	}
@@ -108,6 +116,40 @@ func show(w io.Writer, out cli.Output, r trail.Record) error {
 		_, err = fmt.Fprintf(w, "    why: %s\n", r.IrsaLocal.Reason)
 	}
 	return err
+}
+
+// sourceIdentity is the source identity behind a record: the calling
+// session's, or the one an AssumeRole call set.
+func sourceIdentity(r trail.Record) string {
+	if c := r.UserIdentity.SessionContext; c != nil && c.SourceIdentity != "" {
+		return c.SourceIdentity
+	}
+	if v, ok := r.ResponseElements["sourceIdentity"].(string); ok {
+		return v
+	}
+	return ""
+}
+
+// chain renders the links before a session, origin first.
+func chain(u trail.UserIdentity) string {
+	c := u.SessionContext
+	if c == nil || len(c.Chain) == 0 || (len(c.Chain) == 1 && c.Chain[0].Type == "WebIdentity" && c.SourceIdentity == "") {
+		return "" // a plain IRSA session: its caller line says enough
+	}
+	parts := make([]string, 0, len(c.Chain))
+	for _, h := range c.Chain {
+		switch h.Type {
+		case "WebIdentity":
+			parts = append(parts, h.Subject+" (web identity)")
+		default:
+			parts = append(parts, h.ARN)
+		}
+	}
+	out := " via " + strings.Join(parts, " -> ")
+	if c.SourceIdentity != "" {
+		out += " source-identity=" + c.SourceIdentity
+	}
+	return out
 }
 
 func who(u trail.UserIdentity) string {
