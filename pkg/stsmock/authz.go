@@ -175,12 +175,12 @@ var denyAll = func() *policy.Document {
 // sessionContext holds the condition keys of a call made with a session.
 func (s *Server) sessionContext(sess *session) policy.Context {
 	return policy.SessionContext(policy.SessionInfo{
-		RoleARN:      sess.RoleARN,
-		RoleID:       sess.RoleID,
-		SessionName:  sess.SessionName,
-		Issued:       sess.Issued,
-		Subject:      sess.Subject,
-		Audience:     sess.Audience,
+		RoleARN:        sess.RoleARN,
+		RoleID:         sess.RoleID,
+		SessionName:    sess.SessionName,
+		Issued:         sess.Issued,
+		Subject:        sess.Subject,
+		Audience:       sess.Audience,
 		Provider:       sess.Provider,
 		ProviderKeys:   sess.ProviderKeys,
 		Tags:           sess.Tags,
