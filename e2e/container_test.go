@@ -13,7 +13,7 @@ import (
 
 // motoImage is the image hack/moto-image.sh builds; make e2e-kind builds it
 // before the Docker specs run.
-const motoImage = "irsa-local/moto:5.2.1"
+const motoImage = "irsa-local/moto:5.2.1-r2"
 
 // backendContainers lists the containers labelled with an environment's
 // state directory.

@@ -14,7 +14,9 @@ if ! "${python}" -c 'import moto.server' 2>/dev/null; then
   exit 1
 fi
 version="$("${python}" -c 'import moto; print(moto.__version__)')"
-image="irsa-local/moto:${version}"
+# The revision after the version changes whenever the image does: r2 no
+# longer fixes MOTO_ACCOUNT_ID, so the gateway's per-call account holds.
+image="irsa-local/moto:${version}-r2"
 if docker image inspect "${image}" >/dev/null 2>&1; then
   echo "moto-image: ${image} is built"
   exit 0
@@ -78,7 +80,6 @@ tar -C "${rootfs}" -cf - . | docker import \
   --change "ENTRYPOINT [\"$(dirname "${exe}")/python3\", \"-m\", \"moto.server\"]" \
   --change 'CMD ["-H", "0.0.0.0", "-p", "5000"]' \
   --change 'EXPOSE 5000' \
-  --change 'ENV MOTO_ACCOUNT_ID=000000000000' \
   - "${image}" >/dev/null
 # It must serve before it is kept.
 cid="$(docker run -d --rm -p 127.0.0.1::5000 "${image}")"

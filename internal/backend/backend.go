@@ -40,8 +40,6 @@ type MotoOptions struct {
 	// Host and Port it listens on.
 	Host string
 	Port int
-	// Account is the account moto acts as for any credentials.
-	Account string
 	// StartTimeout bounds the wait for its first answer (default 60s).
 	StartTimeout time.Duration
 }
@@ -58,7 +56,10 @@ func StartMoto(ctx context.Context, o MotoOptions) (*Moto, error) {
 	if o.StartTimeout == 0 {
 		o.StartTimeout = 60 * time.Second
 	}
-	env := []string{"MOTO_ACCOUNT_ID=" + o.Account}
+	// No MOTO_ACCOUNT_ID: it would override the account irsa-local's
+	// gateway names on every call (x-moto-account-id), and so fold every
+	// account into one.
+	var env []string
 	for _, kv := range os.Environ() {
 		// The caller's AWS settings are not the backend's: moto would
 		// otherwise reach for real endpoints or another account.

@@ -31,7 +31,7 @@ func TestMotoLifecycle(t *testing.T) {
 	requireMoto(t)
 	dir := t.TempDir()
 	ctx := context.Background()
-	m, err := StartMoto(ctx, MotoOptions{Dir: dir, Host: "127.0.0.1", Port: freePort(t), Account: "000000000000"})
+	m, err := StartMoto(ctx, MotoOptions{Dir: dir, Host: "127.0.0.1", Port: freePort(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestMotoThatCannotListen(t *testing.T) {
 	}
 	defer l.Close()
 	port := l.Addr().(*net.TCPAddr).Port
-	_, err = StartMoto(context.Background(), MotoOptions{Dir: t.TempDir(), Host: "127.0.0.1", Port: port, Account: "000000000000", StartTimeout: 20 * time.Second})
+	_, err = StartMoto(context.Background(), MotoOptions{Dir: t.TempDir(), Host: "127.0.0.1", Port: port, StartTimeout: 20 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "exited during start-up") {
 		t.Fatalf("err = %v, want moto's own exit reason", err)
 	}

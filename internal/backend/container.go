@@ -28,7 +28,7 @@ const (
 
 // The images of the container kinds.
 const (
-	MotoImage       = "irsa-local/moto:5.2.1"
+	MotoImage       = "irsa-local/moto:5.2.1-r2"
 	LocalStackImage = "localstack/localstack:4"
 )
 
@@ -42,8 +42,6 @@ var ErrNoDocker = errors.New("no Docker engine answers")
 // ContainerOptions say which container to run.
 type ContainerOptions struct {
 	Kind string
-	// Account is the account the emulator acts as.
-	Account string
 	// Dir is the environment's state directory, written on the container's
 	// label.
 	Dir string
@@ -80,7 +78,6 @@ func StartContainer(ctx context.Context, o ContainerOptions) (*Container, error)
 		port = "5000/tcp"
 		c, err = testcontainers.Run(ctx, MotoImage, labels,
 			testcontainers.WithExposedPorts(port),
-			testcontainers.WithEnv(map[string]string{"MOTO_ACCOUNT_ID": o.Account}),
 			testcontainers.WithWaitStrategy(wait.ForHTTP("/moto-api/data.json").WithPort(port).WithStartupTimeout(60*time.Second)),
 		)
 	case ContainerLocalStack:

@@ -103,7 +103,7 @@ func (e *Env) startBackend(ctx context.Context) (stsmock.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := backend.StartMoto(ctx, backend.MotoOptions{Dir: dir, Host: host, Port: port, Account: e.cfg.AccountID})
+	m, err := backend.StartMoto(ctx, backend.MotoOptions{Dir: dir, Host: host, Port: port})
 	if errors.Is(err, backend.ErrNoMoto) && kind == BackendAuto {
 		e.backendInfo = BackendInfo{Kind: "none", Note: noMotoNote}
 		e.step("No backend: " + noMotoNote)
@@ -129,7 +129,7 @@ func (e *Env) startContainer(ctx context.Context, kind string) (stsmock.Option, 
 	if _, err := backend.StopStaleContainers(ctx, e.layout.Dir); err != nil {
 		return nil, err
 	}
-	c, err := backend.StartContainer(ctx, backend.ContainerOptions{Kind: kind, Account: e.cfg.AccountID, Dir: e.layout.Dir})
+	c, err := backend.StartContainer(ctx, backend.ContainerOptions{Kind: kind, Dir: e.layout.Dir})
 	if err != nil {
 		return nil, err
 	}

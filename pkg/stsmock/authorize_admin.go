@@ -50,13 +50,16 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusConflict, "NoBackend", "this environment has no backend, so its "+service+" calls are refused whatever the policies say")
 		return
 	}
-	s.iam.mu.RLock()
-	role, ok := s.iam.roleByARN(s.account, in.RoleARN)
 	var roleID string
+	v, ok := s.in(arnAccountOr(in.RoleARN, s.account))
 	if ok {
-		roleID = role.ID
+		v.iam.mu.RLock()
+		var role *role
+		if role, ok = v.iam.roleByARN(v.account, in.RoleARN); ok {
+			roleID = role.ID
+		}
+		v.iam.mu.RUnlock()
 	}
-	s.iam.mu.RUnlock()
 	if !ok {
 		writeAdminError(w, http.StatusNotFound, "NoSuchEntity", "The role with ARN "+in.RoleARN+" cannot be found.")
 		return
@@ -65,7 +68,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	sess := &session{RoleARN: in.RoleARN, RoleID: roleID, SessionName: "irsa-local-doctor", Issued: now, Expiration: now,
 		Subject: in.Subject, Audience: in.Audience}
 	if in.Issuer != "" {
-		sess.Provider = policy.ProviderARN(s.account, in.Issuer)
+		sess.Provider = policy.ProviderARN(v.account, in.Issuer)
 		sess.ProviderKeys = policy.ProviderKeys(in.Issuer)
 	}
 	region := s.region
@@ -73,7 +76,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		region = parts[3]
 	}
 	call := &actions.Call{Service: service, Checks: []actions.Check{{Action: in.Action, Resource: in.Resource}}}
-	allowed, reason, denial := s.authorizeGateway(r.Context(), sess, call, region)
+	allowed, reason, denial := s.authorizeGateway(r.Context(), &caller{session: sess}, call, region)
 	out := AuthorizeResult{Allowed: allowed, Reason: reason}
 	if denial != nil {
 		out.Message = denial.Message

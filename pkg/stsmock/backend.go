@@ -104,12 +104,46 @@ func newUpstream(b Backend, account string) *upstream {
 	}
 }
 
-// sign signs r for service in region with the backend's credentials, over
-// body.
+// sign signs r for service in region over body, with the backend's
+// credentials for the environment's default account. A call in another
+// account (named by ctx, see withAccount) is signed with that account's
+// 12-digit ID as its access key, which LocalStack takes as the account;
+// every call also names its account in x-moto-account-id, which moto reads
+// when it runs without MOTO_ACCOUNT_ID.
 func (b *upstream) sign(ctx context.Context, r *http.Request, body []byte, service, region string) error {
 	sum := sha256.Sum256(body)
 	creds := aws.Credentials{AccessKeyID: b.cfg.AccessKeyID, SecretAccessKey: b.cfg.SecretAccessKey}
+	acct := accountFrom(ctx)
+	if acct == "" {
+		acct = b.account
+	}
+	if acct != b.account {
+		creds = aws.Credentials{AccessKeyID: acct, SecretAccessKey: "test"}
+	}
+	r.Header.Set("X-Moto-Account-Id", acct)
 	return b.signer.SignHTTP(ctx, creds, r, hex.EncodeToString(sum[:]), service, region, time.Now())
+}
+
+type accountKey struct{}
+
+// withAccount makes the backend calls under ctx act in account.
+func withAccount(ctx context.Context, account string) context.Context {
+	return context.WithValue(ctx, accountKey{}, account)
+}
+
+func accountFrom(ctx context.Context) string {
+	a, _ := ctx.Value(accountKey{}).(string)
+	return a
+}
+
+// arnAccountOr returns the account of an ARN, or fallback for a name or an
+// ARN without one.
+func arnAccountOr(arn, fallback string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) == 6 && parts[0] == "arn" && isAccountID(parts[4]) {
+		return parts[4]
+	}
+	return fallback
 }
 
 // errNotFound is a lookup of something the backend does not have.
@@ -241,14 +275,19 @@ func (b *upstream) bump(service string, delta int) {
 	}
 }
 
-// resolver answers package actions' lookups for one request's region.
+// resolver answers package actions' lookups for one request's region and
+// caller's account: a name is the caller's account's, an ARN its own
+// account's.
 type resolver struct {
-	b      *upstream
-	region string
+	b       *upstream
+	region  string
+	account string
 }
 
 func (r resolver) SecretARN(ctx context.Context, id string) (string, bool, error) {
-	return r.b.lookup("secretsmanager arn "+r.region+" "+id, func() (string, error) {
+	acct := arnAccountOr(id, r.account)
+	ctx = withAccount(ctx, acct)
+	return r.b.lookup("secretsmanager arn "+r.region+" "+acct+" "+id, func() (string, error) {
 		var out struct{ ARN string }
 		err := r.b.callJSON(ctx, "secretsmanager", r.region, "secretsmanager.DescribeSecret", map[string]string{"SecretId": id}, &out)
 		return out.ARN, err
@@ -256,7 +295,9 @@ func (r resolver) SecretARN(ctx context.Context, id string) (string, bool, error
 }
 
 func (r resolver) KeyARN(ctx context.Context, alias string) (string, bool, error) {
-	return r.b.lookup("kms alias "+r.region+" "+alias, func() (string, error) {
+	acct := arnAccountOr(alias, r.account)
+	ctx = withAccount(ctx, acct)
+	return r.b.lookup("kms alias "+r.region+" "+acct+" "+alias, func() (string, error) {
 		var out struct{ KeyMetadata struct{ Arn string } }
 		err := r.b.callJSON(ctx, "kms", r.region, "TrentService.DescribeKey", map[string]string{"KeyId": alias}, &out)
 		return out.KeyMetadata.Arn, err
@@ -267,6 +308,7 @@ func (r resolver) KeyARN(ctx context.Context, alias string) (string, bool, error
 // key it names: the plaintext is dropped here and never reaches the
 // caller unless the caller's own Decrypt is then allowed.
 func (r resolver) CiphertextKeyARN(ctx context.Context, blob string, ec map[string]string) (string, bool, error) {
+	ctx = withAccount(ctx, r.account)
 	var out struct{ KeyId string }
 	in := map[string]any{"CiphertextBlob": blob}
 	if len(ec) > 0 {
@@ -284,7 +326,9 @@ func (r resolver) CiphertextKeyARN(ctx context.Context, blob string, ec map[stri
 }
 
 func (r resolver) PartitionKey(ctx context.Context, table string) (string, bool, error) {
-	return r.b.lookup("dynamodb pk "+r.region+" "+table, func() (string, error) {
+	acct := arnAccountOr(table, r.account)
+	ctx = withAccount(ctx, acct)
+	return r.b.lookup("dynamodb pk "+r.region+" "+acct+" "+table, func() (string, error) {
 		var out struct {
 			Table struct {
 				KeySchema []struct{ AttributeName, KeyType string }
@@ -305,6 +349,7 @@ func (r resolver) PartitionKey(ctx context.Context, table string) (string, bool,
 // resourcePolicy returns the resource-based policy of the resource a check
 // names, for the services that have them, or nil.
 func (b *upstream) resourcePolicy(ctx context.Context, service, region, resource string) (*policy.Document, string, error) {
+	ctx = withAccount(ctx, arnAccountOr(resource, b.account))
 	var name string
 	var get func() (string, error)
 	switch service {

@@ -135,8 +135,8 @@ func (s *Server) serveGateway(w http.ResponseWriter, req *request, scope sigv4.S
 	rec.AWSRegion = region
 	call, perr := actions.Parse(req.r.Context(), actions.Request{
 		Service: service, Header: req.r.Header, Query: req.r.URL.Query(), Body: body,
-		Account: s.account, Region: region,
-	}, resolver{b: s.gateway.backend, region: region})
+		Account: c.callerAccount(), Region: region,
+	}, resolver{b: s.gateway.backend, region: region, account: c.callerAccount()})
 	if call != nil {
 		rec.EventName = call.Operation
 		maps.Copy(rec.RequestParameters, call.Params)
@@ -156,22 +156,28 @@ func (s *Server) serveGateway(w http.ResponseWriter, req *request, scope sigv4.S
 		fail(&awsquery.Error{Status: 503, Code: "ServiceUnavailable", Message: "irsa-local could not authorize the call: " + perr.Error()})
 		return
 	}
-	if !c.admin {
-		allowed, reason, denial := s.authorizeGateway(req.r.Context(), c.session, call, region)
+	owner := c.callerAccount()
+	if call != nil && len(call.Checks) > 0 {
+		owner = arnAccountOr(call.Checks[0].Resource, owner)
+	}
+	if call != nil && (!c.admin || owner != c.account) {
+		allowed, reason, denial := s.authorizeGateway(req.r.Context(), c, call, region)
 		rec.decide(allowed, reason)
 		if !allowed {
 			fail(denial)
 			return
 		}
 	} else {
-		rec.decide(true, "admin credentials act as the account root")
+		rec.decide(true, "the account root ("+c.account+") may do anything in its account")
 	}
 	if call == nil || call.Changes {
 		// Unmodeled (admin) calls may change anything too.
 		defer s.gateway.backend.change(service)()
 	}
 	sw := &statusWriter{ResponseWriter: w}
-	ctx := context.WithValue(req.r.Context(), gatewayCallKey{}, &gatewayCall{id: req.id, service: service, region: region, body: body})
+	// The call acts in the account that owns what it names.
+	ctx := withAccount(req.r.Context(), owner)
+	ctx = context.WithValue(ctx, gatewayCallKey{}, &gatewayCall{id: req.id, service: service, region: region, body: body})
 	s.gateway.proxy.ServeHTTP(sw, req.r.WithContext(ctx))
 	if sw.status >= 400 {
 		code, _, _ := strings.Cut(sw.Header().Get("X-Amzn-ErrorType"), ":")
@@ -183,9 +189,11 @@ func (s *Server) serveGateway(w http.ResponseWriter, req *request, scope sigv4.S
 	s.record(rec)
 }
 
-// authorizeGateway decides every check of a call for a role session. The
-// first refusal decides, as AWS stops at the first action it denies.
-func (s *Server) authorizeGateway(ctx context.Context, sess *session, call *actions.Call, region string) (bool, string, *awsquery.Error) {
+// authorizeGateway decides every check of a call for a role session or an
+// account root calling into another account. The first refusal decides,
+// as AWS stops at the first action it denies.
+func (s *Server) authorizeGateway(ctx context.Context, c *caller, call *actions.Call, region string) (bool, string, *awsquery.Error) {
+	callerAccount := c.callerAccount()
 	var reasons []string
 	for _, ch := range call.Checks {
 		doc, name, err := s.gateway.backend.resourcePolicy(ctx, call.Service, region, ch.Resource)
@@ -197,18 +205,26 @@ func (s *Server) authorizeGateway(ctx context.Context, sess *session, call *acti
 			resource = append(resource, policy.NamedDocument{Name: name, Doc: doc})
 		}
 		extra := policy.Context(ch.Keys)
+		owner := arnAccountOr(ch.Resource, callerAccount)
+		var res policy.Result
 		identityCounts := true
 		note := ""
-		if call.Service == "kms" && doc != nil && !s.keyPolicyDelegates(doc, name, ch, extra) {
-			// KMS: without a key policy statement for the account, IAM
-			// policies grant nothing on the key.
-			identityCounts = false
-			note = "; the " + name + " has no statement allowing the account (arn:aws:iam::" + s.account + ":root), so identity-based policies cannot grant access to the key"
+		if owner != callerAccount {
+			// Across accounts: the caller's policies and the resource's
+			// (a key policy too) must both allow.
+			res = s.authorizeCall(c, ch.Action, ch.Resource, owner, resource, extra)
+		} else {
+			if call.Service == "kms" && doc != nil && !s.keyPolicyDelegates(doc, name, ch, extra, owner) {
+				// KMS: without a key policy statement for the account, IAM
+				// policies grant nothing on the key.
+				identityCounts = false
+				note = "; the " + name + " has no statement allowing the account (arn:aws:iam::" + owner + ":root), so identity-based policies cannot grant access to the key"
+			}
+			res = s.authorizeSessionOpts(c.session, ch.Action, ch.Resource, resource, extra, identityCounts)
 		}
-		res := s.authorizeSessionOpts(sess, ch.Action, ch.Resource, resource, extra, identityCounts)
 		line := ch.Action + " on " + ch.Resource + ": " + res.Reason
 		if !res.Allowed() {
-			return false, line + note, s.gatewayDenial(sess, call, ch, res, resource, !identityCounts)
+			return false, line + note, s.gatewayDenial(c, call, ch, res, resource, !identityCounts)
 		}
 		reasons = append(reasons, line)
 	}
@@ -218,13 +234,13 @@ func (s *Server) authorizeGateway(ctx context.Context, sess *session, call *acti
 // keyPolicyDelegates reports whether a key policy lets the account's IAM
 // policies grant the check's action: a statement allowing the account
 // root.
-func (s *Server) keyPolicyDelegates(doc *policy.Document, name string, ch actions.Check, keys policy.Context) bool {
+func (s *Server) keyPolicyDelegates(doc *policy.Document, name string, ch actions.Check, keys policy.Context, account string) bool {
 	ctx := policy.NewContext()
 	for k, v := range keys {
 		ctx.Set(k, v...)
 	}
 	req := policy.Request{
-		Principal: policy.Principal{Type: "AWS", IDs: []string{"arn:aws:iam::" + s.account + ":root", s.account}},
+		Principal: rootPrincipal(account),
 		Action:    ch.Action, Resource: ch.Resource, Context: ctx,
 	}
 	return policy.Evaluate(req, policy.NamedDocument{Name: name, Doc: doc}).Allowed()
@@ -232,7 +248,7 @@ func (s *Server) keyPolicyDelegates(doc *policy.Document, name string, ch action
 
 // gatewayDenial is the service's AccessDenied with AWS's message: who, what,
 // on which resource, and which kind of policy did not allow or denied.
-func (s *Server) gatewayDenial(sess *session, call *actions.Call, ch actions.Check, res policy.Result, resource []policy.NamedDocument, keyOnly bool) *awsquery.Error {
+func (s *Server) gatewayDenial(c *caller, call *actions.Call, ch actions.Check, res policy.Result, resource []policy.NamedDocument, keyOnly bool) *awsquery.Error {
 	action := ch.Action
 	if call.Service == "sns" {
 		action = "SNS:" + strings.TrimPrefix(action, "sns:")
@@ -245,14 +261,18 @@ func (s *Server) gatewayDenial(sess *session, call *actions.Call, ch actions.Che
 		why = "with an explicit deny in a resource-based policy"
 	case res.Decision == policy.ExplicitDeny:
 		why = "with an explicit deny in an identity-based policy"
-	case keyOnly:
+	case keyOnly || strings.Contains(res.Reason, "the resource's account ("):
 		why = "because no resource-based policy allows the " + action + " action"
 	case strings.Contains(res.Reason, "but no session policy does"):
 		why = "because no session policy allows the " + action + " action"
 	default:
 		why = "because no identity-based policy allows the " + action + " action"
 	}
-	msg := "User: " + sess.assumedRoleARN() + " is not authorized to perform: " + action + " on resource: " + ch.Resource + " " + why
+	who := "arn:aws:iam::" + c.account + ":root"
+	if c.session != nil {
+		who = c.session.assumedRoleARN()
+	}
+	msg := "User: " + who + " is not authorized to perform: " + action + " on resource: " + ch.Resource + " " + why
 	switch call.Service {
 	case "sns":
 		return &awsquery.Error{Status: 403, Code: "AuthorizationError", Message: msg}

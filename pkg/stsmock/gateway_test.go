@@ -68,7 +68,7 @@ func sharedMoto(t testing.TB) *backend.Moto {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		moto, motoErr = backend.StartMoto(context.Background(), backend.MotoOptions{Dir: motoDir, Host: "127.0.0.1", Port: port, Account: "000000000000"})
+		moto, motoErr = backend.StartMoto(context.Background(), backend.MotoOptions{Dir: motoDir, Host: "127.0.0.1", Port: port})
 	})
 	if motoErr != nil {
 		t.Fatal(motoErr)
@@ -531,4 +531,51 @@ func TestGatewayMissingResourcesAreTheBackendsToReport(t *testing.T) {
 	apiError(t, err, "ResourceNotFoundException")
 	_, err = sns.NewFromConfig(cfg).Publish(ctx, &sns.PublishInput{TopicArn: aws.String("arn:aws:sns:us-east-1:000000000000:nope"), Message: aws.String("x")})
 	apiError(t, err, "NotFound")
+}
+
+// TestGatewayCrossAccountQueue: a queue of account B, sent to by A's role
+// session. B's queue policy and A's identity policy must both allow it;
+// the backend keeps B's queues apart from A's.
+func TestGatewayCrossAccountQueue(t *testing.T) {
+	g := newGatewayFixture(t)
+	ctx := context.Background()
+	adminB := sqs.NewFromConfig(g.config(credentials.NewStaticCredentialsProvider("111111111111", "any", "")))
+	q, err := adminB.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("shared-events")})
+	ok(t, "create queue in B", err)
+	if !strings.Contains(*q.QueueUrl, "/111111111111/shared-events") {
+		t.Fatalf("queue URL %s is not in account B", *q.QueueUrl)
+	}
+	listA, err := sqs.NewFromConfig(g.admin).ListQueues(ctx, &sqs.ListQueuesInput{})
+	ok(t, "list A's queues", err)
+	if len(listA.QueueUrls) != 0 {
+		t.Errorf("account A lists B's queues: %v", listA.QueueUrls)
+	}
+	queueARN := "arn:aws:sqs:us-east-1:111111111111:shared-events"
+	g.grant(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"`+queueARN+`"}]}`)
+	c := sqs.NewFromConfig(g.session(t))
+	_, err = c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("x")})
+	apiError(t, err, "AccessDenied", "on resource: "+queueARN+" because no resource-based policy allows the sqs:SendMessage action")
+
+	_, err = adminB.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: q.QueueUrl, Attributes: map[string]string{
+		"Policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"sqs:SendMessage","Resource":"` + queueARN + `"}]}`,
+	}})
+	ok(t, "set B's queue policy", err)
+	_, err = c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("from A")})
+	ok(t, "SendMessage with both sides allowing", err)
+	got, err := adminB.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl})
+	ok(t, "receive in B", err)
+	if len(got.Messages) != 1 || *got.Messages[0].Body != "from A" {
+		t.Errorf("B received %v", got.Messages)
+	}
+
+	// Without A's identity grant, A's side refuses.
+	g.grant(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:ReceiveMessage","Resource":"*"}]}`)
+	_, err = c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("x")})
+	apiError(t, err, "AccessDenied", "because no identity-based policy allows the sqs:SendMessage action")
+	recs, err := trail.Read(g.trail, time.Time{})
+	ok(t, "read trail", err)
+	last := recs[len(recs)-1]
+	if last.IrsaLocal == nil || !strings.Contains(last.IrsaLocal.Reason, "the caller's account (000000000000) refuses it") {
+		t.Errorf("last record: %+v", last.IrsaLocal)
+	}
 }
