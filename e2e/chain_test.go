@@ -24,6 +24,9 @@ type chainMode struct {
 	listBucket func(w *world, s status) result
 	// runOrders runs orders-app as the pod of ordersNamespace/ordersSA.
 	runOrders func(w *world, s status) result
+	// runChain runs chain-reader with args as the pod of
+	// chainNamespace/chainSA.
+	runChain func(w *world, s status, args ...string) result
 }
 
 // trailRecord is the part of a trail record the specs look at.
@@ -135,6 +138,43 @@ func chainSpecs(m chainMode) bool {
 			Expect(broken.Detail).To(ContainSubstring("is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:" + s.AWS.AccountID + ":audit because no identity-based policy allows the sqs:SendMessage action"))
 		})
 
+		It("chains the pod's role into another account's role with a session tag, which the bucket policy there checks", func() {
+			s := m.up(w)
+			w.must("apply", "-f", w.writeFile("chain.yaml", chainEnvironment))
+			Expect(w.status().AWS.Accounts).To(Equal([]string{s.AWS.AccountID, chainAccount}))
+			Expect(w.must("status")).To(MatchRegexp(`Other accounts:\s+` + chainAccount))
+
+			ok := m.runChain(w, s, chainDataRole, chainBucket, "report.csv", "payments", "alice")
+			Expect(ok.code).To(Equal(0), "%s%s", ok.stdout, ok.stderr)
+			Expect(ok.stdout).To(ContainSubstring("caller: arn:aws:sts::" + chainAccount + ":assumed-role/data/chain-reader"))
+			Expect(ok.stdout).To(ContainSubstring("object: q3 figures"))
+			other := m.runChain(w, s, chainDataRole, chainBucket, "report.csv", "marketing", "bob")
+			Expect(other.code).NotTo(Equal(0))
+			Expect(other.stdout + other.stderr).To(ContainSubstring("AccessDenied"))
+
+			// The trail names the whole chain of the read, and can be
+			// narrowed to one source identity.
+			line := ""
+			for _, l := range strings.Split(w.must("trail", "--source-identity", "alice"), "\n") {
+				if strings.Contains(l, "s3:GetObject") {
+					line = l
+				}
+			}
+			Expect(line).To(ContainSubstring("ok    s3:GetObject by arn:aws:sts::" + chainAccount + ":assumed-role/data/chain-reader via system:serviceaccount:" + chainNamespace + ":" + chainSA + " (web identity) -> arn:aws:sts::" + s.AWS.AccountID + ":assumed-role/" + chainAppRole + "/"))
+			Expect(line).To(ContainSubstring("source-identity=alice"))
+			Expect(w.must("trail", "--source-identity", "alice")).NotTo(ContainSubstring("bob"))
+			Expect(w.must("trail", "--source-identity", "bob")).To(ContainSubstring("DENY  s3:GetObject"))
+
+			// doctor checks the second hop too.
+			expectHealthy(w.doctor("-n", chainNamespace, "--service-account", chainSA, "--assume", chainDataRole, "--session-tag", "team=payments",
+				"--action", "s3:GetObject", "--resource", "arn:aws:s3:::"+chainBucket+"/report.csv"))
+			denied := expectOnlyBroken(w.doctor("-n", chainNamespace, "--service-account", chainSA, "--assume", chainDataRole, "--session-tag", "team=marketing",
+				"--action", "s3:GetObject", "--resource", "arn:aws:s3:::"+chainBucket+"/report.csv"), "permissions")
+			Expect(denied.Detail).To(ContainSubstring("aws:PrincipalTag/team"))
+			broken := expectOnlyBroken(w.doctor("-n", chainNamespace, "--service-account", chainSA, "--assume", "arn:aws:iam::"+chainAccount+":role/unshared"), "assume")
+			Expect(broken.Fix).To(ContainSubstring(`"AWS": "arn:aws:iam::` + s.AWS.AccountID + `:role/` + chainAppRole + `"`))
+		})
+
 		It("keeps tokens working across a key rotation until the old key is retired", func() {
 			s := m.up(w)
 			w.setUpWalkthrough(s, demoSA, "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
@@ -186,5 +226,8 @@ var _ = chainSpecs(chainMode{
 	},
 	runOrders: func(w *world, s status) result {
 		return w.cmd(binary, nil, "exec", "-n", ordersNamespace, "--service-account", ordersSA, "--", ordersApp())
+	},
+	runChain: func(w *world, s status, args ...string) result {
+		return w.cmd(binary, nil, append([]string{"exec", "-n", chainNamespace, "--service-account", chainSA, "--", chainReader()}, args...)...)
 	},
 })

@@ -45,10 +45,12 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	cmd := exec.Command("go", "build", "-o", bin, "../cmd/irsa-local")
 	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
 	Expect(cmd.Run()).To(Succeed(), "build irsa-local")
-	// The forwarded services' workload, next to it (see ordersApp).
-	cmd = exec.Command("go", "build", "-o", filepath.Join(dir, "orders-app"), "./images/orders-app")
-	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
-	Expect(cmd.Run()).To(Succeed(), "build orders-app")
+	// The workloads, next to it (see ordersApp and chainReader).
+	for _, prog := range []string{"orders-app", "chain-reader"} {
+		cmd = exec.Command("go", "build", "-o", filepath.Join(dir, prog), "./images/"+prog)
+		cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
+		Expect(cmd.Run()).To(Succeed(), "build "+prog)
+	}
 	assetsDir := ""
 	if p, err := assets.Find(assets.KubeAPIServer); err == nil {
 		assetsDir = filepath.Dir(p)

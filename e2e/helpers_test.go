@@ -93,13 +93,14 @@ type status struct {
 		Listen  string `json:"listen"`
 	} `json:"issuer"`
 	AWS struct {
-		Endpoint        string `json:"endpoint"`
-		EndpointHTTPS   string `json:"endpointHTTPS"`
-		OIDCProviderARN string `json:"oidcProviderArn"`
-		Region          string `json:"region"`
-		AccountID       string `json:"accountId"`
-		AccessKeyID     string `json:"accessKeyId"`
-		SecretAccessKey string `json:"secretAccessKey"`
+		Endpoint        string   `json:"endpoint"`
+		EndpointHTTPS   string   `json:"endpointHTTPS"`
+		OIDCProviderARN string   `json:"oidcProviderArn"`
+		Region          string   `json:"region"`
+		AccountID       string   `json:"accountId"`
+		AccessKeyID     string   `json:"accessKeyId"`
+		SecretAccessKey string   `json:"secretAccessKey"`
+		Accounts        []string `json:"accounts"`
 	} `json:"aws"`
 	Cluster struct {
 		Mode           string `json:"mode"`

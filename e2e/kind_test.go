@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,14 +39,14 @@ var buildWorkload = sync.OnceValue(func() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	for _, prog := range []string{"s3-reader", "orders-app"} {
+	for _, prog := range []string{"s3-reader", "orders-app", "chain-reader"} {
 		build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, prog), "./images/"+prog)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := build.CombinedOutput(); err != nil {
 			return fmt.Errorf("build %s: %v: %s", prog, err, out)
 		}
 	}
-	dockerfile := "FROM scratch\nCOPY s3-reader /s3-reader\nCOPY orders-app /orders-app\nENTRYPOINT [\"/s3-reader\"]\n"
+	dockerfile := "FROM scratch\nCOPY s3-reader /s3-reader\nCOPY orders-app /orders-app\nCOPY chain-reader /chain-reader\nENTRYPOINT [\"/s3-reader\"]\n"
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		return err
 	}
@@ -149,12 +150,23 @@ spec:
 	return result{stdout: logs, stderr: logs, code: code}
 }
 
+// runChainPod runs chain-reader as a real pod of the chain spec's service
+// account.
+func runChainPod(w *world, s status, args ...string) result {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = strconv.Quote(a)
+	}
+	return runPod(w, s, chainNamespace, chainSA, `command: ["/chain-reader", `+strings.Join(quoted, ", ")+`]`)
+}
+
 var _ = chainSpecs(chainMode{
 	name:       "kind",
 	require:    requireKind,
 	up:         upKind,
 	listBucket: runReaderPod,
 	runOrders:  runOrdersPod,
+	runChain:   runChainPod,
 })
 
 func nodeExists(name string) bool {

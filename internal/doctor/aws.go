@@ -179,6 +179,8 @@ func (r *runner) permissions(ctx context.Context) Check {
 		return skip(CheckPermissions, "no role: name an annotated --service-account, or --role-arn")
 	case r.iam == nil:
 		return skip(CheckPermissions, r.noIAM())
+	case t.Assume != "":
+		return r.assumedPermissions(ctx)
 	}
 	role, err := r.getRole(ctx, r.roleARN)
 	if err != nil {

@@ -27,6 +27,7 @@ const (
 	CheckServiceAccount = "service-account"
 	CheckWebhook        = "webhook"
 	CheckTrustPolicy    = "trust-policy"
+	CheckAssume         = "assume"
 	CheckPermissions    = "permissions"
 )
 

@@ -67,6 +67,16 @@ type Target struct {
 	// not decide that action.
 	Gateway func(ctx context.Context, q GatewayQuestion) (v GatewayVerdict, ok bool, err error)
 
+	// Assume, when set, is a role the service account's role assumes next
+	// (sts:AssumeRole, in its account or another): the assume check
+	// decides that hop, and the permissions check then judges Action for
+	// the assumed role. AssumeHook asks the environment's AWS endpoint,
+	// which holds both accounts' policies.
+	Assume     string
+	AssumeHook func(ctx context.Context, q AssumeQuestion) (AssumeVerdict, error)
+	// SessionTags are the session tags the workload passes on that hop.
+	SessionTags map[string]string
+
 	// Token, when set, is diagnosed instead of one requested for the
 	// service account; TokenFrom names it.
 	Token     string
@@ -107,6 +117,7 @@ func Run(ctx context.Context, t Target) Report {
 		{CheckServiceAccount, r.serviceAccount},
 		{CheckWebhook, r.webhook},
 		{CheckTrustPolicy, r.trustPolicy},
+		{CheckAssume, r.assume},
 		{CheckPermissions, r.permissions},
 	}
 	var rep Report

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +37,30 @@ type EnvironmentFile struct {
 	Parameters      []ParameterSpec      `json:"parameters,omitempty"`
 	Namespaces      []string             `json:"namespaces,omitempty"`
 	ServiceAccounts []ServiceAccountSpec `json:"serviceAccounts,omitempty"`
+	// Accounts are other AWS accounts of the environment and what they
+	// hold; everything above belongs to the default account.
+	Accounts []AccountSpec `json:"accounts,omitempty"`
+}
+
+// AccountSpec is another AWS account of the environment: its 12-digit ID
+// and its policies, roles, buckets and backend resources. Its roles trust
+// by policy (a role of the default account, a session tag, ...): the
+// environment's OIDC provider is registered in the default account.
+type AccountSpec struct {
+	ID         string              `json:"id"`
+	Policies   []ManagedPolicySpec `json:"policies,omitempty"`
+	Roles      []RoleSpec          `json:"roles,omitempty"`
+	Buckets    []BucketSpec        `json:"buckets,omitempty"`
+	Queues     []QueueSpec         `json:"queues,omitempty"`
+	Tables     []TableSpec         `json:"tables,omitempty"`
+	Secrets    []SecretSpec        `json:"secrets,omitempty"`
+	Parameters []ParameterSpec     `json:"parameters,omitempty"`
+}
+
+// file is the account's part as an environment file of its own.
+func (a AccountSpec) file() *EnvironmentFile {
+	return &EnvironmentFile{APIVersion: EnvironmentFileAPIVersion, Kind: EnvironmentFileKind,
+		Policies: a.Policies, Roles: a.Roles, Buckets: a.Buckets, Queues: a.Queues, Tables: a.Tables, Secrets: a.Secrets, Parameters: a.Parameters}
 }
 
 // EnvironmentFileAPIVersion and EnvironmentFileKind identify the format.
@@ -165,6 +190,24 @@ func (f *EnvironmentFile) validate() error {
 	if err := f.validateServices(); err != nil {
 		return err
 	}
+	seen := map[string]bool{}
+	for i, a := range f.Accounts {
+		if len(a.ID) != 12 || strings.Trim(a.ID, "0123456789") != "" {
+			return fmt.Errorf("accounts[%d]: id %q is not a 12-digit account id", i, a.ID)
+		}
+		if seen[a.ID] {
+			return fmt.Errorf("account %s appears twice", a.ID)
+		}
+		seen[a.ID] = true
+		for _, r := range a.Roles {
+			if r.Trust.ServiceAccount != nil {
+				return fmt.Errorf("account %s: role %s: trust.serviceAccount needs the environment's OIDC provider, which is in the default account; trust a role of that account with trust.policy instead", a.ID, r.Name)
+			}
+		}
+		if err := a.file().validate(); err != nil {
+			return fmt.Errorf("account %s: %w", a.ID, err)
+		}
+	}
 	for i, sa := range f.ServiceAccounts {
 		if sa.Namespace == "" || sa.Name == "" {
 			return fmt.Errorf("serviceAccounts[%d] needs a namespace and a name", i)
@@ -225,6 +268,14 @@ func Apply(ctx context.Context, t Target, f *EnvironmentFile) error {
 	}
 	if err := applyServices(ctx, t.AWS, f); err != nil {
 		return err
+	}
+	for _, a := range f.Accounts {
+		// The account's root: its ID as the access key, any secret.
+		cfg := t.AWS.Copy()
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(a.ID, DefaultSecretAccessKey, "")
+		if err := Apply(ctx, Target{AWS: cfg, AccountID: a.ID}, a.file()); err != nil {
+			return fmt.Errorf("account %s: %w", a.ID, err)
+		}
 	}
 	if len(f.Namespaces) == 0 && len(f.ServiceAccounts) == 0 {
 		return nil

@@ -66,6 +66,10 @@ type AWSInfo struct {
 	OIDCProviderARN string `json:"oidcProviderArn"`
 	AccessKeyID     string `json:"accessKeyId"`
 	SecretAccessKey string `json:"secretAccessKey"`
+	// Accounts lists the environment's accounts, the default one first
+	// (only while it runs). Each account's root signs with its 12-digit ID
+	// as the access key and any secret.
+	Accounts []string `json:"accounts,omitempty"`
 }
 
 // ClusterInfo describes the Kubernetes side.
@@ -153,6 +157,9 @@ func Inspect(stateDir string) (Description, error) {
 		if arn, err := liveProviderARN(d.AWS, d.Issuer.URL); err == nil {
 			d.AWS.OIDCProviderARN = arn
 		}
+		if accts, err := liveAccounts(d.AWS); err == nil {
+			d.AWS.Accounts = accts
+		}
 	}
 	for _, c := range rs.Components {
 		if !d.Running && c.State == StateRunning {
@@ -191,6 +198,26 @@ func liveProviderARN(info AWSInfo, issuerURL string) (string, error) {
 	}
 	err := envdir.AdminCall(context.Background(), envdir.Admin{Endpoint: info.Endpoint, Region: info.Region, AccessKeyID: info.AccessKeyID, SecretAccessKey: info.SecretAccessKey}, http.MethodGet, "/_irsa-local/oidc-provider?url="+url.QueryEscape(issuerURL), nil, &body)
 	return body.ARN, err
+}
+
+// liveAccounts asks a running AWS endpoint for its accounts.
+func liveAccounts(info AWSInfo) ([]string, error) {
+	var body struct {
+		Accounts []string `json:"accounts"`
+	}
+	err := envdir.AdminCall(context.Background(), envdir.Admin{Endpoint: info.Endpoint, Region: info.Region, AccessKeyID: info.AccessKeyID, SecretAccessKey: info.SecretAccessKey}, http.MethodGet, "/_irsa-local/accounts", nil, &body)
+	return orderAccounts(body.Accounts, info.AccountID), err
+}
+
+// orderAccounts puts the default account first.
+func orderAccounts(ids []string, def string) []string {
+	out := []string{def}
+	for _, id := range ids {
+		if id != def {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // kindCluster is the kind cluster an environment in kind mode runs ("" in

@@ -604,6 +604,7 @@ func (e *Env) Describe(ctx context.Context) Description {
 	d.AWS.OIDCProviderARN = e.provider
 	if e.aws != nil {
 		d.AWS.OIDCProviderARN = e.aws.OIDCProviderARN(e.issuerURL)
+		d.AWS.Accounts = orderAccounts(e.aws.Accounts(), e.cfg.AccountID)
 	}
 	clusterComps := e.clusterComponents(ctx)
 	backendComps := e.backendComponents(ctx)

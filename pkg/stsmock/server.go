@@ -632,6 +632,26 @@ func (s *Server) adminHandler() http.Handler {
 		writeJSON(w, http.StatusOK, s.clockState())
 	})
 	mux.HandleFunc("POST "+adminPrefix+"authorize", s.serveAuthorize)
+	mux.HandleFunc("POST "+adminPrefix+"assume", s.serveAssumeCheck)
+	mux.HandleFunc("GET "+adminPrefix+"accounts", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string][]string{"accounts": s.Accounts()})
+	})
+	mux.HandleFunc("POST "+adminPrefix+"accounts", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			ID string `json:"id"`
+		}
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil || !isAccountID(body.ID) {
+			writeAdminError(w, http.StatusBadRequest, "InvalidInput", `body must be {"id":"<12-digit account id>"}`)
+			return
+		}
+		if err := s.CreateAccount(body.ID); err != nil {
+			writeAdminError(w, http.StatusConflict, "LimitExceeded", err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string][]string{"accounts": s.Accounts()})
+	})
 	mux.HandleFunc("GET "+adminPrefix+"oidc-provider", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"arn": s.OIDCProviderARN(r.URL.Query().Get("url"))})
 	})

@@ -36,6 +36,8 @@ type flagpole struct {
 	RoleARN        string
 	Action         string
 	Resource       string
+	Assume         string
+	SessionTags    map[string]string
 	Kubeconfig     string
 	Issuer         string
 	TokenFile      string
@@ -76,6 +78,8 @@ AWS_PROFILE, AWS_ACCESS_KEY_ID...).`,
 	cmd.Flags().StringVar(&f.RoleARN, "role-arn", "", "role to check when no service account names one (no cluster, or no --service-account)")
 	cmd.Flags().StringVar(&f.Action, "action", "", "IAM action the role must be allowed, e.g. s3:ListBucket (with --resource)")
 	cmd.Flags().StringVar(&f.Resource, "resource", "", "resource ARN of --action, e.g. arn:aws:s3:::my-bucket")
+	cmd.Flags().StringVar(&f.Assume, "assume", "", "role the service account's role assumes next (sts:AssumeRole, any account); --action is then checked for it")
+	cmd.Flags().StringToStringVar(&f.SessionTags, "session-tag", nil, "session tag KEY=VALUE the workload passes with --assume (repeatable)")
 	cmd.Flags().StringVar(&f.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to check (default: the environment's, else KUBECONFIG)")
 	cmd.Flags().StringVar(&f.Issuer, "issuer", "", "issuer URL the chain must use (default: the environment's, else the apiserver's)")
 	cmd.Flags().StringVar(&f.TokenFile, "token", "", "diagnose the token in FILE instead of requesting one for the service account")
@@ -93,6 +97,8 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 		RoleARN:        f.RoleARN,
 		Action:         f.Action,
 		Resource:       f.Resource,
+		Assume:         f.Assume,
+		SessionTags:    f.SessionTags,
 	}
 	if f.TokenFile != "" {
 		b, err := os.ReadFile(f.TokenFile)
@@ -169,6 +175,18 @@ func withEnvironment(t *doctor.Target, f *flagpole, l envdir.Layout, d harness.D
 			return doctor.GatewayVerdict{}, false, err
 		}
 		return doctor.GatewayVerdict{Allowed: out.Allowed, Reason: out.Reason, Message: out.Message}, true, nil
+	}
+	t.AssumeHook = func(ctx context.Context, q doctor.AssumeQuestion) (doctor.AssumeVerdict, error) {
+		var out stsmock.AssumeCheckResult
+		in := stsmock.AssumeCheckRequest{RoleARN: q.RoleARN, TargetRoleARN: q.TargetRoleARN, Action: q.Action, Resource: q.Resource, Tags: q.Tags, Subject: q.Subject, Audience: q.Audience, Issuer: q.Issuer}
+		if err := envctl.Open(l).Admin(ctx, http.MethodPost, "/_irsa-local/assume", in, &out); err != nil {
+			return doctor.AssumeVerdict{}, err
+		}
+		v := doctor.AssumeVerdict{Allowed: out.Allowed, Reason: out.Reason, Message: out.Message, Refused: out.Refused}
+		if p := out.Permission; p != nil {
+			v.Permission = &doctor.GatewayVerdict{Allowed: p.Allowed, Reason: p.Reason, Message: p.Message}
+		}
+		return v, nil
 	}
 	switch {
 	case f.Kubeconfig != "":

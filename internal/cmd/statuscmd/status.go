@@ -55,6 +55,9 @@ func printText(s cli.Streams, d harness.Description) error {
 	fmt.Fprintf(w, "Credentials:\t%s / %s\n", d.AWS.AccessKeyID, d.AWS.SecretAccessKey)
 	fmt.Fprintf(w, "Region:\t%s\n", d.AWS.Region)
 	fmt.Fprintf(w, "Account:\t%s\n", d.AWS.AccountID)
+	if len(d.AWS.Accounts) > 1 {
+		fmt.Fprintf(w, "Other accounts:\t%s  (each one's root: its 12-digit id as access key, any secret)\n", strings.Join(d.AWS.Accounts[1:], ", "))
+	}
 	fmt.Fprintf(w, "Cluster:\t%s\n", d.Cluster.Mode)
 	if d.Cluster.KindCluster != "" {
 		fmt.Fprintf(w, "kind cluster:\t%s  (node image %s)\n", d.Cluster.KindCluster, d.Cluster.NodeImage)
