@@ -95,10 +95,10 @@ type AssumeCheckRequest struct {
 	Resource      string `json:"resource,omitempty"`
 	// Tags are session tags the hop passes (transitive, as a workload
 	// that chains further would pass them).
-	Tags    map[string]string `json:"tags,omitempty"`
-	Subject string            `json:"subject,omitempty"`
-	Audience      string `json:"audience,omitempty"`
-	Issuer        string `json:"issuer,omitempty"`
+	Tags     map[string]string `json:"tags,omitempty"`
+	Subject  string            `json:"subject,omitempty"`
+	Audience string            `json:"audience,omitempty"`
+	Issuer   string            `json:"issuer,omitempty"`
 }
 
 // AssumeCheckResult is the verdict. Refused says whose policy refused the
