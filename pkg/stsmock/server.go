@@ -330,6 +330,9 @@ type caller struct {
 	operator bool
 	account  string
 	session  *session
+	// temporary: the caller signed with a session token (a role session,
+	// or a root's from GetSessionToken).
+	temporary bool
 }
 
 // callerAccount is the account a signed caller belongs to.
@@ -509,6 +512,15 @@ func (s *Server) credentials(c *caller) sigv4.Credentials {
 		}
 		if !s.clock.Now().Before(sess.Expiration) {
 			return "", sigv4.ErrExpiredToken
+		}
+		c.temporary = true
+		if sess.Root != "" {
+			// GetSessionToken's session: the account root, for a while.
+			if _, ok := s.accounts.get(sess.Root); !ok {
+				return "", sigv4.ErrInvalidToken
+			}
+			c.admin, c.account = true, sess.Root
+			return sess.SecretAccessKey, nil
 		}
 		c.session = sess
 		return sess.SecretAccessKey, nil

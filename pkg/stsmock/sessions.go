@@ -4,12 +4,15 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +51,9 @@ type session struct {
 	// Transitive lists the keys that pass on to every later hop.
 	Tags       map[string]string `json:"tg,omitempty"`
 	Transitive []string          `json:"tt,omitempty"`
+	// Root, set on a session GetSessionToken issued, is the account whose
+	// root the session acts as; such a session has no role.
+	Root string `json:"root,omitempty"`
 	// Chain lists the links before this session, the origin first: the web
 	// identity or account root that started it and every role session that
 	// assumed a role since. A session with a chain was issued by
@@ -270,6 +276,39 @@ func newID(prefix string, n int) string {
 		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
 	}
 	return prefix + string(b)
+}
+
+// newAccessKeyID returns a temporary access key ID (ASIA + 16) that
+// carries account the way AWS's do, so that GetAccessKeyInfo, and the
+// offline decoders people use on keys they find, read the account back:
+// the 16 characters are the base32 of 10 bytes whose first 48 bits hold
+// the account ID shifted left by 7.
+func newAccessKeyID(account string) string {
+	acct, _ := strconv.ParseUint(account, 10, 64)
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	v := acct<<7 | uint64(b[5]&0x7f) | uint64(b[0]&0x80)<<40
+	for i := 0; i < 6; i++ {
+		b[i] = byte(v >> (8 * (5 - i)))
+	}
+	return "ASIA" + base32.StdEncoding.EncodeToString(b[:])
+}
+
+// accessKeyAccount reads the account back from an access key ID AWS's way,
+// or reports that the key has no account in it.
+func accessKeyAccount(id string) (string, bool) {
+	if len(id) != 20 || (!strings.HasPrefix(id, "ASIA") && !strings.HasPrefix(id, "AKIA")) {
+		return "", false
+	}
+	b, err := base32.StdEncoding.DecodeString(id[4:])
+	if err != nil || len(b) != 10 {
+		return "", false
+	}
+	var v uint64
+	for i := 0; i < 6; i++ {
+		v = v<<8 | uint64(b[i])
+	}
+	return fmt.Sprintf("%012d", (v&0x7fffffffff80)>>7), true
 }
 
 // newSecret returns a 40-character secret access key.

@@ -78,6 +78,16 @@ func (s *Server) serveSTS(w http.ResponseWriter, req *request, action string, re
 	case "GetCallerIdentity":
 		result = s.getCallerIdentity(req.caller)
 		rec.decide(true, "GetCallerIdentity needs no permission")
+	case "GetSessionToken":
+		result, err = s.getSessionToken(req.caller, req.p)
+		rec.ReadOnly = false
+		if out, ok := result.(*getSessionTokenResult); ok {
+			rec.ResponseElements = map[string]any{"credentials": map[string]string{"accessKeyId": out.Credentials.AccessKeyID, "expiration": out.Credentials.Expiration}}
+		}
+		rec.decide(err == nil, "GetSessionToken: the account root's own credentials")
+	case "GetAccessKeyInfo":
+		result, err = s.getAccessKeyInfo(req.p)
+		rec.decide(err == nil, "GetAccessKeyInfo needs no permission")
 	default:
 		err = awsquery.Errorf(400, "InvalidAction", "Could not find operation %s for version 2011-06-15", action)
 	}
@@ -419,7 +429,7 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p awsquery.Param
 
 	// 13. Issue.
 	sess := &session{
-		AccessKeyID:     newID("ASIA", 16),
+		AccessKeyID:     newAccessKeyID(account),
 		SecretAccessKey: newSecret(),
 		RoleARN:         roleARN,
 		RoleID:          roleID,
@@ -567,8 +577,72 @@ func (s *Server) getCallerIdentity(c *caller) any {
 			Arn:     c.session.assumedRoleARN(),
 		}
 	}
-	return &getCallerIdentityResult{UserID: s.account, Account: s.account, Arn: "arn:aws:iam::" + s.account + ":root"}
+	return &getCallerIdentityResult{UserID: c.account, Account: c.account, Arn: "arn:aws:iam::" + c.account + ":root"}
 }
+
+type getSessionTokenResult struct {
+	Credentials credentialsXML `xml:"Credentials"`
+}
+
+// getSessionToken issues temporary credentials of the calling account's
+// root. Role sessions may not call it; MFA is not emulated. A root's
+// session lasts one hour at most, as AWS caps it without an error.
+func (s *Server) getSessionToken(c *caller, p awsquery.Params) (any, *awsquery.Error) {
+	if c.session != nil || c.temporary {
+		return nil, awsquery.Errorf(403, "AccessDenied", "Cannot call GetSessionToken with session credentials")
+	}
+	var v awsquery.Validation
+	duration, has := v.CheckInt(p, "DurationSeconds", 900, 129600)
+	if e := v.Err(); e != nil {
+		return nil, e
+	}
+	if p.Has("SerialNumber") || p.Has("TokenCode") {
+		return nil, awsquery.Errorf(400, "ValidationError", "irsa-local does not emulate MFA devices: SerialNumber and TokenCode are not accepted")
+	}
+	if !has || duration > 3600 {
+		duration = 3600
+	}
+	now := s.clock.Now()
+	sess := &session{
+		AccessKeyID: newAccessKeyID(c.account), SecretAccessKey: newSecret(), Root: c.account,
+		Issued:     now.UTC().Truncate(time.Second),
+		Expiration: now.Add(time.Duration(duration) * time.Second).UTC().Truncate(time.Second),
+	}
+	token, err := s.seal.seal(sess)
+	if err != nil {
+		return nil, awsquery.Errorf(500, "ServiceFailure", "issue credentials: %v", err)
+	}
+	return &getSessionTokenResult{Credentials: credentialsXML{
+		AccessKeyID: sess.AccessKeyID, SecretAccessKey: sess.SecretAccessKey, SessionToken: token, Expiration: sess.Expiration.Format(time.RFC3339),
+	}}, nil
+}
+
+type getAccessKeyInfoResult struct {
+	Account string `xml:"Account"`
+}
+
+// getAccessKeyInfo names the account of an access key ID, read from the
+// key itself as AWS does: irsa-local's temporary keys carry it, an account
+// root's key is its ID, and the admin key is the default account's.
+func (s *Server) getAccessKeyInfo(p awsquery.Params) (any, *awsquery.Error) {
+	switch id := p.Get("AccessKeyId"); {
+	case id == s.adminKey:
+		return &getAccessKeyInfoResult{Account: s.defaultAccount}, nil
+	case isAccountID(id):
+		return &getAccessKeyInfoResult{Account: id}, nil
+	}
+	var v awsquery.Validation
+	id, _ := v.CheckString(p, "AccessKeyId", true, 16, 128, accessKeyPattern, `[\w]*`)
+	if e := v.Err(); e != nil {
+		return nil, e
+	}
+	if acct, ok := accessKeyAccount(id); ok {
+		return &getAccessKeyInfoResult{Account: acct}, nil
+	}
+	return nil, awsquery.Errorf(400, "InvalidParameterValue", "%s is not an access key ID: want ASIA or AKIA followed by 16 characters of A-Z and 2-7", id)
+}
+
+var accessKeyPattern = regexp.MustCompile(`^[\w]*$`)
 
 func contains(list []string, v string) bool {
 	for _, x := range list {

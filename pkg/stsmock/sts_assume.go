@@ -296,7 +296,7 @@ func (s *Server) assumeRole(c *caller, p awsquery.Params) (_ any, denial string,
 	now := s.clock.Now()
 	tags, trans := req.sessionTags(caller)
 	sess := &session{
-		AccessKeyID:     newID("ASIA", 16),
+		AccessKeyID:     newAccessKeyID(account),
 		SecretAccessKey: newSecret(),
 		RoleARN:         roleARN,
 		RoleID:          roleID,

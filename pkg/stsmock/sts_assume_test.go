@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -475,4 +476,104 @@ func do(t testing.TB, req *http.Request) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+func TestAccountsPersistAndReset(t *testing.T) {
+	f := newChainFixture(t)
+	ctx := context.Background()
+	// A restarted endpoint keeps account B, its roles and its bucket's
+	// owner: A's root still may not read B's bucket, B's root may.
+	f.startServer()
+	if got := strings.Join(f.srv.Accounts(), ","); got != accountA+","+accountB {
+		t.Fatalf("accounts after restart = %s", got)
+	}
+	iamB := iam.NewFromConfig(f.config(credentials.NewStaticCredentialsProvider(accountB, "x", "")))
+	if _, err := iamB.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("data")}); err != nil {
+		t.Fatalf("B's role after restart: %v", err)
+	}
+	if err := f.getObject(credentials.NewStaticCredentialsProvider("test", "test", "")); errorCode(err) != "AccessDenied" {
+		t.Fatalf("A's root after restart: %v, want AccessDenied", err)
+	}
+	if err := f.srv.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(f.srv.Accounts(), ","); got != accountA {
+		t.Fatalf("accounts after reset = %s", got)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(f.stateDir, "accounts")); len(entries) != 0 {
+		t.Errorf("account files left after reset: %v", entries)
+	}
+}
+
+// TestAccountLimit: a client cannot create accounts without end by
+// signing with ever new 12-digit keys.
+func TestAccountLimit(t *testing.T) {
+	f := newFixture(t)
+	for i := 1; i < maxAccounts; i++ {
+		if err := f.srv.CreateAccount(fmt.Sprintf("%012d", i)); err != nil {
+			t.Fatalf("account %d: %v", i, err)
+		}
+	}
+	c := sts.NewFromConfig(f.config(credentials.NewStaticCredentialsProvider("999999999999", "x", "")))
+	_, err := c.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	if errorCode(err) != "InvalidClientTokenId" {
+		t.Fatalf("the 101st account: %v, want InvalidClientTokenId", err)
+	}
+	if err := f.srv.CreateAccount("12345"); err == nil {
+		t.Error("CreateAccount accepted a 5-digit id")
+	}
+}
+
+func TestGetSessionTokenAndAccessKeyInfo(t *testing.T) {
+	f := newChainFixture(t)
+	ctx := context.Background()
+	rootB := sts.NewFromConfig(f.config(credentials.NewStaticCredentialsProvider(accountB, "x", "")))
+	out, err := rootB.GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(7200)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := out.Credentials
+	if d := time.Until(*c.Expiration); d > time.Hour+time.Minute {
+		t.Errorf("a root's session lasts %v, want one hour at most", d)
+	}
+	temp := credentials.NewStaticCredentialsProvider(*c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken)
+	id, err := sts.NewFromConfig(f.config(temp)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *id.Arn != "arn:aws:iam::"+accountB+":root" {
+		t.Errorf("caller = %s", *id.Arn)
+	}
+	// It acts as B's root: B's bucket is readable.
+	if err := f.getObject(temp); err != nil {
+		t.Errorf("GetObject with B's root session: %v", err)
+	}
+	if _, err := sts.NewFromConfig(f.config(temp)).GetSessionToken(ctx, &sts.GetSessionTokenInput{}); errorCode(err) != "AccessDenied" {
+		t.Errorf("GetSessionToken with session credentials: %v", err)
+	}
+	if _, err := sts.NewFromConfig(f.config(f.webIdentity())).GetSessionToken(ctx, &sts.GetSessionTokenInput{}); errorCode(err) != "AccessDenied" {
+		t.Errorf("GetSessionToken by a role session: %v", err)
+	}
+
+	// Every key names its account.
+	data, err := f.hop(f.webIdentity(), f.dataARN, withTeam("payments")).Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{*c.AccessKeyId: accountB, data.AccessKeyID: accountB, "test": accountA, accountB: accountB} {
+		info, err := f.sts.GetAccessKeyInfo(ctx, &sts.GetAccessKeyInfoInput{AccessKeyId: aws.String(key)})
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		if *info.Account != want {
+			t.Errorf("GetAccessKeyInfo(%s) = %s, want %s", key, *info.Account, want)
+		}
+	}
+	// AWS's own documentation example decodes to its account.
+	if acct, ok := accessKeyAccount("ASIAY34FZKBOKMUTVV7A"); !ok || acct != "609629065308" {
+		t.Errorf("decode ASIAY34FZKBOKMUTVV7A = %s %v", acct, ok)
+	}
+	if _, err := f.sts.GetAccessKeyInfo(ctx, &sts.GetAccessKeyInfoInput{AccessKeyId: aws.String("ASIA!!!!!!!!!!!!!!!!")}); errorCode(err) != "ValidationError" {
+		t.Errorf("a malformed key: %v", err)
+	}
 }
