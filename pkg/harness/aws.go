@@ -22,6 +22,25 @@ func (e *Env) AdminAWSConfig() aws.Config {
 	return e.awsConfig(credentials.NewStaticCredentialsProvider(DefaultAccessKeyID, DefaultSecretAccessKey, ""))
 }
 
+// AccountAWSConfig returns an aws.Config acting as the root of another
+// account of the environment: its 12-digit ID as the access key, any
+// secret. The account is created on first use; its roles, policies and
+// buckets are its own, and a call into another account's resources needs
+// that account's resource policy to allow it.
+func (e *Env) AccountAWSConfig(accountID string) aws.Config {
+	return e.awsConfig(credentials.NewStaticCredentialsProvider(accountID, DefaultSecretAccessKey, ""))
+}
+
+// AssumeRoleAWSConfig returns an aws.Config whose credentials come from
+// sts:AssumeRole of roleARN with the credentials of from, as
+// aws-sdk-go-v2's AssumeRoleProvider gets them for a profile with a
+// source_profile: from may be WebIdentityAWSConfig's (a role chain) or
+// an account's root.
+func (e *Env) AssumeRoleAWSConfig(from aws.Config, roleARN string, opts ...func(*stscreds.AssumeRoleOptions)) aws.Config {
+	prov := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(from), roleARN, opts...)
+	return e.awsConfig(aws.NewCredentialsCache(prov))
+}
+
 func (e *Env) awsConfig(creds aws.CredentialsProvider) aws.Config {
 	return aws.Config{
 		Region:       e.cfg.Region,

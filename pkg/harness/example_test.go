@@ -11,8 +11,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
 	"github.com/irsa-local/irsa-local/pkg/harness"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
@@ -52,6 +55,61 @@ func ExampleStart() {
 	arn := aws.ToString(id.Arn)
 	fmt.Println(arn[:strings.LastIndexByte(arn, '/')])
 	// Output: arn:aws:sts::000000000000:assumed-role/reader
+}
+
+// Role chaining across accounts: the service account's role (in the
+// default account) assumes a role of account 111111111111 with a session
+// tag, as aws-sdk-go-v2's AssumeRoleProvider does on top of the web
+// identity. The second account's role trusts the first role; the first
+// role's own policy must allow the hop too, as AWS requires across
+// accounts.
+func ExampleEnv_AssumeRoleAWSConfig() {
+	ctx := context.Background()
+	env, err := harness.Start(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer env.Stop(ctx)
+
+	appARN, err := env.CreateRole(ctx, "app", harness.TrustServiceAccount("demo", "app"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = env.PutRolePolicy(ctx, "app", "hop", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+		"Action":["sts:AssumeRole","sts:TagSession"],"Resource":"arn:aws:iam::111111111111:role/data"}]}`)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = iam.NewFromConfig(env.AccountAWSConfig("111111111111")).CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName: aws.String("data"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+			"Principal":{"AWS":"` + appARN + `"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := env.Token(issuer.TokenRequest{Namespace: "demo", ServiceAccount: "app",
+		Audiences: []string{"sts.amazonaws.com"}, Duration: time.Hour})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tokenFile := filepath.Join(os.TempDir(), fmt.Sprintf("irsa-local-example-chain-%d", os.Getpid()))
+	if err := os.WriteFile(tokenFile, []byte(tok), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(tokenFile)
+
+	pod := env.WebIdentityAWSConfig(appARN, tokenFile)
+	data := env.AssumeRoleAWSConfig(pod, "arn:aws:iam::111111111111:role/data", func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = "report"
+		o.Tags = []ststypes.Tag{{Key: aws.String("team"), Value: aws.String("payments")}}
+	})
+	id, err := sts.NewFromConfig(data).GetCallerIdentity(ctx, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(aws.ToString(id.Arn))
+	// Output: arn:aws:sts::111111111111:assumed-role/data/report
 }
 
 // The Go snippet of the README, on a local cluster (etcd, kube-apiserver
