@@ -69,60 +69,68 @@ func (w *world) withCredentials(creds map[string]any) []string {
 	return append(env, "AWS_ACCESS_KEY_ID="+creds["AccessKeyId"].(string), "AWS_SECRET_ACCESS_KEY="+creds["SecretAccessKey"].(string), "AWS_SESSION_TOKEN="+creds["SessionToken"].(string))
 }
 
+// terraformIn prepares a copy of examples/<example> in the world's home,
+// with vars as an auto-loaded file and the provider installed from the
+// offline mirror, and returns terraform run there (tf) and the same,
+// failing the spec on a non-zero exit (mustTF). A missing terraform or
+// mirror skips the spec (or fails it, with IRSA_LOCAL_REQUIRE_TERRAFORM=1).
+func terraformIn(w *world, example string, vars map[string]any) (dir string, tf func(...string) result, mustTF func(...string) string) {
+	terraform, err := exec.LookPath("terraform")
+	if err != nil {
+		missingTool("IRSA_LOCAL_REQUIRE_TERRAFORM", "terraform not found on PATH: %v", err)
+	}
+	mirror := os.Getenv("IRSA_LOCAL_TF_PLUGIN_MIRROR")
+	if mirror == "" {
+		mirror = "/opt/tf-plugins"
+	}
+	if _, err := os.Stat(filepath.Join(mirror, "registry.terraform.io", "hashicorp", "aws")); err != nil {
+		missingTool("IRSA_LOCAL_REQUIRE_TERRAFORM", "terraform provider mirror with hashicorp/aws not found: %v (set IRSA_LOCAL_TF_PLUGIN_MIRROR)", err)
+	}
+	// A copy of the example, so no state or provider lands in the repo;
+	// the variables go in as an auto-loaded file.
+	dir = filepath.Join(w.home, example)
+	ExpectWithOffset(1, os.MkdirAll(dir, 0o700)).To(Succeed())
+	tfFiles, err := filepath.Glob("../examples/" + example + "/*.tf")
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	ExpectWithOffset(1, tfFiles).NotTo(BeEmpty())
+	for _, f := range tfFiles {
+		b, err := os.ReadFile(f)
+		ExpectWithOffset(1, err).NotTo(HaveOccurred())
+		ExpectWithOffset(1, os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o600)).To(Succeed())
+	}
+	b, _ := json.Marshal(vars)
+	ExpectWithOffset(1, os.WriteFile(filepath.Join(dir, "terraform.tfvars.json"), b, 0o600)).To(Succeed())
+	// This machine's TF_CLI_CONFIG_FILE may name a file that does not
+	// exist; init installs the provider from the mirror, offline.
+	cliConfig := filepath.Join(w.home, "terraform.tfrc")
+	ExpectWithOffset(1, os.WriteFile(cliConfig, []byte("provider_installation {\n  filesystem_mirror {\n    path = \""+mirror+"\"\n  }\n}\n"), 0o600)).To(Succeed())
+	w.env = append(w.env, "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1")
+	tf = func(args ...string) result {
+		return w.cmd(terraform, nil, append([]string{"-chdir=" + dir}, args...)...)
+	}
+	mustTF = func(args ...string) string {
+		r := tf(args...)
+		ExpectWithOffset(1, r.code).To(Equal(0), "terraform %s: %s", strings.Join(args, " "), r.stderr)
+		return r.stdout
+	}
+	return dir, tf, mustTF
+}
+
 var _ = Describe("Terraform's AWS provider", Label("tools"), func() {
 	It("applies examples/terraform with the issuer as describe-cluster reports it, plans no change, and its role reads its bucket; destroy removes all", func() {
-		terraform, err := exec.LookPath("terraform")
-		if err != nil {
-			missingTool("IRSA_LOCAL_REQUIRE_TERRAFORM", "terraform not found on PATH: %v", err)
-		}
-		mirror := os.Getenv("IRSA_LOCAL_TF_PLUGIN_MIRROR")
-		if mirror == "" {
-			mirror = "/opt/tf-plugins"
-		}
-		if _, err := os.Stat(filepath.Join(mirror, "registry.terraform.io", "hashicorp", "aws")); err != nil {
-			missingTool("IRSA_LOCAL_REQUIRE_TERRAFORM", "terraform provider mirror with hashicorp/aws not found: %v (set IRSA_LOCAL_TF_PLUGIN_MIRROR)", err)
-		}
-
 		w := newWorld()
 		w.must("up", "--cluster", "none", "--no-oidc-provider")
 		s := w.status()
 		Expect(s.AWS.OIDCProviderARN).To(BeEmpty())
 		w.awsEnv(s)
 
-		// A copy of the example, so no state or provider lands in the repo;
-		// the variables go in as an auto-loaded file.
-		dir := filepath.Join(w.home, "terraform")
-		Expect(os.MkdirAll(dir, 0o700)).To(Succeed())
-		tfFiles, err := filepath.Glob("../examples/terraform/*.tf")
-		Expect(err).NotTo(HaveOccurred())
-		Expect(tfFiles).NotTo(BeEmpty())
-		for _, f := range tfFiles {
-			b, err := os.ReadFile(f)
-			Expect(err).NotTo(HaveOccurred())
-			Expect(os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o600)).To(Succeed())
-		}
 		// Upper case, as some tools print it: IAM keeps a thumbprint as
 		// written, so the next plan finds what it wrote.
 		thumbprint := strings.ToUpper(caThumbprint(s.Issuer.CAFile))
-		vars, _ := json.Marshal(map[string]any{
+		dir, tf, mustTF := terraformIn(w, "terraform", map[string]any{
 			"endpoint": s.AWS.Endpoint, "namespace": "demo", "service_account": "s3-reader",
 			"role_name": "tf-s3-reader", "bucket_name": "tf-demo", "thumbprints": []string{thumbprint},
 		})
-		Expect(os.WriteFile(filepath.Join(dir, "terraform.tfvars.json"), vars, 0o600)).To(Succeed())
-
-		// This machine's TF_CLI_CONFIG_FILE may name a file that does not
-		// exist; init installs the provider from the mirror, offline.
-		cliConfig := filepath.Join(w.home, "terraform.tfrc")
-		Expect(os.WriteFile(cliConfig, []byte("provider_installation {\n  filesystem_mirror {\n    path = \""+mirror+"\"\n  }\n}\n"), 0o600)).To(Succeed())
-		w.env = append(w.env, "TF_CLI_CONFIG_FILE="+cliConfig, "TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1")
-		tf := func(args ...string) result {
-			return w.cmd(terraform, nil, append([]string{"-chdir=" + dir}, args...)...)
-		}
-		mustTF := func(args ...string) string {
-			r := tf(args...)
-			ExpectWithOffset(1, r.code).To(Equal(0), "terraform %s: %s", strings.Join(args, " "), r.stderr)
-			return r.stdout
-		}
 
 		// The example registers the issuer exactly as the cluster reports it,
 		// port included, as configurations copied from EKS projects do.
@@ -194,6 +202,45 @@ var _ = Describe("Terraform's AWS provider", Label("tools"), func() {
 		Expect(gone.stderr).To(ContainSubstring("NoSuchEntity"))
 		buckets := w.mustAWS("s3api", "list-buckets")
 		Expect(buckets["Buckets"]).To(BeEmpty())
+	})
+})
+
+var _ = Describe("Terraform's AWS provider through a role chain", Label("tools"), func() {
+	It("applies examples/terraform-chain as the pod's web identity role hopping into another account", func() {
+		w := newWorld()
+		w.must("up", "--cluster", "none")
+		s := w.status()
+		w.awsEnv(s)
+		// The chain spec's roles and bucket, with a write grant for data
+		// in its own account; no service accounts without a cluster.
+		env := strings.Replace(chainEnvironment, "serviceAccounts: [{namespace: payments, name: reports, role: reports-app}]\n", "", 1)
+		env = strings.Replace(env, "      - name: unshared\n", `        inlinePolicies:
+          - name: write-terraform
+            document: {Version: "2012-10-17", Statement: [{Effect: Allow, Action: ["s3:PutObject", "s3:GetObject", "s3:GetObjectTagging", "s3:DeleteObject"], Resource: "arn:aws:s3:::shared-data/terraform/*"}]}
+      - name: unshared
+`, 1)
+		w.must("apply", "-f", w.writeFile("chain.yaml", env))
+		token := filepath.Join(w.home, "token")
+		Expect(os.WriteFile(token, []byte(w.must("token", "-n", chainNamespace, "--service-account", chainSA)), 0o600)).To(Succeed())
+
+		_, _, mustTF := terraformIn(w, "terraform-chain", map[string]any{
+			"endpoint": s.AWS.Endpoint, "web_identity_role_arn": "arn:aws:iam::" + s.AWS.AccountID + ":role/" + chainAppRole,
+			"web_identity_token_file": token, "role_arn": chainDataRole, "bucket": chainBucket,
+		})
+		// Nothing but the chain: no static keys for the provider to fall back on.
+		w.env = append(w.env, "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=")
+		mustTF("init", "-no-color")
+		mustTF("apply", "-auto-approve", "-no-color")
+		var out map[string]struct {
+			Value any `json:"value"`
+		}
+		Expect(json.Unmarshal([]byte(mustTF("output", "-json")), &out)).To(Succeed())
+		Expect(out["caller_arn"].Value).To(Equal("arn:aws:sts::" + chainAccount + ":assumed-role/data/terraform"))
+
+		// The object is in account B's bucket, and the trail names the chain.
+		trail := w.must("trail")
+		Expect(trail).To(ContainSubstring("s3:PutObject by arn:aws:sts::" + chainAccount + ":assumed-role/data/terraform via system:serviceaccount:" + chainNamespace + ":" + chainSA + " (web identity)"))
+		mustTF("destroy", "-auto-approve", "-no-color")
 	})
 })
 
