@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a bounded time (FUZZTIME each, default 20s):
-# S3 keys through the object store, the admin API, policy parsing, SigV4
+# S3 keys through the object store, the admin API, AssumeRole's parameters,
+# policy parsing, SigV4
 # verification and the forwarded services' request models. A failing input
 # is saved under the package's testdata/fuzz/, where go test replays it
 # from then on. Ends with a
@@ -10,6 +11,7 @@ fuzztime="${FUZZTIME:-20s}"
 targets=(
   "./internal/s3store FuzzKeys"
   "./pkg/stsmock FuzzAdminAPI"
+  "./pkg/stsmock FuzzAssumeRole"
   "./pkg/policy FuzzParse"
   "./internal/sigv4 FuzzVerify"
   "./internal/sigv4 FuzzParse"

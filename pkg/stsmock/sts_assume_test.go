@@ -26,6 +26,7 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/irsa-local/irsa-local/internal/awsquery"
 	"github.com/irsa-local/irsa-local/internal/trail"
 	"github.com/irsa-local/irsa-local/pkg/policy"
 )
@@ -50,7 +51,7 @@ type chainFixture struct {
 	trailPath       string
 }
 
-func newChainFixture(t *testing.T) *chainFixture {
+func newChainFixture(t testing.TB) *chainFixture {
 	t.Helper()
 	trailPath := filepath.Join(t.TempDir(), "trail.jsonl")
 	f := &chainFixture{fixture: newFixture(t, WithTrail(trailPath)), trailPath: trailPath}
@@ -576,4 +577,49 @@ func TestGetSessionTokenAndAccessKeyInfo(t *testing.T) {
 	if _, err := f.sts.GetAccessKeyInfo(ctx, &sts.GetAccessKeyInfoInput{AccessKeyId: aws.String("ASIA!!!!!!!!!!!!!!!!")}); errorCode(err) != "ValidationError" {
 		t.Errorf("a malformed key: %v", err)
 	}
+}
+
+// FuzzAssumeRole sends AssumeRole whatever parameters a hostile caller
+// might: it must answer with an AWS error or credentials, never panic or
+// fail as a server, and what it issues must hold at most 50 tags, keep an
+// inherited transitive tag and open again.
+func FuzzAssumeRole(f *testing.F) {
+	fx := newChainFixture(f)
+	creds, err := fx.hop(fx.webIdentity(), fx.dataARN, withTeam("payments")).Retrieve(context.Background())
+	if err != nil {
+		f.Fatal(err)
+	}
+	sess, err := fx.srv.seal.open(creds.AccessKeyID, creds.SessionToken)
+	if err != nil {
+		f.Fatal(err)
+	}
+	c := &caller{session: sess}
+	f.Add("arn:aws:iam::111111111111:role/data", "s", "team", "x", "team", "3600", "", "")
+	f.Add("arn:aws:iam::000000000000:role/app", "a b", "aws:x", "", "nope", "99999", "ab", "{")
+	f.Add("arn:aws:iam::111111111111:role/../data", "ok", "k", strings.Repeat("v", 300), "", "-1", "../../etc", "not json")
+	f.Fuzz(func(t *testing.T, role, name, key, value, transitive, duration, source, sessPolicy string) {
+		p := awsquery.Params{"RoleArn": {role}, "RoleSessionName": {name}, "Tags.member.1.Key": {key}, "Tags.member.1.Value": {value},
+			"TransitiveTagKeys.member.1": {transitive}, "DurationSeconds": {duration}}
+		if source != "" {
+			p["SourceIdentity"] = []string{source}
+		}
+		if sessPolicy != "" {
+			p["Policy"] = []string{sessPolicy}
+		}
+		out, _, e := fx.srv.assumeRole(c, p)
+		if e != nil {
+			if e.Status >= 500 || e.Code == "" || e.Message == "" {
+				t.Fatalf("error %+v", e)
+			}
+			return
+		}
+		res := out.(*assumeRoleResult)
+		issued, err := fx.srv.seal.open(res.Credentials.AccessKeyID, res.Credentials.SessionToken)
+		if err != nil {
+			t.Fatalf("issued session does not open: %v", err)
+		}
+		if len(issued.Tags) > maxSessionTags || issued.Tags["team"] != "payments" {
+			t.Fatalf("issued tags %v", issued.Tags)
+		}
+	})
 }
