@@ -70,11 +70,6 @@ type hop struct {
 	Subject string `json:"s,omitempty"`
 }
 
-// chained says the session came from role chaining.
-func (s *session) chained() bool {
-	return len(s.Chain) > 0 && s.Chain[len(s.Chain)-1].Type == "AssumedRole"
-}
-
 // links returns the chain a session passes on to a session it assumes:
 // its own chain and itself.
 func (s *session) links() []hop {
