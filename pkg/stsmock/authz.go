@@ -234,10 +234,16 @@ func (s *Server) authorizeS3(req *request, sr *s3Request) (bool, string) {
 
 // eksAuthorized runs answer if the caller may perform action on resource.
 func (s *Server) eksAuthorized(w http.ResponseWriter, req *request, action, resource string, answer func() (int, any)) {
-	if c := req.caller; c != nil && c.session != nil {
-		res := s.authorizeSession(c.session, action, resource, nil, nil)
+	// The cluster is the default account's; another account's caller
+	// needs a resource policy EKS clusters do not have.
+	if c := req.caller; c != nil && (c.session != nil || c.callerAccount() != s.defaultAccount) {
+		res := s.authorizeCall(c, action, resource, s.defaultAccount, nil, nil)
 		if !res.Allowed() {
-			writeEKSError(w, req.id, 403, "AccessDeniedException", "User: "+c.session.assumedRoleARN()+" is not authorized to perform: "+action+" on resource: "+resource)
+			who := "arn:aws:iam::" + c.account + ":root"
+			if c.session != nil {
+				who = c.session.assumedRoleARN()
+			}
+			writeEKSError(w, req.id, 403, "AccessDeniedException", "User: "+who+" is not authorized to perform: "+action+" on resource: "+resource)
 			return
 		}
 	}

@@ -99,3 +99,19 @@ func TestGetCallerIdentityCannotBeDenied(t *testing.T) {
 		t.Fatalf("GetCallerIdentity under an explicit deny: %v %v", who, err)
 	}
 }
+
+// TestEKSClusterIsTheDefaultAccounts: another account's root, and its
+// role sessions whatever their policies say, cannot read the cluster,
+// which has no resource policy to grant them.
+func TestEKSClusterIsTheDefaultAccounts(t *testing.T) {
+	f := newFixture(t, WithEKSCluster(EKSCluster{Name: "demo", IssuerURL: "https://127.0.0.1:1234/id/X", CertificateAuthority: []byte("-----BEGIN CERTIFICATE-----\n"), CreatedAt: time.Now()}))
+	ctx := context.Background()
+	root := eks.NewFromConfig(f.config(credentials.NewStaticCredentialsProvider("111111111111", "x", "")))
+	_, err := root.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String("demo")})
+	if errorCode(err) != "AccessDeniedException" || !strings.Contains(err.Error(), "User: arn:aws:iam::111111111111:root is not authorized to perform: eks:DescribeCluster") {
+		t.Fatalf("another account's root: %v", err)
+	}
+	if _, err := eks.NewFromConfig(f.cfg).DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String("demo")}); err != nil {
+		t.Fatalf("the default account's root: %v", err)
+	}
+}
