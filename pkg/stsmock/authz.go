@@ -220,7 +220,8 @@ func (s *Server) authorizeS3(req *request, sr *s3Request) (bool, string) {
 	var reasons []string
 	for _, a := range checks {
 		owner := s.bucketOwner(a.bucket)
-		if sr.op.Name == "CreateBucket" && c != nil {
+		if (sr.op.Name == "CreateBucket" || a.bucket == "") && c != nil {
+			// A new bucket, or the caller's own listing.
 			owner = c.callerAccount()
 		}
 		res := s.authorizeCall(c, a.action, a.resource, owner, s.bucketPolicy(a.bucket), s.s3Context(req.r, sr))

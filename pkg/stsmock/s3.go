@@ -325,6 +325,10 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 		s.serveBucketPolicy(w, req, sr, rec)
 		return
 	}
+	if op.Name == "ListBuckets" {
+		s.listBuckets(w, req, rec)
+		return
+	}
 	if s.serveS3Config(w, req, sr, rec) {
 		return
 	}

@@ -216,10 +216,17 @@ func (c *s3Call) getLocation() {
 
 // canonicalUserID is the account's S3 canonical user ID: 64 hex digits,
 // stable for the account.
-func (s *Server) canonicalUserID() string {
-	sum := sha256.Sum256([]byte("irsa-local canonical user " + s.account))
+func (s *Server) canonicalUserID() string { return canonicalUserIDOf(s.account) }
+
+// canonicalUserIDOf is account's S3 canonical user ID.
+func canonicalUserIDOf(account string) string {
+	sum := sha256.Sum256([]byte("irsa-local canonical user " + account))
 	return hex.EncodeToString(sum[:])
 }
+
+// bucketOwnerID is the canonical user ID of the account that owns the
+// call's bucket, which ACLs and listings name as the owner.
+func (c *s3Call) bucketOwnerID() string { return canonicalUserIDOf(c.s.bucketOwner(c.sr.bucket)) }
 
 type s3Owner struct {
 	ID string `xml:"ID"`
@@ -245,7 +252,7 @@ type accessControlPolicy struct {
 }
 
 func (c *s3Call) ownerACL() accessControlPolicy {
-	id := c.s.canonicalUserID()
+	id := c.bucketOwnerID()
 	return accessControlPolicy{
 		Owner: s3Owner{ID: id},
 		Grants: []s3Grant{{
@@ -266,7 +273,7 @@ func (c *s3Call) putObjectACL() { c.putOwnerOnlyACL("private", "bucket-owner-ful
 // header naming the owner, or such an AccessControlPolicy body.
 func (c *s3Call) putOwnerOnlyACL(allowed ...string) {
 	r := c.req.r
-	owner := c.s.canonicalUserID()
+	owner := c.bucketOwnerID()
 	refuse := func() {
 		c.fail("AccessControlListNotSupported", http.StatusBadRequest, "The bucket does not allow ACLs")
 	}
@@ -543,7 +550,7 @@ func (c *s3Call) listVersions() {
 			}
 		}
 	}
-	owner := s3Owner{ID: c.s.canonicalUserID()}
+	owner := s3Owner{ID: c.bucketOwnerID()}
 	for _, e := range entries {
 		if e.content == nil {
 			out.CommonPrefixes = append(out.CommonPrefixes, s3CommonPrefix{Prefix: enc(e.key)})
@@ -557,6 +564,35 @@ func (c *s3Call) listVersions() {
 		})
 	}
 	c.xml(out)
+}
+
+// ---- ListBuckets
+
+// listBuckets lists the buckets of the caller's account, as S3 does: the
+// namespace is global, the listing is not.
+func (s *Server) listBuckets(w http.ResponseWriter, req *request, rec *eventRecord) {
+	account := s.defaultAccount
+	if req.caller != nil {
+		account = req.caller.callerAccount()
+	}
+	all, err := s.s3.backend.ListBuckets()
+	if err != nil {
+		rec.fail("InternalError", "")
+		s.record(rec)
+		writeS3Error(w, req.r, req.id, "InternalError", 500, "We encountered an internal error. Please try again.")
+		return
+	}
+	out := gofakes3.Storage{Xmlns: "http://s3.amazonaws.com/doc/2006-03-01/", Owner: &gofakes3.UserInfo{ID: canonicalUserIDOf(account), DisplayName: account}}
+	for _, b := range all {
+		if s.bucketOwner(b.Name) == account {
+			out.Buckets = append(out.Buckets, b)
+		}
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("x-amz-request-id", req.id)
+	_, _ = io.WriteString(w, xml.Header)
+	_ = xml.NewEncoder(w).Encode(&out)
+	s.record(rec)
 }
 
 // ---- HeadBucket

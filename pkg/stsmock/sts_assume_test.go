@@ -403,6 +403,19 @@ func TestAssumeRoleRules(t *testing.T) {
 				t.Errorf("account B lists A's role app")
 			}
 		}
+		// Bucket names are global; listings are per account.
+		if _, err := s3.NewFromConfig(f.cfg, func(o *s3.Options) { o.UsePathStyle = true }).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("a-bucket")}); err != nil {
+			t.Fatal(err)
+		}
+		for cfg, want := range map[*aws.Config]string{&f.cfg: "a-bucket", ptr(f.config(credentials.NewStaticCredentialsProvider(accountB, "x", ""))): "shared-data"} {
+			out, err := s3.NewFromConfig(*cfg, func(o *s3.Options) { o.UsePathStyle = true }).ListBuckets(ctx, &s3.ListBucketsInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Buckets) != 1 || *out.Buckets[0].Name != want {
+				t.Errorf("ListBuckets = %+v, want only %s", out.Buckets, want)
+			}
+		}
 	})
 }
 
@@ -452,6 +465,8 @@ func TestWebIdentityTokenSessionTags(t *testing.T) {
 }
 
 var timeZero time.Time
+
+func ptr[T any](v T) *T { return &v }
 
 var sessionNamePart = regexp.MustCompile(`assumed-role/([\w+=,.@-]+)/[\w+=,.@-]+`)
 
