@@ -37,5 +37,9 @@ var _ = Describe("docs/walkthrough.md", Label("local"), func() {
 		Expect(r.stdout).To(ContainSubstring("s3cr3t"))
 		Expect(r.stdout).To(ContainSubstring(`"MD5OfMessageBody"`))
 		Expect(r.stdout).To(MatchRegexp(`why: dynamodb:GetItem on arn:aws:dynamodb:us-east-1:\d{12}:table/carts: implicitly denied: condition ForAllValues:StringEquals on "dynamodb:LeadingKeys" expected every value to be "alice" but the request had "bob"`))
+		// Across accounts: doctor's fix names the missing statement, and the
+		// second hop reads the other account's report.
+		Expect(r.stdout).To(ContainSubstring("add this statement to a policy of role s3-reader-role"))
+		Expect(r.stdout).To(ContainSubstring("q3 figures"))
 	})
 })
