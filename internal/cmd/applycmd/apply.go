@@ -51,7 +51,15 @@ func Run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, file string) err
 	if err := envctl.Open(l).ApplyFile(ctx, f); err != nil {
 		return env.Explain(l, err)
 	}
-	fmt.Fprintf(s.ErrOut, "✓ Applied %s: %d role(s), %d policy(ies), %d bucket(s), %d service account(s).\n",
-		file, len(f.Roles), len(f.Policies), len(f.Buckets), len(f.ServiceAccounts))
+	roles, policies, buckets := len(f.Roles), len(f.Policies), len(f.Buckets)
+	for _, a := range f.Accounts {
+		roles, policies, buckets = roles+len(a.Roles), policies+len(a.Policies), buckets+len(a.Buckets)
+	}
+	accounts := ""
+	if len(f.Accounts) > 0 {
+		accounts = fmt.Sprintf(" in %d account(s)", len(f.Accounts)+1)
+	}
+	fmt.Fprintf(s.ErrOut, "✓ Applied %s: %d role(s), %d policy(ies), %d bucket(s)%s, %d service account(s).\n",
+		file, roles, policies, buckets, accounts, len(f.ServiceAccounts))
 	return nil
 }
