@@ -183,9 +183,36 @@ func (s *Server) sessionContext(sess *session) policy.Context {
 		Audience:       sess.Audience,
 		Provider:       sess.Provider,
 		ProviderKeys:   sess.ProviderKeys,
-		Tags:           sess.Tags,
+		Tags:           s.principalTags(sess),
 		SourceIdentity: sess.SourceIdentity,
 	}, s.region, s.clock.Now())
+}
+
+// principalTags are what aws:PrincipalTag/… reads for a role session: the
+// role's own tags, and its session tags, which win over a role tag of the
+// same key whatever its case.
+func (s *Server) principalTags(sess *session) map[string]string {
+	var roleTags []tag
+	if st, ok := s.accounts.get(sess.account()); ok {
+		st.mu.RLock()
+		if r, ok := st.roleByARN(sess.account(), sess.RoleARN); ok {
+			roleTags = r.Tags
+		}
+		st.mu.RUnlock()
+	}
+	if len(roleTags) == 0 {
+		return sess.Tags
+	}
+	out := make(map[string]string, len(roleTags)+len(sess.Tags))
+	for _, t := range roleTags {
+		if _, overridden := tagKey(sess.Tags, t.Key); !overridden {
+			out[t.Key] = t.Value
+		}
+	}
+	for k, v := range sess.Tags {
+		out[k] = v
+	}
+	return out
 }
 
 // authorizeS3 decides an S3 request: an account root may do anything to

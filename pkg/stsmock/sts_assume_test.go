@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
@@ -637,4 +638,24 @@ func FuzzAssumeRole(f *testing.F) {
 			t.Fatalf("issued tags %v", issued.Tags)
 		}
 	})
+}
+
+// TestRoleTagsArePrincipalTags: aws:PrincipalTag reads the role's tags
+// too, and a session tag of the same key wins.
+func TestRoleTagsArePrincipalTags(t *testing.T) {
+	f := newChainFixture(t)
+	ctx := context.Background()
+	if _, err := f.iamB.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String("data"), Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("payments")}}}); err != nil {
+		t.Fatal(err)
+	}
+	// No session tag: the role's tag satisfies the bucket policy.
+	if err := f.getObject(f.hop(f.webIdentity(), f.dataARN)); err != nil {
+		t.Fatalf("GetObject with the role's tag: %v", err)
+	}
+	// A session tag of the same key, another case, overrides it.
+	if err := f.getObject(f.hop(f.webIdentity(), f.dataARN, func(o *stscreds.AssumeRoleOptions) {
+		o.Tags = []ststypes.Tag{{Key: aws.String("Team"), Value: aws.String("marketing")}}
+	})); errorCode(err) != "AccessDenied" {
+		t.Fatalf("GetObject with an overriding session tag: %v, want AccessDenied", err)
+	}
 }
