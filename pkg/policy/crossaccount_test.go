@@ -79,6 +79,15 @@ func TestPrincipalTagVariables(t *testing.T) {
 	if v, _ := ctx.Get("aws:SourceIdentity"); len(v) != 1 || v[0] != "alice" {
 		t.Fatalf("aws:SourceIdentity = %v", v)
 	}
+	// A session that did not come from a web identity has no provider
+	// keys; a role ARN that is no ARN has no account.
+	if v, ok := ctx.Get("aws:FederatedProvider"); ok {
+		t.Errorf("aws:FederatedProvider = %v for a chained session", v)
+	}
+	odd := SessionContext(SessionInfo{RoleARN: "not:an:arn", RoleID: "AROAEXAMPLE", SessionName: "s"}, "us-east-1", time.Now())
+	if v, _ := odd.Get("aws:PrincipalAccount"); len(v) != 1 || v[0] != "" {
+		t.Errorf("aws:PrincipalAccount of a malformed ARN = %q", v)
+	}
 	docs := named(t, "inline policy team-prefix", Identity, identityDoc(Version2012,
 		`{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket/${aws:PrincipalTag/team}/*"}`))
 	for key, want := range map[string]Decision{"payments/q3.csv": Allow, "marketing/q3.csv": ImplicitDeny} {
