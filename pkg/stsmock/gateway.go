@@ -175,7 +175,9 @@ func (s *Server) serveGateway(w http.ResponseWriter, req *request, scope sigv4.S
 		defer s.gateway.backend.change(service)()
 	}
 	sw := &statusWriter{ResponseWriter: w}
-	// The call acts in the account that owns what it names.
+	// The call acts in, and is recorded for, the account that owns what
+	// it names.
+	rec.RecipientAccountID = owner
 	ctx := withAccount(req.r.Context(), owner)
 	ctx = context.WithValue(ctx, gatewayCallKey{}, &gatewayCall{id: req.id, service: service, region: region, body: body})
 	s.gateway.proxy.ServeHTTP(sw, req.r.WithContext(ctx))

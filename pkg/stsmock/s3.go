@@ -231,6 +231,10 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 	r := req.r
 	bucket, key := s.s3Address(r)
 	rec := s.s3Event(req, bucket, key)
+	if bucket != "" {
+		// The call is recorded for the account that owns the bucket.
+		rec.RecipientAccountID = s.bucketOwner(bucket)
+	}
 	fail := func(code string, status int, msg string, extra ...string) {
 		rec.fail(code, msg)
 		s.record(rec)

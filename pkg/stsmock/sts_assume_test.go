@@ -171,6 +171,9 @@ func TestChainAcrossAccountsWithSessionTag(t *testing.T) {
 		!strings.HasPrefix(sc.Chain[1].ARN, "arn:aws:sts::"+accountA+":assumed-role/app/") {
 		t.Fatalf("trail chain = %+v, want the web identity then app's session", sc)
 	}
+	if rec.RecipientAccountID != accountB {
+		t.Errorf("recipient account = %s, want the bucket's, %s", rec.RecipientAccountID, accountB)
+	}
 	if sc.SourceIdentity != "alice" || sc.SessionTags["team"] != "payments" {
 		t.Errorf("trail session = source identity %q, tags %v", sc.SourceIdentity, sc.SessionTags)
 	}
@@ -658,4 +661,41 @@ func TestRoleTagsArePrincipalTags(t *testing.T) {
 	})); errorCode(err) != "AccessDenied" {
 		t.Fatalf("GetObject with an overriding session tag: %v, want AccessDenied", err)
 	}
+}
+
+// TestCrossAccountS3RefusalGolden pins S3's answer to a cross-account read
+// refused on each side, with the reason the trail records.
+func TestCrossAccountS3RefusalGolden(t *testing.T) {
+	f := newChainFixture(t)
+	ctx := context.Background()
+	app, err := f.webIdentity().Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(name string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, f.http.URL+"/shared-data/report.csv", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Content-Sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+		signRequest(t, req, nil, "s3", app)
+		status, body := do(t, req)
+		reason := f.lastRecord("GetObject").IrsaLocal.Reason
+		out := sessionNamePart.ReplaceAllString(body+"\nreason: "+reason, "assumed-role/$1/SESSION")
+		out = regexp.MustCompile(`<HostId>[^<]*</HostId>`).ReplaceAllString(out, "<HostId>HOST-ID</HostId>")
+		checkGolden(t, name, status, out, nil)
+	}
+	// A's identity allows; B's bucket policy names only data.
+	f.putRolePolicy(f.iam, "app", "read-shared", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::shared-data/*"}]}`)
+	get("cross-account-s3-refused-by-owner")
+	// B's bucket policy names app; A's identity no longer allows.
+	if _, err := f.s3B.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("shared-data"), Policy: aws.String(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + f.appARN + `"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared-data/*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("app"), PolicyName: aws.String("read-shared")}); err != nil {
+		t.Fatal(err)
+	}
+	get("cross-account-s3-refused-by-caller")
 }
