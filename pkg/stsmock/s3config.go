@@ -214,11 +214,8 @@ func (c *s3Call) getLocation() {
 // (object ownership BucketOwnerEnforced). The owner has full control; only
 // an ACL saying exactly that may be put.
 
-// canonicalUserID is the account's S3 canonical user ID: 64 hex digits,
+// canonicalUserIDOf is an account's S3 canonical user ID: 64 hex digits,
 // stable for the account.
-func (s *Server) canonicalUserID() string { return canonicalUserIDOf(s.account) }
-
-// canonicalUserIDOf is account's S3 canonical user ID.
 func canonicalUserIDOf(account string) string {
 	sum := sha256.Sum256([]byte("irsa-local canonical user " + account))
 	return hex.EncodeToString(sum[:])
