@@ -130,7 +130,10 @@ func (p *CAPublisher) Run(ctx context.Context) error {
 	p.factory.Start(ctx.Done())
 	defer p.factory.Shutdown()
 	if !cache.WaitForCacheSync(ctx.Done(), p.synced...) {
-		return fmt.Errorf("sync ca publisher caches: %w", context.Cause(ctx))
+		// Only a stop ends the wait early: asked to stop before the caches
+		// synced (a webhook stopped moments after it started, or on a
+		// loaded machine) is a clean shutdown, not a failure.
+		return nil
 	}
 
 	var wg sync.WaitGroup

@@ -155,3 +155,18 @@ func TestNewCAPublisherRejectsEmptyBundle(t *testing.T) {
 		t.Fatal("empty bundle accepted")
 	}
 }
+
+// TestCAPublisherStoppedBeforeSyncIsClean: a publisher told to stop before
+// its caches synced returns nil, so a webhook stopped right after it
+// started does not report a failure.
+func TestCAPublisherStoppedBeforeSyncIsClean(t *testing.T) {
+	p, err := NewCAPublisher(fake.NewClientset(namespace("default")), []byte(testCAPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Run(ctx); err != nil {
+		t.Fatalf("Run stopped before sync: %v", err)
+	}
+}
