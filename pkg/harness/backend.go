@@ -47,9 +47,10 @@ func WithBackend(b Backend) Option {
 }
 
 // WithBackendURL forwards to an emulator the user runs (LocalStack, moto,
-// Floci) at url. It must act as the environment's account for the
-// credentials test/test, as LocalStack does by default and moto does with
-// MOTO_ACCOUNT_ID.
+// Floci) at url. It must act as the environment's default account for the
+// credentials test/test, as LocalStack does by default; moto takes every
+// call's account from the x-moto-account-id header irsa-local sends, as
+// long as it runs without MOTO_ACCOUNT_ID.
 func WithBackendURL(url string) Option {
 	return optionFunc(func(o *options) error {
 		if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {

@@ -31,10 +31,11 @@ import (
 type Backend struct {
 	// URL is the backend's endpoint, e.g. http://127.0.0.1:5000.
 	URL string
-	// AccessKeyID and SecretAccessKey sign forwarded calls (default
-	// test/test). The backend must act as the environment's account for
-	// them, as moto with MOTO_ACCOUNT_ID and LocalStack with its default
-	// do.
+	// AccessKeyID and SecretAccessKey sign forwarded calls of the default
+	// account (default test/test), for which the backend must act as that
+	// account, as LocalStack does by default. Calls of other accounts are
+	// signed with the account's 12-digit ID as the access key (LocalStack)
+	// and name it in x-moto-account-id (moto without MOTO_ACCOUNT_ID).
 	AccessKeyID, SecretAccessKey string
 	// Reset empties the backend; Server.Reset calls it. Nil when the
 	// backend cannot be reset.
