@@ -157,10 +157,17 @@ func (s *Server) serveGateway(w http.ResponseWriter, req *request, scope sigv4.S
 		return
 	}
 	owner := c.callerAccount()
-	if call != nil && len(call.Checks) > 0 {
-		owner = arnAccountOr(call.Checks[0].Resource, owner)
+	crosses := false // a check names another account's resource
+	if call != nil {
+		for i, ch := range call.Checks {
+			acct := arnAccountOr(ch.Resource, c.callerAccount())
+			if i == 0 {
+				owner = acct
+			}
+			crosses = crosses || acct != c.callerAccount()
+		}
 	}
-	if call != nil && (!c.admin || owner != c.account) {
+	if call != nil && (!c.admin || crosses) {
 		allowed, reason, denial := s.authorizeGateway(req.r.Context(), c, call, region)
 		rec.decide(allowed, reason)
 		if !allowed {
@@ -211,9 +218,10 @@ func (s *Server) authorizeGateway(ctx context.Context, c *caller, call *actions.
 		var res policy.Result
 		identityCounts := true
 		note := ""
-		if owner != callerAccount {
+		if owner != callerAccount || c.session == nil {
 			// Across accounts: the caller's policies and the resource's
-			// (a key policy too) must both allow.
+			// (a key policy too) must both allow. (A root in its own
+			// account may do anything.)
 			res = s.authorizeCall(c, ch.Action, ch.Resource, owner, resource, extra)
 		} else {
 			if call.Service == "kms" && doc != nil && !s.keyPolicyDelegates(doc, name, ch, extra, owner) {

@@ -579,3 +579,35 @@ func TestGatewayCrossAccountQueue(t *testing.T) {
 		t.Errorf("last record: %+v", last.IrsaLocal)
 	}
 }
+
+// TestGatewayRootCannotReachAcrossInAMultiResourceCall: an account root
+// may do anything in its own account, but a call naming its own table
+// first and another account's second is still authorized on the second.
+func TestGatewayRootCannotReachAcrossInAMultiResourceCall(t *testing.T) {
+	g := newGatewayFixture(t)
+	ctx := context.Background()
+	create := func(c *dynamodb.Client, name string) {
+		t.Helper()
+		_, err := c.CreateTable(ctx, &dynamodb.CreateTableInput{
+			TableName:            aws.String(name),
+			AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+			KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
+			BillingMode:          ddbtypes.BillingModePayPerRequest,
+		})
+		ok(t, "create table "+name, err)
+	}
+	rootB := dynamodb.NewFromConfig(g.config(credentials.NewStaticCredentialsProvider("111111111111", "any", "")))
+	create(dynamodb.NewFromConfig(g.admin), "ledger")
+	create(rootB, "scratch")
+	put := func(table string) ddbtypes.TransactWriteItem {
+		return ddbtypes.TransactWriteItem{Put: &ddbtypes.Put{TableName: aws.String(table), Item: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "x"}}}}
+	}
+	_, err := rootB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []ddbtypes.TransactWriteItem{
+		put("arn:aws:dynamodb:us-east-1:111111111111:table/scratch"),
+		put("arn:aws:dynamodb:us-east-1:000000000000:table/ledger"),
+	}})
+	apiError(t, err, "AccessDeniedException", "User: arn:aws:iam::111111111111:root is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:000000000000:table/ledger because no resource-based policy allows")
+	// Its own table alone is its own business.
+	_, err = rootB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("scratch"), Item: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "y"}}})
+	ok(t, "PutItem on B's own table", err)
+}
