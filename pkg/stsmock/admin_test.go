@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +239,36 @@ func TestOversizedBodiesAreRefusedUnread(t *testing.T) {
 		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body)+resp.Header.Get("x-amzn-ErrorType"), c.want) {
 			t.Errorf("%s with a 1 GiB body: %d %s", c.name, resp.StatusCode, body)
 		}
+	}
+}
+
+// TestAdminAccounts: the accounts endpoint creates and lists accounts,
+// refuses anything but 12 digits (no path can come of an id), and is the
+// admin credentials' alone: another account's root is refused.
+func TestAdminAccounts(t *testing.T) {
+	f := newFixture(t)
+	admin := &aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}
+	for _, bad := range []string{`{"id":"../../../etc/x"}`, `{"id":"11111111111"}`, `{"id":"1111111111111"}`, `{"id":"11111111111a"}`, `{"id":""}`, `{"id":"111111111111","x":1}`, `not json`} {
+		if code, body := f.adminCall(t, http.MethodPost, "/_irsa-local/accounts", "application/json", bad, admin, nil); code != http.StatusBadRequest || !strings.Contains(body, "InvalidInput") {
+			t.Errorf("POST %s: %d %s", bad, code, body)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(f.stateDir, "accounts")); len(entries) != 0 {
+		t.Fatalf("refused ids left files: %v", entries)
+	}
+	code, body := f.adminCall(t, http.MethodPost, "/_irsa-local/accounts", "application/json", `{"id":"222222222222"}`, admin, nil)
+	if code != http.StatusOK || !strings.Contains(body, `"222222222222"`) {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	if _, err := os.Stat(filepath.Join(f.stateDir, "accounts", "222222222222.json")); err != nil {
+		t.Fatalf("account file: %v", err)
+	}
+	code, body = f.adminCall(t, http.MethodGet, "/_irsa-local/accounts", "", "", admin, nil)
+	if code != http.StatusOK || body != `{"accounts":["000000000000","222222222222"]}`+"\n" {
+		t.Fatalf("list: %d %q", code, body)
+	}
+	root := &aws.Credentials{AccessKeyID: "222222222222", SecretAccessKey: "anything"}
+	if code, body := f.adminCall(t, http.MethodGet, "/_irsa-local/accounts", "", "", root, nil); code != http.StatusForbidden || !strings.Contains(body, "AccessDenied") {
+		t.Fatalf("another account's root: %d %s", code, body)
 	}
 }
