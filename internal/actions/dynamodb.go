@@ -133,7 +133,14 @@ func (p *parsed) partiQL(stmt string) error {
 	if m == nil {
 		return invalid("irsa-local cannot tell the verb and table of the PartiQL statement %q", truncate(stmt, 100))
 	}
-	verb := strings.ToUpper(strings.Fields(m[1])[0])
+	// The verb is the match's first letters: "SELECT!FROM" matches too, as
+	// \b sits before "!".
+	verb := ""
+	for v := range partiQLActions {
+		if strings.HasPrefix(strings.ToUpper(m[1]), v) {
+			verb = v
+		}
+	}
 	target := m[2]
 	table, index := target, ""
 	if strings.HasPrefix(target, `"`) {
