@@ -26,6 +26,17 @@ const (
 	TokenPath = "token"
 )
 
+// Container credentials (EKS Pod Identity) defaults, as upstream's
+// --container-credentials-* flags.
+const (
+	PodIdentityAudience   = "pods.eks.amazonaws.com"
+	PodIdentityMountPath  = "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount"
+	PodIdentityVolumeName = "eks-pod-identity-token"
+	PodIdentityTokenPath  = "eks-pod-identity-token"
+	// DefaultFullURI is the Pod Identity agent's address on every node.
+	DefaultFullURI = "http://169.254.170.23/v1/credentials"
+)
+
 // Emulator extension defaults.
 const (
 	// DefaultCAConfigMap names the ConfigMap holding the emulator's CA, by
@@ -68,7 +79,44 @@ type config struct {
 	region           string
 	regionalSTS      bool
 	emulator         *emulator
-	logger           *slog.Logger
+	// containerCredentials, when set, gives service accounts with a Pod
+	// Identity association the container-credentials mutation.
+	containerCredentials *containerCredentials
+	logger               *slog.Logger
+}
+
+type containerCredentials struct {
+	identities Identities
+	fullURI    string
+}
+
+// Identities says which service accounts have a Pod Identity association:
+// on EKS, the control plane's list in the webhook's container-credentials
+// configuration; in irsa-local, the emulator's associations.
+type Identities interface {
+	HasAssociation(namespace, serviceAccount string) bool
+}
+
+// WithContainerCredentials makes the mutator inject EKS Pod Identity's
+// container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI,
+// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE and a token for
+// pods.eks.amazonaws.com) into pods whose service account ids lists, in
+// place of the web-identity variables. fullURI is the agent's URL; ""
+// means DefaultFullURI.
+func WithContainerCredentials(ids Identities, fullURI string) Option {
+	return mutatorOption(func(c *config) error {
+		if ids == nil {
+			return errors.New("container credentials need the list of identities")
+		}
+		if fullURI == "" {
+			fullURI = DefaultFullURI
+		}
+		if u, err := url.Parse(fullURI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("container credentials URI %q is not an http(s) URL", fullURI)
+		}
+		c.containerCredentials = &containerCredentials{identities: ids, fullURI: fullURI}
+		return nil
+	})
 }
 
 // emulator is the validated form of EmulatorConfig.

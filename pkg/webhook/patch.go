@@ -22,6 +22,8 @@ const (
 	envEndpointURL      = "AWS_ENDPOINT_URL"
 	envEndpointURLSTS   = "AWS_ENDPOINT_URL_STS"
 	envCABundle         = "AWS_CA_BUNDLE"
+	envFullURI          = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+	envAuthTokenFile    = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
 	regionalSTSEndpoint = "regional"
 )
 
@@ -68,6 +70,13 @@ func BuildPatch(pod *corev1.Pod, sa *corev1.ServiceAccount, opts ...Option) ([]P
 // podSettings is everything the mutation of one pod depends on, after the
 // precedence rules have been applied.
 type podSettings struct {
+	// podIdentity: the service account has a Pod Identity association, so
+	// the pod gets the container-credentials variables and token instead
+	// of the web-identity ones.
+	podIdentity     bool
+	volume          string // the token volume's (and mount's) name
+	mountPath       string
+	tokenPath       string // the token's file name in the volume
 	roleARN         string
 	audience        string
 	regionalSTS     bool
@@ -79,7 +88,13 @@ type podSettings struct {
 
 // BuildPatch returns the JSON patch that upstream's webhook would return for
 // pod, whose service account is sa. It returns no operations when sa is nil
-// (not found) or has no role-arn annotation. pod and sa are not modified.
+// (not found), or has neither a role-arn annotation nor (with
+// WithContainerCredentials) a Pod Identity association. pod and sa are not
+// modified.
+//
+// A service account with an association gets the container-credentials
+// variables, volume and mount; its role-arn annotation is then ignored, as
+// upstream's webhook gives container credentials precedence.
 //
 // Precedence, as upstream:
 //
@@ -108,7 +123,7 @@ func (m *Mutator) BuildPatch(pod *corev1.Pod, sa *corev1.ServiceAccount) ([]Patc
 	}
 
 	var ops []PatchOperation
-	if !hasVolume(pod.Spec.Volumes, TokenVolumeName) {
+	if !hasVolume(pod.Spec.Volumes, s.volume) {
 		vol := m.tokenVolume(s)
 		if pod.Spec.Volumes != nil {
 			// Prepending keeps the index stable whatever the list holds.
@@ -138,25 +153,35 @@ func (m *Mutator) BuildPatch(pod *corev1.Pod, sa *corev1.ServiceAccount) ([]Patc
 func (m *Mutator) settings(pod *corev1.Pod, sa *corev1.ServiceAccount) (podSettings, bool) {
 	prefix := m.cfg.annotationPrefix + "/"
 	roleARN := sa.Annotations[prefix+annotationRoleARN]
-	if roleARN == "" {
+	cc := m.cfg.containerCredentials
+	podIdentity := cc != nil && cc.identities.HasAssociation(sa.Namespace, sa.Name)
+	if roleARN == "" && !podIdentity {
 		return podSettings{}, false
 	}
 	log := m.cfg.logger.With("namespace", sa.Namespace, "serviceAccount", sa.Name)
-	if !roleARNPattern.MatchString(roleARN) {
-		// Upstream injects it anyway; STS will reject it with a clearer error.
-		log.Warn("role ARN does not look like an IAM role ARN", "roleARN", roleARN)
-	}
-
 	s := podSettings{
 		roleARN:         roleARN,
 		audience:        m.cfg.audience,
 		regionalSTS:     m.cfg.regionalSTS,
 		tokenExpiration: m.cfg.tokenExpiration,
+		volume:          TokenVolumeName,
+		mountPath:       m.cfg.mountPath,
+		tokenPath:       TokenPath,
 	}
-	// Present-but-empty counts: upstream then requests a token with no
-	// explicit audience, which the apiserver fills with its own.
-	if v, ok := sa.Annotations[prefix+annotationAudience]; ok {
-		s.audience = v
+	if podIdentity {
+		s.podIdentity, s.roleARN = true, ""
+		s.audience, s.volume, s.mountPath, s.tokenPath = PodIdentityAudience, PodIdentityVolumeName, PodIdentityMountPath, PodIdentityTokenPath
+		s.tokenExpiration = DefaultTokenExpiration
+	} else {
+		if !roleARNPattern.MatchString(roleARN) {
+			// Upstream injects it anyway; STS will reject it with a clearer error.
+			log.Warn("role ARN does not look like an IAM role ARN", "roleARN", roleARN)
+		}
+		// Present-but-empty counts: upstream then requests a token with no
+		// explicit audience, which the apiserver fills with its own.
+		if v, ok := sa.Annotations[prefix+annotationAudience]; ok {
+			s.audience = v
+		}
 	}
 	if v, ok := sa.Annotations[prefix+annotationRegionalSTS]; ok {
 		if b, err := strconv.ParseBool(v); err == nil {
@@ -182,7 +207,7 @@ func (m *Mutator) settings(pod *corev1.Pod, sa *corev1.ServiceAccount) (podSetti
 	s.skip = m.containersToSkip(pod, prefix+annotationSkipContainers)
 
 	windows := isWindows(pod)
-	s.tokenFile = filePath(path.Join(m.cfg.mountPath, TokenPath), windows)
+	s.tokenFile = filePath(path.Join(s.mountPath, s.tokenPath), windows)
 	s.caBundle = filePath(path.Join(CAMountPath, CAKey), windows)
 	return s, true
 }
@@ -228,11 +253,13 @@ func (m *Mutator) mutateContainer(orig *corev1.Container, s podSettings) corev1.
 		return c
 	}
 
-	var hasWebIdentity, hasRegion, hasRegionalSTS, hasEndpoint, hasSTSEndpoint, hasCABundle bool
+	var hasWebIdentity, hasRegion, hasRegionalSTS, hasEndpoint, hasSTSEndpoint, hasCABundle, hasContainerCreds bool
 	for _, e := range c.Env {
 		switch e.Name {
 		case envRoleARN, envTokenFile:
 			hasWebIdentity = true
+		case envFullURI, envAuthTokenFile:
+			hasContainerCreds = true
 		case envRegion, envDefaultRegion:
 			hasRegion = true
 		case envRegionalSTS:
@@ -247,7 +274,7 @@ func (m *Mutator) mutateContainer(orig *corev1.Container, s podSettings) corev1.
 	}
 	// A container that already configures all three groups is treated as
 	// opted out, so it does not even get the mount.
-	if hasWebIdentity && hasRegion && hasRegionalSTS {
+	if !s.podIdentity && hasWebIdentity && hasRegion && hasRegionalSTS {
 		return c
 	}
 
@@ -261,8 +288,14 @@ func (m *Mutator) mutateContainer(orig *corev1.Container, s podSettings) corev1.
 			corev1.EnvVar{Name: envDefaultRegion, Value: m.cfg.region},
 			corev1.EnvVar{Name: envRegion, Value: m.cfg.region})
 	}
-	// Same pairing for the web-identity variables.
-	if !hasWebIdentity {
+	// Same pairing for the web-identity variables, and for the container
+	// credentials ones.
+	switch {
+	case s.podIdentity && !hasContainerCreds:
+		c.Env = append(c.Env,
+			corev1.EnvVar{Name: envFullURI, Value: m.cfg.containerCredentials.fullURI},
+			corev1.EnvVar{Name: envAuthTokenFile, Value: s.tokenFile})
+	case !s.podIdentity && !hasWebIdentity:
 		c.Env = append(c.Env,
 			corev1.EnvVar{Name: envRoleARN, Value: s.roleARN},
 			corev1.EnvVar{Name: envTokenFile, Value: s.tokenFile})
@@ -283,11 +316,11 @@ func (m *Mutator) mutateContainer(orig *corev1.Container, s podSettings) corev1.
 		}
 	}
 
-	if !hasMount(c.VolumeMounts, TokenVolumeName) {
+	if !hasMount(c.VolumeMounts, s.volume) {
 		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{
-			Name:      TokenVolumeName,
+			Name:      s.volume,
 			ReadOnly:  true,
-			MountPath: m.cfg.mountPath,
+			MountPath: s.mountPath,
 		})
 	}
 	if e := m.cfg.emulator; e != nil && e.tls && !hasMount(c.VolumeMounts, CAVolumeName) {
@@ -303,14 +336,14 @@ func (m *Mutator) mutateContainer(orig *corev1.Container, s podSettings) corev1.
 func (m *Mutator) tokenVolume(s podSettings) corev1.Volume {
 	exp := s.tokenExpiration
 	return corev1.Volume{
-		Name: TokenVolumeName,
+		Name: s.volume,
 		VolumeSource: corev1.VolumeSource{
 			Projected: &corev1.ProjectedVolumeSource{
 				Sources: []corev1.VolumeProjection{{
 					ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
 						Audience:          s.audience,
 						ExpirationSeconds: &exp,
-						Path:              TokenPath,
+						Path:              s.tokenPath,
 					},
 				}},
 			},

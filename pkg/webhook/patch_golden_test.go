@@ -43,6 +43,22 @@ type goldenOptions struct {
 	Region           *string         `json:"region,omitempty"`
 	RegionalSTS      *bool           `json:"regionalSTS,omitempty"`
 	Emulator         *EmulatorConfig `json:"emulator,omitempty"`
+	// PodIdentity lists "namespace/serviceAccount" pairs with a Pod
+	// Identity association; FullURI is the agent's URL ("" for upstream's).
+	PodIdentity []string `json:"podIdentity,omitempty"`
+	FullURI     string   `json:"fullURI,omitempty"`
+}
+
+// identityList is a fixed Identities.
+type identityList []string
+
+func (l identityList) HasAssociation(namespace, serviceAccount string) bool {
+	for _, id := range l {
+		if id == namespace+"/"+serviceAccount {
+			return true
+		}
+	}
+	return false
 }
 
 func (o goldenOptions) build() []Option {
@@ -67,6 +83,9 @@ func (o goldenOptions) build() []Option {
 	}
 	if o.Emulator != nil {
 		opts = append(opts, WithEmulator(*o.Emulator))
+	}
+	if o.PodIdentity != nil {
+		opts = append(opts, WithContainerCredentials(identityList(o.PodIdentity), o.FullURI))
 	}
 	return opts
 }
