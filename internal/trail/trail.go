@@ -83,12 +83,15 @@ type SessionContext struct {
 
 // Hop is one earlier link of a role chain.
 type Hop struct {
-	// Type is "WebIdentity", "AssumedRole" or "Root".
+	// Type is "WebIdentity", "PodIdentity", "AssumedRole" or "Root".
 	Type string `json:"type"`
-	// ARN is the OIDC provider's, the role session's or the root's.
+	// ARN is the OIDC provider's, the Pod Identity association's, the role
+	// session's or the root's.
 	ARN string `json:"arn"`
-	// Subject is the web identity token's subject.
+	// Subject is the token's subject (system:serviceaccount:NS:SA).
 	Subject string `json:"subject,omitempty"`
+	// Pod is "namespace/name" of the pod a Pod Identity session is for.
+	Pod string `json:"pod,omitempty"`
 }
 
 // SessionIssuer is the role a session belongs to.

@@ -65,7 +65,7 @@ func (e *eventRecord) identity(s *Server, c *caller) {
 		}
 		ctx.SourceIdentity = sess.SourceIdentity
 		for _, h := range sess.Chain {
-			ctx.Chain = append(ctx.Chain, trail.Hop{Type: h.Type, ARN: h.ARN, Subject: h.Subject})
+			ctx.Chain = append(ctx.Chain, trail.Hop{Type: h.Type, ARN: h.ARN, Subject: h.Subject, Pod: h.Pod})
 		}
 		if len(sess.Chain) == 0 && sess.Provider != "" {
 			ctx.Chain = []trail.Hop{{Type: "WebIdentity", ARN: sess.Provider, Subject: sess.Subject}}

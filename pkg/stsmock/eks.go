@@ -85,6 +85,26 @@ func (s *Server) serveEKS(w http.ResponseWriter, req *request) {
 		s.eksAuthorized(w, req, "eks:DescribeClusterVersions", "*", func() (int, any) {
 			return 200, map[string]any{"clusterVersions": s.clusterVersions()}
 		})
+	case strings.HasPrefix(path, "/clusters/") && strings.Contains(path, "/pod-identity-associations"):
+		cluster, rest, _ := strings.Cut(path[len("/clusters/"):], "/")
+		cluster, _ = url.PathUnescape(cluster)
+		id, ok := strings.CutPrefix(rest, "pod-identity-associations")
+		if ok && (id == "" || (strings.HasPrefix(id, "/") && !strings.Contains(id[1:], "/"))) {
+			id, _ = url.PathUnescape(strings.TrimPrefix(id, "/"))
+			s.servePodIdentity(w, req, cluster, id)
+			return
+		}
+		writeEKSError(w, req.id, 404, "NotFoundException", "irsa-local's EKS endpoint does not serve "+r.Method+" "+awsquery.Truncate(path, awsquery.MaxEchoed))
+	case strings.HasPrefix(path, "/clusters/") && strings.Contains(path, "/addons"):
+		cluster, rest, _ := strings.Cut(path[len("/clusters/"):], "/")
+		cluster, _ = url.PathUnescape(cluster)
+		name, ok := strings.CutPrefix(rest, "addons")
+		if ok && (name == "" || (strings.HasPrefix(name, "/") && !strings.Contains(name[1:], "/"))) {
+			name, _ = url.PathUnescape(strings.TrimPrefix(name, "/"))
+			s.serveAddons(w, req, cluster, name)
+			return
+		}
+		writeEKSError(w, req.id, 404, "NotFoundException", "irsa-local's EKS endpoint does not serve "+r.Method+" "+awsquery.Truncate(path, awsquery.MaxEchoed))
 	case strings.HasPrefix(path, "/tags/"):
 		arn, _ := url.PathUnescape(path[len("/tags/"):])
 		s.serveEKSTags(w, req, arn)
@@ -158,13 +178,23 @@ func (s *Server) serveEKSTags(w http.ResponseWriter, req *request, arn string) {
 	// nothing about which clusters exist.
 	exists := func() bool { return s.cluster != nil && arn == s.cluster.arn(s.region, s.account) }
 	notFound := eksError{"ResourceNotFoundException", "No cluster found for arn: " + awsquery.Truncate(arn, awsquery.MaxEchoed) + "."}
+	change := s.updateClusterTags
+	get := func() map[string]string { return s.describeCluster()["tags"].(map[string]string) }
+	if s.cluster != nil && strings.HasPrefix(arn, s.associationARN("")) {
+		// An association's tags.
+		id := strings.TrimPrefix(arn, s.associationARN(""))
+		exists = func() bool { _, e := s.findAssociation(id); return e == nil }
+		notFound = eksError{"ResourceNotFoundException", "No Pod Identity Association found for the ID: " + awsquery.Truncate(id, awsquery.MaxEchoed) + "."}
+		change = func(f func(map[string]string)) (int, any) { return s.updateAssociationTags(id, f) }
+		get = func() map[string]string { a, _ := s.findAssociation(id); return nonNilTags(a.Tags) }
+	}
 	switch r.Method {
 	case http.MethodGet:
 		s.eksAuthorized(w, req, "eks:ListTagsForResource", arn, func() (int, any) {
 			if !exists() {
 				return 404, notFound
 			}
-			return 200, map[string]any{"tags": s.describeCluster()["tags"]}
+			return 200, map[string]any{"tags": get()}
 		})
 	case http.MethodPost:
 		var body struct {
@@ -178,7 +208,7 @@ func (s *Server) serveEKSTags(w http.ResponseWriter, req *request, arn string) {
 			if !exists() {
 				return 404, notFound
 			}
-			return s.updateClusterTags(func(tags map[string]string) {
+			return change(func(tags map[string]string) {
 				for k, v := range body.Tags {
 					tags[k] = v
 				}
@@ -190,7 +220,7 @@ func (s *Server) serveEKSTags(w http.ResponseWriter, req *request, arn string) {
 			if !exists() {
 				return 404, notFound
 			}
-			return s.updateClusterTags(func(tags map[string]string) {
+			return change(func(tags map[string]string) {
 				for _, k := range keys {
 					delete(tags, k)
 				}

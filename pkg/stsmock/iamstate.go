@@ -106,6 +106,8 @@ type iamState struct {
 	BucketOwners map[string]string `json:"bucketOwners,omitempty"`
 	// ClusterTags are the EKS cluster's tags (TagResource).
 	ClusterTags map[string]string `json:"clusterTags"`
+	// PodIdentity holds the cluster's Pod Identity associations by ID.
+	PodIdentity map[string]*Association `json:"podIdentityAssociations,omitempty"`
 
 	bucketDocs map[string]*policy.Document
 }
@@ -153,7 +155,7 @@ func newIAMState(path string) (*iamState, error) {
 }
 
 func (s *iamState) reset() {
-	s.Providers, s.Roles, s.Policies, s.BucketPolicies, s.BucketTags, s.bucketDocs, s.ClusterTags, s.BucketOwners = nil, nil, nil, nil, nil, nil, nil, nil
+	s.Providers, s.Roles, s.Policies, s.BucketPolicies, s.BucketTags, s.bucketDocs, s.ClusterTags, s.BucketOwners, s.PodIdentity = nil, nil, nil, nil, nil, nil, nil, nil, nil
 	s.fillMaps()
 }
 
@@ -178,6 +180,9 @@ func (s *iamState) fillMaps() {
 	}
 	if s.ClusterTags == nil {
 		s.ClusterTags = map[string]string{}
+	}
+	if s.PodIdentity == nil {
+		s.PodIdentity = map[string]*Association{}
 	}
 	if s.bucketDocs == nil {
 		s.bucketDocs = map[string]*policy.Document{}

@@ -49,6 +49,7 @@ type Server struct {
 	s3             *s3Store
 	s3Hosts        []string
 	cluster        *EKSCluster
+	binding        BindingChecker
 	trail          *trail.Writer
 	admin          http.Handler
 	gateway        *gateway
@@ -74,6 +75,7 @@ type config struct {
 	s3InMemory         bool
 	s3Hosts            []string
 	cluster            *EKSCluster
+	binding            BindingChecker
 	trailPath          string
 	backend            *Backend
 }
@@ -235,7 +237,7 @@ func New(opts ...Option) (*Server, error) {
 		clock: clock.NewOffset(0), log: c.logger, thumbprints: c.thumbprints,
 		iam: st, base: st, accounts: accts, defaultAccount: c.account,
 		sessionPolicies: &docCache{},
-		seal:            seal, s3: store, trail: tw, cluster: c.cluster,
+		seal:            seal, s3: store, trail: tw, cluster: c.cluster, binding: c.binding,
 		s3Hosts: append(c.s3Hosts, defaultS3Hosts(c.region)...),
 		keys:    newKeyFetcher(defaultKeyClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}), c.keyTTL),
 	}
@@ -381,6 +383,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveS3(w, req, signed)
 	case "eks":
 		s.serveEKS(w, req)
+	case "eks-auth":
+		s.serveEKSAuth(w, req)
 	default:
 		s.serveGateway(w, req, scope)
 	}

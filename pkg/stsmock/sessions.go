@@ -63,11 +63,13 @@ type session struct {
 
 // hop is one earlier link of a role chain.
 type hop struct {
-	// Type is "WebIdentity", "AssumedRole" or "Root".
+	// Type is "WebIdentity", "PodIdentity", "AssumedRole" or "Root".
 	Type string `json:"t"`
 	// ARN is the OIDC provider's, the session's or the root's.
 	ARN     string `json:"a"`
 	Subject string `json:"s,omitempty"`
+	// Pod is "namespace/name" of the pod a Pod Identity session is for.
+	Pod string `json:"pod,omitempty"`
 }
 
 // links returns the chain a session passes on to a session it assumes:

@@ -171,6 +171,20 @@ func (a *assumeRequest) inherit(caller *session) *awsquery.Error {
 	return nil
 }
 
+// addInherited adds the calling session's transitive tags to the
+// request's tags.
+func (a *assumeRequest) addInherited(caller *session) {
+	if caller == nil {
+		return
+	}
+	for _, k := range caller.Transitive {
+		if a.tags == nil {
+			a.tags = map[string]string{}
+		}
+		a.tags[k] = caller.Tags[k]
+	}
+}
+
 // sessionTags are the tags and transitive keys of a session issued for a,
 // with what caller passes on.
 func (a *assumeRequest) sessionTags(caller *session) (map[string]string, []string) {
@@ -232,6 +246,10 @@ func (s *Server) assumeRole(c *caller, p awsquery.Params) (_ any, denial string,
 	if e := req.inherit(caller); e != nil {
 		return nil, e.Message, e
 	}
+	// Inherited transitive tags are part of the request: the trust policy
+	// sees them as aws:RequestTag/… and must allow sts:TagSession, as the
+	// target roles of EKS Pod Identity associations rely on.
+	req.addInherited(caller)
 	if caller != nil && caller.SourceIdentity != "" {
 		if sourceIdentity != "" && sourceIdentity != caller.SourceIdentity {
 			e := awsquery.Errorf(400, "ValidationError", "The source identity of a role chain cannot be changed: the calling session's is %s", caller.SourceIdentity)
