@@ -49,9 +49,13 @@ func (e *Env) startCluster(ctx context.Context) error {
 	e.mu.Lock()
 	e.cluster = c
 	e.mu.Unlock()
-	if e.client, err = kubernetes.NewForConfig(c.RESTConfig()); err != nil {
+	client, err := kubernetes.NewForConfig(c.RESTConfig())
+	if err != nil {
 		return fmt.Errorf("create Kubernetes client: %w", err)
 	}
+	e.mu.Lock()
+	e.client = client
+	e.mu.Unlock()
 	e.step("Starting the pod identity webhook")
 	if err := e.startWebhook(ctx, e.cfg.IssuerHost, e.awsURL, nil); err != nil {
 		return err
@@ -78,6 +82,11 @@ func (e *Env) startWebhook(ctx context.Context, host, endpoint string, caBundle 
 		return err
 	}
 	opts := []webhook.Option{webhook.WithRegion(e.cfg.Region), webhook.WithRegionalSTS(true)}
+	if e.aws != nil {
+		// Service accounts with a Pod Identity association get the
+		// container credentials, as EKS's webhook gives them.
+		opts = append(opts, webhook.WithContainerCredentials(e.aws, ""))
+	}
 	if !e.opts.noEndpointInjection {
 		opts = append(opts, webhook.WithEmulator(webhook.EmulatorConfig{EndpointURL: endpoint}))
 	}

@@ -323,6 +323,7 @@ func (e *Env) startAWS(ctx context.Context, backendOpt stsmock.Option) error {
 		stsmock.WithTrustedCAs(e.ca.Cert),
 		stsmock.WithLogger(e.opts.logger.With("component", "aws")),
 		stsmock.WithTrail(e.layout.TrailFile()),
+		stsmock.WithBindingChecker(bindingChecker{e}),
 		stsmock.WithEKSCluster(stsmock.EKSCluster{
 			Name:                 e.cfg.ClusterName,
 			IssuerURL:            e.issuerURL,

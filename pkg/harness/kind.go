@@ -63,9 +63,13 @@ func (e *Env) startKind(ctx context.Context) error {
 	e.mu.Lock()
 	e.kind, e.nodeImage = c, image
 	e.mu.Unlock()
-	if e.client, err = kubernetes.NewForConfig(c.RESTConfig()); err != nil {
+	client, err := kubernetes.NewForConfig(c.RESTConfig())
+	if err != nil {
 		return fmt.Errorf("create Kubernetes client: %w", err)
 	}
+	e.mu.Lock()
+	e.client = client
+	e.mu.Unlock()
 	gw := c.Gateway()
 	cert, err := e.ca.Leaf(e.layout.PKIDir(), podAWSComponent, append(serverHosts(e.cfg.IssuerHost), gw))
 	if err != nil {

@@ -37,6 +37,9 @@ type PodSession struct {
 	Env []corev1.EnvVar
 	// TokenFile is where the token is kept.
 	TokenFile string
+	// PodIdentity: the pod got EKS Pod Identity's container credentials
+	// (its service account has an association), not a web identity.
+	PodIdentity bool
 
 	audience   string
 	expiration int64
@@ -48,8 +51,12 @@ type PodSession struct {
 }
 
 // podTokenPath is the path the webhook points AWS_WEB_IDENTITY_TOKEN_FILE at
-// inside a pod (Linux nodes).
-const podTokenPath = webhook.DefaultMountPath + "/" + webhook.TokenPath
+// inside a pod (Linux nodes); podIdentityTokenPath the one of
+// AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE.
+const (
+	podTokenPath         = webhook.DefaultMountPath + "/" + webhook.TokenPath
+	podIdentityTokenPath = webhook.PodIdentityMountPath + "/" + webhook.PodIdentityTokenPath
+)
 
 // DefaultPod is the pod a session creates when given none: one container
 // in the service account, never scheduled (there are no nodes).
@@ -96,10 +103,15 @@ func StartPodSession(ctx context.Context, client kubernetes.Interface, pod *core
 			s.Env = append(s.Env, v)
 		}
 	}
-	vol := tokenVolume(created)
+	vol := tokenVolume(created, webhook.PodIdentityVolumeName)
+	if vol != nil {
+		s.PodIdentity = true
+	} else {
+		vol = tokenVolume(created, webhook.TokenVolumeName)
+	}
 	if vol == nil {
 		if sa.Annotations[RoleARNAnnotation] == "" {
-			return nil, fmt.Errorf("pod identity for %s/%s: the service account has no %s annotation, so the webhook injected nothing", pod.Namespace, sa.Name, RoleARNAnnotation)
+			return nil, fmt.Errorf("pod identity for %s/%s: the service account has neither a %s annotation nor a Pod Identity association, so the webhook injected nothing", pod.Namespace, sa.Name, RoleARNAnnotation)
 		}
 		return nil, fmt.Errorf("pod identity for %s/%s: the pod came back without the %s volume: is the pod identity webhook registered?", pod.Namespace, sa.Name, webhook.TokenVolumeName)
 	}
@@ -113,7 +125,9 @@ func StartPodSession(ctx context.Context, client kubernetes.Interface, pod *core
 	}
 	s.TokenFile = filepath.Join(dir, "token")
 	for i := range s.Env {
-		if s.Env[i].Name == "AWS_WEB_IDENTITY_TOKEN_FILE" && s.Env[i].Value == podTokenPath {
+		switch {
+		case s.Env[i].Name == "AWS_WEB_IDENTITY_TOKEN_FILE" && s.Env[i].Value == podTokenPath,
+			s.Env[i].Name == "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" && s.Env[i].Value == podIdentityTokenPath:
 			s.Env[i].Value = s.TokenFile
 		}
 	}
@@ -123,11 +137,21 @@ func StartPodSession(ctx context.Context, client kubernetes.Interface, pod *core
 	return s, nil
 }
 
+// UseAgent points AWS_CONTAINER_CREDENTIALS_FULL_URI at a local agent's
+// URL: the one the webhook injects is the node's link-local address.
+func (s *PodSession) UseAgent(url string) {
+	for i := range s.Env {
+		if s.Env[i].Name == "AWS_CONTAINER_CREDENTIALS_FULL_URI" && s.Env[i].Value == webhook.DefaultFullURI {
+			s.Env[i].Value = url
+		}
+	}
+}
+
 // tokenVolume returns the service-account token projection of the
-// webhook's volume.
-func tokenVolume(p *corev1.Pod) *corev1.ServiceAccountTokenProjection {
+// webhook's volume called name.
+func tokenVolume(p *corev1.Pod, name string) *corev1.ServiceAccountTokenProjection {
 	for _, v := range p.Spec.Volumes {
-		if v.Name != webhook.TokenVolumeName || v.Projected == nil {
+		if v.Name != name || v.Projected == nil {
 			continue
 		}
 		for _, src := range v.Projected.Sources {
@@ -207,7 +231,10 @@ func (s *PodSession) Close(ctx context.Context) error {
 // pod's: a pod of the service account is created through the apiserver so
 // the webhook mutates it, its token comes from TokenRequest bound to the
 // pod, and stscreds.WebIdentityRoleProvider trades it at STS for the role in
-// AWS_ROLE_ARN. The returned func deletes the pod and the token file.
+// AWS_ROLE_ARN. For a service account with a Pod Identity association (which
+// takes precedence, as on EKS) the SDK's container-credentials provider asks
+// a local Pod Identity agent instead. The returned func deletes the pod and
+// the token file.
 func (e *Env) AWSConfigForServiceAccount(ctx context.Context, namespace, serviceAccount string) (aws.Config, func(), error) {
 	if e.client == nil {
 		return aws.Config{}, nil, errors.New("pod identity needs a cluster: start the environment with WithCluster(ClusterLocal)")
@@ -220,6 +247,17 @@ func (e *Env) AWSConfigForServiceAccount(ctx context.Context, namespace, service
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return aws.Config{}, nil, err
+	}
+	if s.PodIdentity {
+		cfg, stop, err := e.podIdentityAWSConfig(ctx, s)
+		if err != nil {
+			_ = s.Close(ctx)
+			return aws.Config{}, nil, err
+		}
+		if r := s.EnvValue("AWS_REGION"); r != "" {
+			cfg.Region = r
+		}
+		return cfg, func() { stop(); _ = s.Close(context.Background()) }, nil
 	}
 	roleARN := s.EnvValue("AWS_ROLE_ARN")
 	if roleARN == "" {

@@ -40,6 +40,12 @@ exactly the container's injected variables. AWS_WEB_IDENTITY_TOKEN_FILE points
 at a private copy of the token, refreshed at 80% of its lifetime as the kubelet
 does. The exit code is CMD's.
 
+A service account with an EKS Pod Identity association gets, as on EKS, the
+container credentials instead: AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE points at
+the token (audience pods.eks.amazonaws.com) and
+AWS_CONTAINER_CREDENTIALS_FULL_URI at a Pod Identity agent exec serves on a
+loopback port for as long as CMD runs.
+
 Nothing of the host's AWS set-up leaks in: AWS_* variables and AWS_PROFILE
 are dropped and HOME is an empty directory, so ~/.aws (profiles, static keys,
 the AWS CLI's credential cache) is out of reach. What runs is exactly the web
@@ -86,6 +92,21 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole, arg
 		return err
 	}
 	defer func() { _ = sess.Close(context.WithoutCancel(ctx)) }()
+	if sess.PodIdentity {
+		// The pod's agent address exists only on a node: serve one on a
+		// loopback port, which the SDKs accept, and point the pod's
+		// AWS_CONTAINER_CREDENTIALS_FULL_URI at it.
+		_, d, err := env.Describe()
+		if err != nil {
+			return err
+		}
+		a, err := harness.StartLocalAgent(ctx, d.AWS.Endpoint, d.AWS.Region, d.Cluster.Name)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		sess.UseAgent(a.URL)
+	}
 	home := tmp + "/home"
 	if err := os.Mkdir(home, 0o700); err != nil {
 		return fmt.Errorf("create empty home: %w", err)
