@@ -34,6 +34,8 @@ func (r *runner) assume(ctx context.Context) Check {
 	switch {
 	case t.Assume == "":
 		return skip(CheckAssume, "no --assume")
+	case r.pod != nil:
+		return skip(CheckAssume, "--assume follows a web identity; a Pod Identity association names its second hop itself (targetRoleArn), checked under "+CheckTrustPolicy)
 	case r.roleARN == "":
 		return skip(CheckAssume, "no first role to assume it from (see "+CheckServiceAccount+")")
 	case t.AssumeHook == nil:

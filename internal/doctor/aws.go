@@ -126,6 +126,9 @@ func (r *runner) trustingRole(ctx context.Context) string {
 
 func (r *runner) trustPolicy(ctx context.Context) Check {
 	t := r.t
+	if r.pod != nil {
+		return r.podIdentityTrust()
+	}
 	switch {
 	case r.roleMissing:
 		return skip(CheckTrustPolicy, "the role does not exist (see "+CheckServiceAccount+")")
@@ -179,6 +182,8 @@ func (r *runner) permissions(ctx context.Context) Check {
 		return skip(CheckPermissions, "no role: name an annotated --service-account, or --role-arn")
 	case r.iam == nil:
 		return skip(CheckPermissions, r.noIAM())
+	case r.pod != nil:
+		return r.podIdentityPermissions()
 	case t.Assume != "":
 		return r.assumedPermissions(ctx)
 	}

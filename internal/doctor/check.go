@@ -26,6 +26,7 @@ const (
 	CheckOIDCProvider   = "oidc-provider"
 	CheckServiceAccount = "service-account"
 	CheckWebhook        = "webhook"
+	CheckAgent          = "agent"
 	CheckTrustPolicy    = "trust-policy"
 	CheckAssume         = "assume"
 	CheckPermissions    = "permissions"

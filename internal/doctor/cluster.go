@@ -202,6 +202,18 @@ func (r *runner) serviceAccount(ctx context.Context) Check {
 	r.saFound = true
 	r.saAudience = sa.Annotations[audienceAnnotation]
 	arn := strings.TrimSpace(sa.Annotations[roleARNAnnotation])
+	if r.lookupAssociation(ctx); r.pod != nil {
+		v := r.pod
+		r.roleARN = v.RoleARN
+		what := fmt.Sprintf("%s/%s has Pod Identity association %s with role %s", t.Namespace, t.ServiceAccount, v.Association, v.AssociationRole)
+		if v.TargetRole != "" {
+			what += " (target role " + v.TargetRole + ")"
+		}
+		if arn != "" {
+			what += "; it takes precedence over the " + roleARNAnnotation + " annotation (" + arn + "), as on EKS"
+		}
+		return ok(CheckServiceAccount, what)
+	}
 	if arn == "" {
 		suggestion := "ROLE_ARN"
 		if found := r.trustingRole(ctx); found != "" {
@@ -209,7 +221,7 @@ func (r *runner) serviceAccount(ctx context.Context) Check {
 		}
 		return fail(CheckServiceAccount,
 			fmt.Sprintf("service account %s/%s has no %s annotation: the webhook leaves its pods alone", t.Namespace, t.ServiceAccount, roleARNAnnotation),
-			fmt.Sprintf("kubectl annotate serviceaccount %s -n %s %s=%s", t.ServiceAccount, t.Namespace, roleARNAnnotation, suggestion))
+			fmt.Sprintf("kubectl annotate serviceaccount %s -n %s %s=%s\nor, for EKS Pod Identity: %s", t.ServiceAccount, t.Namespace, roleARNAnnotation, suggestion, associationFix(t.ClusterName, t.Namespace, t.ServiceAccount)))
 	}
 	r.saAnnotated = true
 	r.roleARN = arn
@@ -248,7 +260,7 @@ func (r *runner) webhook(ctx context.Context) Check {
 	switch {
 	case t.ServiceAccount == "":
 		return ok(CheckWebhook, webhook.ConfigurationName+" is registered (no --service-account: mutation not tried)")
-	case !r.saAnnotated:
+	case r.pod == nil && !r.saAnnotated:
 		return ok(CheckWebhook, webhook.ConfigurationName+" is registered (mutation not tried: the service account has no role annotation)")
 	}
 	pod := &corev1.Pod{
@@ -262,6 +274,9 @@ func (r *runner) webhook(ctx context.Context) Check {
 	if err != nil {
 		return fail(CheckWebhook, fmt.Sprintf("a dry-run pod in %s/%s was refused: %v", t.Namespace, t.ServiceAccount, err),
 			"allow the caller to create pods in "+t.Namespace)
+	}
+	if r.pod != nil {
+		return r.podIdentityWebhook(got)
 	}
 	var missing []string
 	if envValue(got.Spec.Containers[0].Env, "AWS_ROLE_ARN") == "" {
@@ -305,4 +320,41 @@ func tokenProjection(p *corev1.Pod) *corev1.ServiceAccountTokenProjection {
 		}
 	}
 	return nil
+}
+
+// podIdentityWebhook checks a dry-run pod of a service account with an
+// association: the container credentials and a token for
+// pods.eks.amazonaws.com.
+func (r *runner) podIdentityWebhook(got *corev1.Pod) Check {
+	t := r.t
+	var missing []string
+	if envValue(got.Spec.Containers[0].Env, "AWS_CONTAINER_CREDENTIALS_FULL_URI") == "" {
+		missing = append(missing, "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+	}
+	var audience string
+	for _, v := range got.Spec.Volumes {
+		if v.Name == webhook.PodIdentityVolumeName && v.Projected != nil {
+			for _, src := range v.Projected.Sources {
+				if src.ServiceAccountToken != nil {
+					audience = src.ServiceAccountToken.Audience
+				}
+			}
+		}
+	}
+	if audience == "" {
+		missing = append(missing, "the "+webhook.PodIdentityVolumeName+" volume")
+	}
+	if len(missing) > 0 {
+		fix := "the webhook must know the association: EKS's learns it from the control plane a few seconds after it is created; pods created before keep what they got"
+		if t.Environment != "" {
+			fix = "irsa-local status" + envFlag(t.Environment) + " shows the webhook's state; irsa-local down && irsa-local up restarts it"
+		}
+		return fail(CheckWebhook, fmt.Sprintf("a dry-run pod of %s/%s came back without %s", t.Namespace, t.ServiceAccount, strings.Join(missing, " and ")), fix)
+	}
+	if audience != PodIdentityAudience {
+		return fail(CheckWebhook, fmt.Sprintf("a dry-run pod of %s/%s gets a token for audience %s; eks-auth accepts only %s", t.Namespace, t.ServiceAccount, audience, PodIdentityAudience),
+			"let the webhook project the token: remove the pod's own "+webhook.PodIdentityVolumeName+" volume")
+	}
+	r.podAudience = audience
+	return ok(CheckWebhook, fmt.Sprintf("a dry-run pod of %s/%s gets the container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI) and the %s volume (audience %s)", t.Namespace, t.ServiceAccount, webhook.PodIdentityVolumeName, audience))
 }

@@ -77,6 +77,16 @@ type Target struct {
 	// SessionTags are the session tags the workload passes on that hop.
 	SessionTags map[string]string
 
+	// PodIdentityHook asks the environment's AWS endpoint what eks-auth
+	// answers a pod of the service account: with an association, the
+	// checks follow the EKS Pod Identity chain instead of IRSA's, as the
+	// webhook gives Pod Identity precedence. ClusterName names the EKS
+	// cluster in fixes; LocalAgent says the cluster has no nodes, so
+	// irsa-local exec serves the agent.
+	PodIdentityHook func(ctx context.Context, q PodIdentityQuestion) (PodIdentityVerdict, error)
+	ClusterName     string
+	LocalAgent      bool
+
 	// Token, when set, is diagnosed instead of one requested for the
 	// service account; TokenFrom names it.
 	Token     string
@@ -116,6 +126,7 @@ func Run(ctx context.Context, t Target) Report {
 		{CheckOIDCProvider, r.oidcProvider},
 		{CheckServiceAccount, r.serviceAccount},
 		{CheckWebhook, r.webhook},
+		{CheckAgent, r.agent},
 		{CheckTrustPolicy, r.trustPolicy},
 		{CheckAssume, r.assume},
 		{CheckPermissions, r.permissions},
@@ -171,6 +182,9 @@ type runner struct {
 	roleARN     string
 	roleMissing bool // the annotated role does not exist (reported)
 	podAudience string
+	// pod is eks-auth's verdict for a service account with a Pod Identity
+	// association, nil for IRSA.
+	pod *PodIdentityVerdict
 
 	tokens map[string]*Token // by audience
 }

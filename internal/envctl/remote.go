@@ -84,7 +84,8 @@ func (h *Handle) ApplyFile(ctx context.Context, f *harness.EnvironmentFile) erro
 			Credentials:  credentials.NewStaticCredentialsProvider(d.AWS.AccessKeyID, d.AWS.SecretAccessKey, ""),
 			BaseEndpoint: aws.String(d.AWS.Endpoint),
 		},
-		AccountID: d.AWS.AccountID,
+		AccountID:   d.AWS.AccountID,
+		ClusterName: d.Cluster.Name,
 		TrustPolicy: func(namespace, name string) string {
 			return policy.ServiceAccountTrustPolicy(d.Issuer.URL, d.AWS.OIDCProviderARN, d.AWS.AccountID, namespace, name)
 		},

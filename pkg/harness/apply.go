@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	corev1 "k8s.io/api/core/v1"
@@ -40,6 +41,24 @@ type EnvironmentFile struct {
 	// Accounts are other AWS accounts of the environment and what they
 	// hold; everything above belongs to the default account.
 	Accounts []AccountSpec `json:"accounts,omitempty"`
+	// PodIdentityAssociations are EKS Pod Identity associations of the
+	// environment's cluster, applied after every account's roles.
+	PodIdentityAssociations []PodIdentityAssociationSpec `json:"podIdentityAssociations,omitempty"`
+}
+
+// PodIdentityAssociationSpec maps a service account to a role through EKS
+// Pod Identity. Role names a role of the default account (of this file or
+// any), RoleARN any; TargetRoleARN, a role the association's role assumes
+// next (in another account, typically).
+type PodIdentityAssociationSpec struct {
+	Namespace          string            `json:"namespace"`
+	ServiceAccount     string            `json:"serviceAccount"`
+	Role               string            `json:"role,omitempty"`
+	RoleARN            string            `json:"roleArn,omitempty"`
+	TargetRoleARN      string            `json:"targetRoleArn,omitempty"`
+	DisableSessionTags bool              `json:"disableSessionTags,omitempty"`
+	Policy             Document          `json:"policy,omitempty"`
+	Tags               map[string]string `json:"tags,omitempty"`
 }
 
 // AccountSpec is another AWS account of the environment: its 12-digit ID
@@ -87,11 +106,18 @@ type RoleSpec struct {
 }
 
 // TrustSpec is either a service account (the EKS-standard trust policy;
-// name "*" trusts the whole namespace) or a full trust policy.
+// name "*" trusts the whole namespace), EKS Pod Identity (the service
+// principal pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession)
+// or a full trust policy.
 type TrustSpec struct {
 	ServiceAccount *ServiceAccountRef `json:"serviceAccount,omitempty"`
+	PodIdentity    bool               `json:"podIdentity,omitempty"`
 	Policy         Document           `json:"policy,omitempty"`
 }
+
+// PodIdentityTrustPolicy is the trust policy EKS documents for a Pod
+// Identity role.
+const PodIdentityTrustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`
 
 // ServiceAccountRef names a service account.
 type ServiceAccountRef struct {
@@ -178,8 +204,14 @@ func (f *EnvironmentFile) validate() error {
 		if r.Name == "" {
 			return fmt.Errorf("roles[%d] has no name", i)
 		}
-		if (r.Trust.ServiceAccount == nil) == (r.Trust.Policy == "") {
-			return fmt.Errorf("role %s: give exactly one of trust.serviceAccount and trust.policy", r.Name)
+		n := 0
+		for _, set := range []bool{r.Trust.ServiceAccount != nil, r.Trust.PodIdentity, r.Trust.Policy != ""} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			return fmt.Errorf("role %s: give exactly one of trust.serviceAccount, trust.podIdentity and trust.policy", r.Name)
 		}
 	}
 	for i, b := range f.Buckets {
@@ -208,6 +240,14 @@ func (f *EnvironmentFile) validate() error {
 			return fmt.Errorf("account %s: %w", a.ID, err)
 		}
 	}
+	for i, a := range f.PodIdentityAssociations {
+		if a.Namespace == "" || a.ServiceAccount == "" {
+			return fmt.Errorf("podIdentityAssociations[%d] needs a namespace and a serviceAccount", i)
+		}
+		if (a.Role == "") == (a.RoleARN == "") {
+			return fmt.Errorf("pod identity association %s/%s: give exactly one of role and roleArn", a.Namespace, a.ServiceAccount)
+		}
+	}
 	for i, sa := range f.ServiceAccounts {
 		if sa.Namespace == "" || sa.Name == "" {
 			return fmt.Errorf("serviceAccounts[%d] needs a namespace and a name", i)
@@ -228,11 +268,14 @@ type Target struct {
 	// TrustPolicy returns the EKS-standard trust policy for a service
 	// account of the environment.
 	TrustPolicy func(namespace, name string) string
+	// ClusterName is the EKS cluster Pod Identity associations are
+	// created on.
+	ClusterName string
 }
 
 // Apply creates, idempotently, what f describes in the environment.
 func (e *Env) Apply(ctx context.Context, f *EnvironmentFile) error {
-	return Apply(ctx, Target{AWS: e.AdminAWSConfig(), Kube: e.client, AccountID: e.cfg.AccountID, TrustPolicy: e.TrustPolicyFor}, f)
+	return Apply(ctx, Target{AWS: e.AdminAWSConfig(), Kube: e.client, AccountID: e.cfg.AccountID, TrustPolicy: e.TrustPolicyFor, ClusterName: e.cfg.ClusterName}, f)
 }
 
 // Apply creates, idempotently, what f describes at t: what exists is
@@ -277,6 +320,11 @@ func Apply(ctx context.Context, t Target, f *EnvironmentFile) error {
 			return fmt.Errorf("account %s: %w", a.ID, err)
 		}
 	}
+	for _, a := range f.PodIdentityAssociations {
+		if err := applyAssociation(ctx, t, a); err != nil {
+			return err
+		}
+	}
 	if len(f.Namespaces) == 0 && len(f.ServiceAccounts) == 0 {
 		return nil
 	}
@@ -298,6 +346,9 @@ func Apply(ctx context.Context, t Target, f *EnvironmentFile) error {
 
 func applyRole(ctx context.Context, ic *iam.Client, t Target, r RoleSpec, policyARN map[string]string) error {
 	trust := string(r.Trust.Policy)
+	if r.Trust.PodIdentity {
+		trust = PodIdentityTrustPolicy
+	}
 	if r.Trust.ServiceAccount != nil {
 		trust = t.TrustPolicy(r.Trust.ServiceAccount.Namespace, r.Trust.ServiceAccount.Name)
 	}
@@ -389,6 +440,47 @@ func ensureNamespace(ctx context.Context, c kubernetes.Interface, name string) e
 	_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// applyAssociation creates a Pod Identity association, or brings the
+// existing one of the service account in line.
+func applyAssociation(ctx context.Context, t Target, a PodIdentityAssociationSpec) error {
+	if t.ClusterName == "" {
+		return fmt.Errorf("apply pod identity association %s/%s: the environment has no EKS cluster", a.Namespace, a.ServiceAccount)
+	}
+	roleARN := a.RoleARN
+	if roleARN == "" {
+		roleARN = "arn:aws:iam::" + t.AccountID + ":role/" + a.Role
+	}
+	ec := eks.NewFromConfig(t.AWS)
+	in := &eks.CreatePodIdentityAssociationInput{
+		ClusterName: aws.String(t.ClusterName), Namespace: aws.String(a.Namespace), ServiceAccount: aws.String(a.ServiceAccount),
+		RoleArn: aws.String(roleARN), DisableSessionTags: aws.Bool(a.DisableSessionTags), Tags: a.Tags,
+	}
+	if a.TargetRoleARN != "" {
+		in.TargetRoleArn = aws.String(a.TargetRoleARN)
+	}
+	if a.Policy != "" {
+		in.Policy = aws.String(string(a.Policy))
+	}
+	_, err := ec.CreatePodIdentityAssociation(ctx, in)
+	if IsAWSError(err, "ResourceInUseException") {
+		list, lerr := ec.ListPodIdentityAssociations(ctx, &eks.ListPodIdentityAssociationsInput{ClusterName: aws.String(t.ClusterName), Namespace: aws.String(a.Namespace), ServiceAccount: aws.String(a.ServiceAccount)})
+		if lerr != nil || len(list.Associations) == 0 {
+			return fmt.Errorf("apply pod identity association %s/%s: %w", a.Namespace, a.ServiceAccount, err)
+		}
+		_, err = ec.UpdatePodIdentityAssociation(ctx, &eks.UpdatePodIdentityAssociationInput{
+			ClusterName: aws.String(t.ClusterName), AssociationId: list.Associations[0].AssociationId,
+			RoleArn: in.RoleArn, TargetRoleArn: aws.String(a.TargetRoleARN), DisableSessionTags: in.DisableSessionTags, Policy: aws.String(string(a.Policy)),
+		})
+		if IsAWSError(err, "InvalidParameterException") && strings.Contains(err.Error(), "changes nothing") {
+			err = nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("apply pod identity association %s/%s: %w", a.Namespace, a.ServiceAccount, err)
 	}
 	return nil
 }

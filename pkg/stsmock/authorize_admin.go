@@ -239,3 +239,75 @@ func (s *Server) decideFor(r *http.Request, c *caller, action, resource string) 
 	}
 	return out
 }
+
+// PodIdentityCheckRequest asks the admin API what eks-auth would answer a
+// pod of Namespace/ServiceAccount, and optionally how a call of Action on
+// Resource with the credentials it would get is decided: the Pod Identity
+// checks of `irsa-local doctor`.
+type PodIdentityCheckRequest struct {
+	Namespace      string `json:"namespace"`
+	ServiceAccount string `json:"serviceAccount"`
+	Action         string `json:"action,omitempty"`
+	Resource       string `json:"resource,omitempty"`
+}
+
+// PodIdentityCheckResult is the verdict. Association is nil when the
+// service account has none; Code and Message are eks-auth's error, Reason
+// why. RoleARN is the role the pod's credentials are for (the target role,
+// when the association has one).
+type PodIdentityCheckResult struct {
+	Association *Association     `json:"association,omitempty"`
+	Allowed     bool             `json:"allowed"`
+	Code        string           `json:"code,omitempty"`
+	Message     string           `json:"message,omitempty"`
+	Reason      string           `json:"reason"`
+	RoleARN     string           `json:"roleArn,omitempty"`
+	Permission  *AuthorizeResult `json:"permission,omitempty"`
+}
+
+// servePodIdentityCheck answers POST /_irsa-local/pod-identity.
+func (s *Server) servePodIdentityCheck(w http.ResponseWriter, r *http.Request) {
+	var in PodIdentityCheckRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil || in.Namespace == "" || in.ServiceAccount == "" || (in.Action == "") != (in.Resource == "") {
+		writeAdminError(w, http.StatusBadRequest, "InvalidInput", `body must be {"namespace":…,"serviceAccount":…} with optional action and resource (both or neither)`)
+		return
+	}
+	out := PodIdentityCheckResult{}
+	if s.cluster == nil {
+		out.Code, out.Reason = "ResourceNotFoundException", "the environment has no EKS cluster"
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	a, found := s.associationFor(in.Namespace, in.ServiceAccount)
+	if !found {
+		out.Code, out.Reason = "ResourceNotFoundException", "no Pod Identity association for "+in.Namespace+"/"+in.ServiceAccount+" in cluster "+s.cluster.Name
+		out.Message = "No Pod Identity Association found for service account " + in.ServiceAccount + " in namespace " + in.Namespace + " of cluster " + s.cluster.Name + "."
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	out.Association = &a
+	out.Association.ClientRequestToken = ""
+	b := TokenBinding{Namespace: in.Namespace, ServiceAccount: in.ServiceAccount, Pod: "irsa-local-doctor", PodUID: "00000000-0000-0000-0000-000000000000"}
+	res, reason, e := s.podIdentitySession(&a, b, s.clock.Now())
+	if e != nil {
+		out.Code, out.Message, out.Reason = e.code, e.message, e.reason
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	out.Allowed, out.Reason = true, reason
+	out.RoleARN = a.RoleARN
+	if a.TargetRoleARN != "" {
+		out.RoleARN = a.TargetRoleARN
+	}
+	if in.Action != "" {
+		sess, err := s.seal.open(res.Credentials.AccessKeyID, res.Credentials.SessionToken)
+		if err != nil {
+			writeAdminError(w, http.StatusInternalServerError, "InternalError", "open the session: "+err.Error())
+			return
+		}
+		out.Permission = s.decideFor(r, &caller{session: sess}, in.Action, in.Resource)
+	}
+	writeJSON(w, http.StatusOK, out)
+}

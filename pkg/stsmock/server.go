@@ -649,6 +649,7 @@ func (s *Server) adminHandler() http.Handler {
 	})
 	mux.HandleFunc("POST "+adminPrefix+"authorize", s.serveAuthorize)
 	mux.HandleFunc("POST "+adminPrefix+"assume", s.serveAssumeCheck)
+	mux.HandleFunc("POST "+adminPrefix+"pod-identity", s.servePodIdentityCheck)
 	mux.HandleFunc("GET "+adminPrefix+"accounts", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string][]string{"accounts": s.Accounts()})
 	})

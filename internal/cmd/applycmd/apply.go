@@ -59,7 +59,11 @@ func Run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, file string) err
 	if len(f.Accounts) > 0 {
 		accounts = fmt.Sprintf(" in %d account(s)", len(f.Accounts)+1)
 	}
-	fmt.Fprintf(s.ErrOut, "✓ Applied %s: %d role(s), %d policy(ies), %d bucket(s)%s, %d service account(s).\n",
-		file, roles, policies, buckets, accounts, len(f.ServiceAccounts))
+	associations := ""
+	if n := len(f.PodIdentityAssociations); n > 0 {
+		associations = fmt.Sprintf(", %d Pod Identity association(s)", n)
+	}
+	fmt.Fprintf(s.ErrOut, "✓ Applied %s: %d role(s), %d policy(ies), %d bucket(s)%s, %d service account(s)%s.\n",
+		file, roles, policies, buckets, accounts, len(f.ServiceAccounts), associations)
 	return nil
 }

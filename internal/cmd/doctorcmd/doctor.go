@@ -188,6 +188,23 @@ func withEnvironment(t *doctor.Target, f *flagpole, l envdir.Layout, d harness.D
 		}
 		return v, nil
 	}
+	t.PodIdentityHook = func(ctx context.Context, q doctor.PodIdentityQuestion) (doctor.PodIdentityVerdict, error) {
+		var out stsmock.PodIdentityCheckResult
+		in := stsmock.PodIdentityCheckRequest{Namespace: q.Namespace, ServiceAccount: q.ServiceAccount, Action: q.Action, Resource: q.Resource}
+		if err := envctl.Open(l).Admin(ctx, http.MethodPost, "/_irsa-local/pod-identity", in, &out); err != nil {
+			return doctor.PodIdentityVerdict{}, err
+		}
+		v := doctor.PodIdentityVerdict{Allowed: out.Allowed, Code: out.Code, Message: out.Message, Reason: out.Reason, RoleARN: out.RoleARN}
+		if a := out.Association; a != nil {
+			v.Association, v.AssociationRole, v.TargetRole = a.ID, a.RoleARN, a.TargetRoleARN
+		}
+		if p := out.Permission; p != nil {
+			v.Permission = &doctor.GatewayVerdict{Allowed: p.Allowed, Reason: p.Reason, Message: p.Message}
+		}
+		return v, nil
+	}
+	t.ClusterName = d.Cluster.Name
+	t.LocalAgent = d.Cluster.Mode == harness.ClusterLocal
 	switch {
 	case f.Kubeconfig != "":
 		t.Kube, t.KubeErr = loadKubeconfig(f.Kubeconfig)
