@@ -182,7 +182,7 @@ func (s *Server) serveEKSAuth(w http.ResponseWriter, req *request) {
 			return
 		}
 	}
-	out, assoc, reason, e := s.assumeRoleForPodIdentity(r.Context(), cluster, deref(body.Token))
+	out, assoc, reason, e := s.assumeRoleForPodIdentity(r.Context(), cluster, deref(body.Token), rec)
 	if assoc != nil {
 		rec.RequestParameters["associationId"] = assoc.ID
 	}
@@ -210,7 +210,7 @@ func (s *Server) serveEKSAuth(w http.ResponseWriter, req *request) {
 // account; the role's trust in pods.eks.amazonaws.com for sts:AssumeRole
 // and, with session tags, sts:TagSession; then the target role as a second
 // hop with the association's external ID.
-func (s *Server) assumeRoleForPodIdentity(ctx context.Context, cluster, raw string) (*podIdentityResult, *Association, string, *eksAuthError) {
+func (s *Server) assumeRoleForPodIdentity(ctx context.Context, cluster, raw string, rec *eventRecord) (*podIdentityResult, *Association, string, *eksAuthError) {
 	if cluster == "" || len(cluster) > 100 || !eksClusterNamePattern.MatchString(cluster) {
 		return nil, nil, "", authErr(400, "InvalidParameterException", "The cluster name "+awsquery.Truncate(cluster, awsquery.MaxEchoed)+" is not valid: 1 to 100 characters of [0-9A-Za-z][A-Za-z0-9-_]*.", "")
 	}
@@ -262,6 +262,9 @@ func (s *Server) assumeRoleForPodIdentity(ctx context.Context, cluster, raw stri
 		return invalid("it is not bound to a pod (no kubernetes.io pod claim)")
 	}
 	b := TokenBinding{Namespace: k.Namespace, ServiceAccount: k.ServiceAccount.Name, ServiceAccountUID: k.ServiceAccount.UID, Pod: k.Pod.Name, PodUID: k.Pod.UID}
+	// The trail names the pod even when the call is refused.
+	rec.RequestParameters["pod"] = b.Namespace + "/" + b.Pod
+	rec.RequestParameters["serviceAccount"] = b.ServiceAccount
 	if s.binding != nil {
 		if err := s.binding.CheckBinding(ctx, b); err != nil {
 			return invalid(err.Error())

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -410,7 +412,8 @@ func TestAssumeRoleForPodIdentity(t *testing.T) {
 // TestPodIdentityABAC: the six session tags are principal tags, so one
 // policy gives each namespace its own prefix.
 func TestPodIdentityABAC(t *testing.T) {
-	f := newPodFixture(t)
+	trailPath := filepath.Join(t.TempDir(), "trail.jsonl")
+	f := newPodFixture(t, WithTrail(trailPath))
 	ctx := context.Background()
 	role := f.createRole("pod-reader", podTrust)
 	abac := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::shared/${aws:PrincipalTag/kubernetes-namespace}/*"}]}`
@@ -434,6 +437,22 @@ func TestPodIdentityABAC(t *testing.T) {
 	}
 	if _, err := pod.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("shared"), Key: aws.String("billing/b.txt")}); apiCode(err) != "AccessDenied" {
 		t.Fatalf("another namespace's prefix: %v", err)
+	}
+	// The trail names the pod, the association and the tags of each call.
+	b, err := os.ReadFile(trailPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last map[string]any
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+		t.Fatal(err)
+	}
+	sc, _ := json.Marshal(last["userIdentity"].(map[string]any)["sessionContext"])
+	for _, want := range []string{`"type":"PodIdentity"`, `"pod":"shop/cart-0"`, `"subject":"system:serviceaccount:shop:cart"`, `"kubernetes-namespace":"shop"`, `:podidentityassociation/demo/a-`} {
+		if !strings.Contains(string(sc), want) {
+			t.Errorf("the S3 call's session context %s lacks %s", sc, want)
+		}
 	}
 }
 

@@ -46,8 +46,9 @@ the token (audience pods.eks.amazonaws.com) and
 AWS_CONTAINER_CREDENTIALS_FULL_URI at a Pod Identity agent exec serves on a
 loopback port for as long as CMD runs.
 
-Nothing of the host's AWS set-up leaks in: AWS_* variables and AWS_PROFILE
-are dropped and HOME is an empty directory, so ~/.aws (profiles, static keys,
+HOSTNAME is the pod's name, as the kubelet sets it. Nothing of the host's AWS
+set-up leaks in: AWS_* variables and AWS_PROFILE are dropped and HOME is an
+empty directory, so ~/.aws (profiles, static keys,
 the AWS CLI's credential cache) is out of reach. What runs is exactly the web
 identity session. The pod is deleted when CMD ends.
 
@@ -116,7 +117,7 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole, arg
 	go sess.KeepFresh(refreshCtx)
 
 	c := exec.CommandContext(ctx, args[0], args[1:]...)
-	c.Env = podEnv(os.Environ(), sess.Env, home)
+	c.Env = append(podEnv(os.Environ(), sess.Env, home), "HOSTNAME="+sess.Pod.Name)
 	c.Stdin, c.Stdout, c.Stderr = s.In, s.Out, s.ErrOut
 	if err := c.Run(); err != nil {
 		var ee *exec.ExitError
@@ -134,7 +135,7 @@ func podEnv(host []string, injected []corev1.EnvVar, home string) []string {
 	var out []string
 	for _, kv := range host {
 		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "AWS_") || name == "HOME" {
+		if strings.HasPrefix(name, "AWS_") || name == "HOME" || name == "HOSTNAME" {
 			continue
 		}
 		out = append(out, kv)
@@ -175,6 +176,9 @@ func podFor(f *flagpole) (*corev1.Pod, error) {
 	}
 	if pod.Spec.ServiceAccountName == "" {
 		return nil, errors.New("name the service account with --service-account or in the pod manifest (serviceAccountName)")
+	}
+	if f.File == "" {
+		pod.GenerateName = harness.DefaultPod(pod.Namespace, pod.Spec.ServiceAccountName).GenerateName
 	}
 	return pod, nil
 }

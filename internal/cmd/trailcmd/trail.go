@@ -93,7 +93,7 @@ func show(w io.Writer, out cli.Output, r trail.Record) error {
 	}
 	service := strings.TrimSuffix(r.EventSource, ".amazonaws.com")
 	target := ""
-	for _, k := range []string{"roleArn", "roleName", "bucketName", "key", "policyArn", "url", "openIDConnectProviderArn"} {
+	for _, k := range []string{"roleArn", "roleName", "bucketName", "key", "policyArn", "url", "openIDConnectProviderArn", "pod", "associationId"} {
 		if v, ok := r.RequestParameters[k]; ok {
 			target += fmt.Sprintf(" %s=%v", k, v)
 		}
@@ -141,6 +141,8 @@ func chain(u trail.UserIdentity) string {
 		switch h.Type {
 		case "WebIdentity":
 			parts = append(parts, h.Subject+" (web identity)")
+		case "PodIdentity":
+			parts = append(parts, "pod "+h.Pod+" (pod identity "+h.ARN[strings.LastIndexByte(h.ARN, '/')+1:]+")")
 		default:
 			parts = append(parts, h.ARN)
 		}
