@@ -46,7 +46,7 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
 	Expect(cmd.Run()).To(Succeed(), "build irsa-local")
 	// The workloads, next to it (see ordersApp and chainReader).
-	for _, prog := range []string{"orders-app", "chain-reader"} {
+	for _, prog := range []string{"orders-app", "chain-reader", "pod-reader"} {
 		cmd = exec.Command("go", "build", "-o", filepath.Join(dir, prog), "./images/"+prog)
 		cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
 		Expect(cmd.Run()).To(Succeed(), "build "+prog)

@@ -324,3 +324,35 @@ var _ = Describe("eksctl", Label("tools"), func() {
 		Expect(doc.stdout).NotTo(ContainSubstring("✗"))
 	})
 })
+
+var _ = Describe("Terraform's aws_eks_pod_identity_association", Label("tools"), func() {
+	It("applies examples/terraform-pod-identity, plans no change, and destroy removes the association", func() {
+		w := newWorld()
+		w.must("up", "--cluster", "none")
+		s := w.status()
+		w.awsEnv(s)
+		cluster := w.mustAWS("eks", "list-clusters")["clusters"].([]any)[0].(string)
+		_, tf, mustTF := terraformIn(w, "terraform-pod-identity", map[string]any{
+			"endpoint": s.AWS.Endpoint, "cluster_name": cluster, "namespace": "shop", "service_account": "terraform",
+			"role_name": "tf-pod-identity", "bucket": "shared",
+		})
+		mustTF("init", "-no-color")
+		mustTF("apply", "-auto-approve", "-no-color")
+		plan := tf("plan", "-detailed-exitcode", "-no-color")
+		Expect(plan.code).To(Equal(0), "the second plan wants changes (exit 2) or failed:\n%s%s", plan.stdout, plan.stderr)
+
+		var out map[string]struct {
+			Value any `json:"value"`
+		}
+		Expect(json.Unmarshal([]byte(mustTF("output", "-json")), &out)).To(Succeed())
+		id := out["association_id"].Value.(string)
+		got := w.mustAWS("eks", "describe-pod-identity-association", "--cluster-name", cluster, "--association-id", id)["association"].(map[string]any)
+		Expect(got["roleArn"]).To(Equal("arn:aws:iam::" + s.AWS.AccountID + ":role/tf-pod-identity"))
+		Expect(got["serviceAccount"]).To(Equal("terraform"))
+		Expect(got["tags"]).To(HaveKeyWithValue("managed-by", "terraform"))
+
+		mustTF("destroy", "-auto-approve", "-no-color")
+		gone := w.aws("eks", "describe-pod-identity-association", "--cluster-name", cluster, "--association-id", id)
+		Expect(gone.stderr).To(ContainSubstring("ResourceNotFoundException"))
+	})
+})
