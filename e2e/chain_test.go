@@ -27,6 +27,9 @@ type chainMode struct {
 	// runChain runs chain-reader with args as the pod of
 	// chainNamespace/chainSA.
 	runChain func(w *world, s status, args ...string) result
+	// runPodReader runs pod-reader (BUCKET KEY) as a pod of
+	// podNamespace/sa.
+	runPodReader func(w *world, s status, sa, bucket, key string) result
 }
 
 // trailRecord is the part of a trail record the specs look at.
@@ -175,6 +178,35 @@ func chainSpecs(m chainMode) bool {
 			Expect(broken.Fix).To(ContainSubstring(`"AWS": "arn:aws:iam::` + s.AWS.AccountID + `:role/` + chainAppRole + `"`))
 		})
 
+		It("gives a pod of an associated service account its role through EKS Pod Identity", func() {
+			s := m.up(w)
+			w.awsEnv(s)
+			w.must("apply", "-f", w.writeFile("pod-identity.yaml", podIdentityEnvironment))
+			cluster := w.mustAWS("eks", "list-clusters")["clusters"].([]any)[0].(string)
+			w.mustAWS("eks", "create-pod-identity-association", "--cluster-name", cluster, "--namespace", podNamespace,
+				"--service-account", podSA, "--role-arn", "arn:aws:iam::"+s.AWS.AccountID+":role/"+podRole)
+
+			// The pod's namespace tag opens its own prefix, and no other.
+			own := m.runPodReader(w, s, podSA, podBucket, podOwnKey)
+			Expect(own.code).To(Equal(0), own.stderr)
+			Expect(own.stdout).To(ContainSubstring("caller: arn:aws:sts::" + s.AWS.AccountID + ":assumed-role/" + podRole + "/eks-"))
+			Expect(own.stdout).To(ContainSubstring("object: shop list"))
+			other := m.runPodReader(w, s, podSA, podBucket, podOtherKey)
+			Expect(other.code).NotTo(Equal(0))
+			Expect(other.stdout + other.stderr).To(ContainSubstring("AccessDenied"))
+
+			// An association with a target role: the pod acts as data, in
+			// the other account.
+			target := m.runPodReader(w, s, podTargetSA, podBucket, podOwnKey)
+			Expect(target.stdout).To(ContainSubstring("caller: arn:aws:sts::" + chainAccount + ":assumed-role/data/eks-" + cluster + "-"))
+
+			// doctor: the association, the webhook, the agent, the trust
+			// and the permissions with the session's tags.
+			run := w.doctor("-n", podNamespace, "--service-account", podSA, "--action", "s3:GetObject", "--resource", "arn:aws:s3:::"+podBucket+"/"+podOwnKey)
+			expectHealthy(run)
+			Expect(run.check("agent").Detail).NotTo(BeEmpty())
+		})
+
 		It("keeps tokens working across a key rotation until the old key is retired", func() {
 			s := m.up(w)
 			w.setUpWalkthrough(s, demoSA, "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
@@ -226,6 +258,9 @@ var _ = chainSpecs(chainMode{
 	},
 	runOrders: func(w *world, s status) result {
 		return w.cmd(binary, nil, "exec", "-n", ordersNamespace, "--service-account", ordersSA, "--", ordersApp())
+	},
+	runPodReader: func(w *world, s status, sa, bucket, key string) result {
+		return w.cmd(binary, nil, "exec", "-n", podNamespace, "--service-account", sa, "--", podReader(), bucket, key)
 	},
 	runChain: func(w *world, s status, args ...string) result {
 		return w.cmd(binary, nil, append([]string{"exec", "-n", chainNamespace, "--service-account", chainSA, "--", chainReader()}, args...)...)

@@ -43,6 +43,9 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	Expect(err).NotTo(HaveOccurred())
 	bin := filepath.Join(dir, "irsa-local")
 	cmd := exec.Command("go", "build", "-o", bin, "../cmd/irsa-local")
+	// Static, as make build makes it: kind nodes run it as their Pod
+	// Identity agent.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
 	Expect(cmd.Run()).To(Succeed(), "build irsa-local")
 	// The workloads, next to it (see ordersApp and chainReader).

@@ -39,14 +39,14 @@ var buildWorkload = sync.OnceValue(func() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	for _, prog := range []string{"s3-reader", "orders-app", "chain-reader"} {
+	for _, prog := range []string{"s3-reader", "orders-app", "chain-reader", "pod-reader"} {
 		build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, prog), "./images/"+prog)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := build.CombinedOutput(); err != nil {
 			return fmt.Errorf("build %s: %v: %s", prog, err, out)
 		}
 	}
-	dockerfile := "FROM scratch\nCOPY s3-reader /s3-reader\nCOPY orders-app /orders-app\nCOPY chain-reader /chain-reader\nENTRYPOINT [\"/s3-reader\"]\n"
+	dockerfile := "FROM scratch\nCOPY s3-reader /s3-reader\nCOPY orders-app /orders-app\nCOPY chain-reader /chain-reader\nCOPY pod-reader /pod-reader\nENTRYPOINT [\"/s3-reader\"]\n"
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		return err
 	}
@@ -160,13 +160,20 @@ func runChainPod(w *world, s status, args ...string) result {
 	return runPod(w, s, chainNamespace, chainSA, `command: ["/chain-reader", `+strings.Join(quoted, ", ")+`]`)
 }
 
+// runPodReaderPod runs pod-reader as a real pod of the Pod Identity spec's
+// namespace: its credentials come from the node's agent.
+func runPodReaderPod(w *world, s status, sa, bucket, key string) result {
+	return runPod(w, s, podNamespace, sa, `command: ["/pod-reader", "`+bucket+`", "`+key+`"]`)
+}
+
 var _ = chainSpecs(chainMode{
-	name:       "kind",
-	require:    requireKind,
-	up:         upKind,
-	listBucket: runReaderPod,
-	runOrders:  runOrdersPod,
-	runChain:   runChainPod,
+	name:         "kind",
+	require:      requireKind,
+	up:           upKind,
+	listBucket:   runReaderPod,
+	runOrders:    runOrdersPod,
+	runChain:     runChainPod,
+	runPodReader: runPodReaderPod,
 })
 
 func nodeExists(name string) bool {

@@ -41,5 +41,11 @@ var _ = Describe("docs/walkthrough.md", Label("local"), func() {
 		// second hop reads the other account's report.
 		Expect(r.stdout).To(ContainSubstring("add this statement to a policy of role s3-reader-role"))
 		Expect(r.stdout).To(ContainSubstring("q3 figures"))
+		// The same pod with Pod Identity: the association's role, its own
+		// prefix, and doctor's agent check.
+		Expect(r.stdout).To(MatchRegexp(`arn:aws:sts::\d{12}:assumed-role/s3-reader-pod-identity/eks-irsa-local-s3-reader-`))
+		Expect(r.stdout).To(ContainSubstring("for demo only"))
+		Expect(r.stdout).To(ContainSubstring("AWS_CONTAINER_CREDENTIALS_FULL_URI"))
+		Expect(r.stdout).To(ContainSubstring("✓ agent"))
 	})
 })

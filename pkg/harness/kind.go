@@ -85,7 +85,20 @@ func (e *Env) startKind(ctx context.Context) error {
 		return err
 	}
 	e.step("Waiting for pods to come back mutated")
-	return e.waitMutating(ctx)
+	if err := e.waitMutating(ctx); err != nil {
+		return err
+	}
+	if e.opts.agentBinary == "" {
+		return nil
+	}
+	if err := requireStatic(e.opts.agentBinary); err != nil {
+		// Everything but Pod Identity works: say so, and go on.
+		e.opts.logger.Warn("no EKS Pod Identity agent on the node", "err", err)
+		e.step("No EKS Pod Identity agent on the node: " + err.Error())
+		return nil
+	}
+	e.step("Starting the EKS Pod Identity agent on the node")
+	return e.startKindAgent(ctx, c)
 }
 
 // kindComponents reports the node container as a component.

@@ -38,6 +38,7 @@ type options struct {
 	accountID           string
 	kindImage           string
 	kubeVersion         string
+	agentBinary         string
 	logger              *slog.Logger
 	progress            func(step string)
 	backend             Backend
@@ -99,6 +100,15 @@ func WithCluster(mode ClusterMode) Option {
 // WithKubernetesVersion).
 func WithKindImage(image string) Option {
 	return optionFunc(func(o *options) error { o.kindImage = image; return nil })
+}
+
+// WithPodIdentityAgent names a statically linked irsa-local binary that a
+// kind cluster's node runs as its EKS Pod Identity agent (the DaemonSet
+// kube-system/eks-pod-identity-agent, answering on 169.254.170.23:80).
+// The irsa-local CLI passes itself. Without it a kind cluster has no
+// agent, and pods of associated service accounts get no credentials.
+func WithPodIdentityAgent(binary string) Option {
+	return optionFunc(func(o *options) error { o.agentBinary = binary; return nil })
 }
 
 // WithKubernetesVersion picks the node image of a kind cluster by version:

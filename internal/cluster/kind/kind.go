@@ -415,6 +415,23 @@ func (c *Cluster) ready(ctx context.Context, client *http.Client) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
+// Exec runs a command in the node container and returns its output.
+func (c *Cluster) Exec(ctx context.Context, args ...string) (string, error) {
+	out, err := docker(ctx, append([]string{"exec", c.Node()}, args...)...)
+	if err != nil {
+		return "", fmt.Errorf("run %s in %s: %w", args[0], c.Node(), err)
+	}
+	return out, nil
+}
+
+// CopyTo copies a file of this host into the node container.
+func (c *Cluster) CopyTo(ctx context.Context, src, dst string) error {
+	if _, err := docker(ctx, "cp", src, c.Node()+":"+dst); err != nil {
+		return fmt.Errorf("copy %s into %s: %w", src, c.Node(), err)
+	}
+	return nil
+}
+
 // Delete deletes the cluster and its node containers.
 func (c *Cluster) Delete(_ context.Context) error {
 	return Delete(c.cfg.Name, c.provider)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/irsa-local/irsa-local/internal/cmd/agentcmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/applycmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/assetscmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
@@ -94,6 +95,7 @@ backend emulator (moto_server by default) serves them.`,
 		servecmd.NewCommand(s, env),
 		versioncmd.NewCommand(s),
 		assetscmd.NewCommand(s),
+		agentcmd.NewCommand(s),
 	)
 	return root
 }

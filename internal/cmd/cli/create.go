@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"errors"
 	"fmt"
 	"strings"
@@ -114,6 +115,10 @@ func (f *CreateFlags) Options() []harness.Option {
 	}
 	if f.KindImage != "" {
 		opts = append(opts, harness.WithKindImage(f.KindImage))
+	}
+	if exe, err := os.Executable(); err == nil {
+		// A kind node runs this very binary as its Pod Identity agent.
+		opts = append(opts, harness.WithPodIdentityAgent(exe))
 	}
 	if f.KubeVersion != "" {
 		opts = append(opts, harness.WithKubernetesVersion(f.KubeVersion))
