@@ -30,6 +30,12 @@ var _ = Describe("environment files", Label("local"), func() {
 		Expect(del.code).NotTo(Equal(0))
 		Expect(del.stderr).To(ContainSubstring("AccessDenied"))
 		Expect(w.mustKubectl(s, "get", "sa", "no-role", "-n", "demo", "-o", "jsonpath={.metadata.annotations}")).NotTo(ContainSubstring("role-arn"))
+		// The Pod Identity association: its namespace's prefix only.
+		notes := w.cmd(binary, nil, "exec", "-n", "demo", "--service-account", "pod-reader", "--", "aws", "s3", "cp", "s3://demo-bucket/demo/notes.txt", "-")
+		Expect(notes.code).To(Equal(0), notes.stderr)
+		Expect(notes.stdout).To(ContainSubstring("for the demo namespace only"))
+		hello := w.cmd(binary, nil, "exec", "-n", "demo", "--service-account", "pod-reader", "--", "aws", "s3", "cp", "s3://demo-bucket/hello.txt", "-")
+		Expect(hello.code).NotTo(Equal(0))
 
 		w.writeFile("bad.yaml", "apiVersion: irsa-local.dev/v1alpha1\nkind: Environment\nrolez: []\n")
 		_, errOut, code = w.run("apply", "-f", filepath.Join(w.home, "bad.yaml"))

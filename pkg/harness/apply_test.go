@@ -35,6 +35,9 @@ func TestLoadEnvironmentFileRefusesMistakes(t *testing.T) {
 		"account twice":    {header + "accounts:\n- {id: \"111111111111\"}\n- {id: \"111111111111\"}\n", "appears twice"},
 		"account sa trust": {header + "accounts:\n- id: \"111111111111\"\n  roles:\n  - {name: r, trust: {serviceAccount: {namespace: a, name: b}}}\n", "trust a role of that account with trust.policy"},
 		"account role":     {header + "accounts:\n- id: \"111111111111\"\n  roles:\n  - {trust: {policy: '{}'}}\n", "account 111111111111: roles[0] has no name"},
+		"pod and sa trust": {header + "roles:\n- name: r\n  trust: {podIdentity: true, serviceAccount: {namespace: a, name: b}}\n", "exactly one"},
+		"assoc no sa":      {header + "podIdentityAssociations:\n- {namespace: a, role: r}\n", "podIdentityAssociations[0] needs a namespace and a serviceAccount"},
+		"assoc no role":    {header + "podIdentityAssociations:\n- {namespace: a, serviceAccount: b}\n", "exactly one of role and roleArn"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := LoadEnvironmentFile(writeEnvFile(t, tc.body))
