@@ -10,12 +10,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/irsa-local/irsa-local/internal/assets"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
+	"github.com/irsa-local/irsa-local/pkg/stsmock"
 )
 
 // requireAssets fails when the Kubernetes binaries are not built: cluster
@@ -254,5 +256,56 @@ func TestTwoLocalClustersInOneProcess(t *testing.T) {
 	cfg.RetryMaxAttempts = 1
 	if _, err := cfg.Credentials.Retrieve(ctx); !IsAWSError(err, "InvalidIdentityToken") {
 		t.Errorf("environment a's token at environment b: %v, want InvalidIdentityToken", err)
+	}
+}
+
+// TestPodIdentityThroughAWSConfigForServiceAccount: a service account with
+// an association gets Pod Identity credentials (through a local agent and
+// the SDK's container provider), ahead of its IRSA annotation; eks-auth
+// refuses the token of a deleted pod, as the apiserver says it is gone.
+func TestPodIdentityThroughAWSConfigForServiceAccount(t *testing.T) {
+	requireAssets(t)
+	e := start(t, t.TempDir(), WithCluster(ClusterLocal), WithInMemoryS3())
+	ctx := context.Background()
+	irsa, err := e.CreateRole(ctx, "irsa", TrustServiceAccount("shop", "cart"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateRole(ctx, "cart", TrustPolicy(PodIdentityTrustPolicy)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateServiceAccount(ctx, "shop", "cart", irsa); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Apply(ctx, &EnvironmentFile{APIVersion: EnvironmentFileAPIVersion, Kind: EnvironmentFileKind,
+		PodIdentityAssociations: []PodIdentityAssociationSpec{{Namespace: "shop", ServiceAccount: "cart", Role: "cart"}}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, done, err := e.AWSConfigForServiceAccount(ctx, "shop", "cart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	who, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || !strings.Contains(aws.ToString(who.Arn), ":assumed-role/cart/eks-"+e.Describe(ctx).Cluster.Name+"-") {
+		t.Fatalf("GetCallerIdentity: %v %v", who, err)
+	}
+
+	// The apiserver's answer about a deleted pod.
+	pods, err := e.Client().CoreV1().Pods("shop").List(ctx, metav1.ListOptions{})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("the session's pod: %v %v", pods, err)
+	}
+	p := pods.Items[0]
+	b := stsmock.TokenBinding{Namespace: "shop", ServiceAccount: "cart", Pod: p.Name, PodUID: string(p.UID)}
+	if err := CheckBinding(ctx, e.Client(), b); err != nil {
+		t.Fatalf("a live pod: %v", err)
+	}
+	grace := int64(0)
+	if err := e.Client().CoreV1().Pods("shop").Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &grace}); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckBinding(ctx, e.Client(), b); err == nil || !strings.Contains(err.Error(), "no longer exists") {
+		t.Fatalf("a deleted pod: %v", err)
 	}
 }
