@@ -17,6 +17,7 @@ import (
 	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/internal/fsutil"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
+	"github.com/irsa-local/irsa-local/pkg/stsmock"
 )
 
 // componentOrder is the order components are started and reported in.
@@ -77,12 +78,32 @@ type ClusterInfo struct {
 	Mode       ClusterMode `json:"mode"`
 	Name       string      `json:"name"`
 	Kubeconfig string      `json:"kubeconfig"`
+	// PodIdentityAssociations are the EKS cluster's Pod Identity
+	// associations (only while the environment runs).
+	PodIdentityAssociations []AssociationInfo `json:"podIdentityAssociations,omitempty"`
 	// KindCluster, NodeImage and PodAWSEndpoint describe a kind-mode
 	// cluster: its kind name, node image, and the AWS endpoint its pods
 	// are pointed at.
 	KindCluster    string `json:"kindCluster,omitempty"`
 	NodeImage      string `json:"nodeImage,omitempty"`
 	PodAWSEndpoint string `json:"podAWSEndpoint,omitempty"`
+}
+
+// AssociationInfo is one EKS Pod Identity association.
+type AssociationInfo struct {
+	ID             string `json:"associationId"`
+	Namespace      string `json:"namespace"`
+	ServiceAccount string `json:"serviceAccount"`
+	RoleARN        string `json:"roleArn"`
+	TargetRoleARN  string `json:"targetRoleArn,omitempty"`
+}
+
+func associationInfos(as []stsmock.Association) []AssociationInfo {
+	out := make([]AssociationInfo, 0, len(as))
+	for _, a := range as {
+		out = append(out, AssociationInfo{ID: a.ID, Namespace: a.Namespace, ServiceAccount: a.ServiceAccount, RoleARN: a.RoleARN, TargetRoleARN: a.TargetRoleARN})
+	}
+	return out
 }
 
 // describeConfig is what the configuration alone says of an environment.
@@ -159,6 +180,12 @@ func Inspect(stateDir string) (Description, error) {
 		}
 		if accts, err := liveAccounts(d.AWS); err == nil {
 			d.AWS.Accounts = accts
+		}
+		var body struct {
+			Associations []stsmock.Association `json:"associations"`
+		}
+		if err := envdir.AdminCall(context.Background(), envdir.Admin{Endpoint: d.AWS.Endpoint, Region: d.AWS.Region, AccessKeyID: d.AWS.AccessKeyID, SecretAccessKey: d.AWS.SecretAccessKey}, http.MethodGet, "/_irsa-local/pod-identity-associations", nil, &body); err == nil && len(body.Associations) > 0 {
+			d.Cluster.PodIdentityAssociations = associationInfos(body.Associations)
 		}
 	}
 	for _, c := range rs.Components {

@@ -606,6 +606,9 @@ func (e *Env) Describe(ctx context.Context) Description {
 	if e.aws != nil {
 		d.AWS.OIDCProviderARN = e.aws.OIDCProviderARN(e.issuerURL)
 		d.AWS.Accounts = orderAccounts(e.aws.Accounts(), e.cfg.AccountID)
+		if as := e.aws.Associations(); len(as) > 0 {
+			d.Cluster.PodIdentityAssociations = associationInfos(as)
+		}
 	}
 	clusterComps := e.clusterComponents(ctx)
 	backendComps := e.backendComponents(ctx)

@@ -650,6 +650,13 @@ func (s *Server) adminHandler() http.Handler {
 	mux.HandleFunc("POST "+adminPrefix+"authorize", s.serveAuthorize)
 	mux.HandleFunc("POST "+adminPrefix+"assume", s.serveAssumeCheck)
 	mux.HandleFunc("POST "+adminPrefix+"pod-identity", s.servePodIdentityCheck)
+	mux.HandleFunc("GET "+adminPrefix+"pod-identity-associations", func(w http.ResponseWriter, _ *http.Request) {
+		as := s.Associations()
+		for i := range as {
+			as[i].ClientRequestToken = ""
+		}
+		writeJSON(w, http.StatusOK, map[string][]Association{"associations": as})
+	})
 	mux.HandleFunc("GET "+adminPrefix+"accounts", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string][]string{"accounts": s.Accounts()})
 	})

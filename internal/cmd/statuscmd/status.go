@@ -65,6 +65,17 @@ func printText(s cli.Streams, d harness.Description) error {
 	if d.Cluster.PodAWSEndpoint != "" {
 		fmt.Fprintf(w, "AWS endpoint for pods:\t%s\n", d.Cluster.PodAWSEndpoint)
 	}
+	for i, a := range d.Cluster.PodIdentityAssociations {
+		label := ""
+		if i == 0 {
+			label = "Pod Identity:"
+		}
+		role := a.RoleARN
+		if a.TargetRoleARN != "" {
+			role += " -> " + a.TargetRoleARN
+		}
+		fmt.Fprintf(w, "%s\t%s/%s -> %s  (%s)\n", label, a.Namespace, a.ServiceAccount, role, a.ID)
+	}
 	if b := d.Backend; b != nil {
 		switch {
 		case b.Kind == "none":
