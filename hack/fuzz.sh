@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a bounded time (FUZZTIME each, default 20s):
 # S3 keys through the object store, the admin API, AssumeRole's parameters,
-# policy parsing, SigV4
+# eks-auth's cluster and token, the Pod Identity agent's requests, policy
+# parsing, SigV4
 # verification and the forwarded services' request models. A failing input
 # is saved under the package's testdata/fuzz/, where go test replays it
 # from then on. Ends with a
@@ -12,6 +13,8 @@ targets=(
   "./internal/s3store FuzzKeys"
   "./pkg/stsmock FuzzAdminAPI"
   "./pkg/stsmock FuzzAssumeRole"
+  "./pkg/stsmock FuzzAssumeRoleForPodIdentity"
+  "./internal/agent FuzzAgent"
   "./pkg/policy FuzzParse"
   "./internal/sigv4 FuzzVerify"
   "./internal/sigv4 FuzzParse"

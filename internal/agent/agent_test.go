@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 	"github.com/irsa-local/irsa-local/pkg/stsmock"
@@ -30,7 +32,8 @@ import (
 // endpoint with a cluster, a role trusting pods.eks.amazonaws.com and an
 // association for shop/cart.
 type env struct {
-	t         *testing.T
+	t         testing.TB
+	handler   http.Handler
 	aws       *httptest.Server
 	agent     *httptest.Server
 	issuerURL string
@@ -38,7 +41,9 @@ type env struct {
 	cfg       aws.Config
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvTB(t) }
+
+func newEnvTB(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ca, err := issuer.LoadOrCreateCA(filepath.Join(dir, "pki"), "test CA")
@@ -92,6 +97,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.handler = a
 	e.agent = httptest.NewServer(a)
 	t.Cleanup(e.agent.Close)
 	return e
@@ -215,4 +221,38 @@ func mustKeys(t *testing.T) *issuer.KeySet {
 		t.Fatal(err)
 	}
 	return ks
+}
+
+// FuzzAgent: whatever the path, Host and Authorization header, the agent
+// answers without a 5xx (eks-auth is up), says why in its body, and gives
+// credentials only for a token eks-auth accepts.
+func FuzzAgent(f *testing.F) {
+	e := newEnvTB(f)
+	good := e.token("cart", time.Hour)
+	f.Add("/v1/credentials", "169.254.170.23", good)
+	f.Add("/v1/credentials", "[fd00:ec2::23]:80", "Bearer "+good)
+	f.Add("/v1/credentials/../x", "127.0.0.1", "a.b.c")
+	f.Add("/v1/credentials", "169.254.170.23", strings.Repeat("A", 5000))
+	f.Fuzz(func(t *testing.T, path, host, auth string) {
+		if !httpguts.ValidHostHeader(host) || !httpguts.ValidHeaderFieldValue(auth) {
+			return // not expressible as an HTTP request
+		}
+		// As the server hands it over: the path already parsed.
+		req := &http.Request{Method: http.MethodGet, URL: &url.URL{Path: path}, Host: host, Header: http.Header{}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+		req = req.WithContext(context.Background())
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		rr := httptest.NewRecorder()
+		e.handler.ServeHTTP(rr, req)
+		body := rr.Body.String()
+		switch {
+		case rr.Code >= 500:
+			t.Fatalf("%d %q", rr.Code, body)
+		case body == "":
+			t.Fatalf("%d with no body", rr.Code)
+		case rr.Code == 200 && auth != good:
+			t.Fatalf("credentials for Authorization %q", auth)
+		}
+	})
 }

@@ -48,7 +48,7 @@ type podFixture struct {
 	pods pods
 }
 
-func newPodFixture(t *testing.T, opts ...Option) *podFixture {
+func newPodFixture(t testing.TB, opts ...Option) *podFixture {
 	t.Helper()
 	live := pods{}
 	f := &fixture{t: t, issuerDir: t.TempDir(), stateDir: t.TempDir()}
@@ -540,4 +540,35 @@ func TestPodIdentityTargetRole(t *testing.T) {
 	if status != 400 || !strings.Contains(body, "AccessDeniedException") {
 		t.Fatalf("second hop refused by the caller's side: %d %s", status, body)
 	}
+}
+
+// FuzzAssumeRoleForPodIdentity: whatever the cluster name and token,
+// eks-auth answers a 4xx error with a code and a message, and hands out
+// credentials only for the association of a validly signed token's
+// service account.
+func FuzzAssumeRoleForPodIdentity(f *testing.F) {
+	fx := newPodFixture(f)
+	role := fx.createRole("pod-reader", podTrust)
+	fx.associate("shop", "cart", role, nil)
+	valid := fx.podToken("shop", "cart", "cart-0", nil)
+	f.Add("demo", valid)
+	f.Add("demo", valid+"x")
+	f.Add("demo", strings.Replace(valid, ".", "..", 1))
+	f.Add("../demo", valid)
+	f.Add("demo", "e30.e30.e30")
+	f.Add("", "")
+	f.Fuzz(func(t *testing.T, cluster, token string) {
+		rec := &eventRecord{}
+		rec.RequestParameters = map[string]any{}
+		out, assoc, _, e := fx.srv.assumeRoleForPodIdentity(context.Background(), cluster, token, rec)
+		if e != nil {
+			if e.status >= 500 || e.code == "" || e.message == "" {
+				t.Fatalf("error %+v", e)
+			}
+			return
+		}
+		if assoc == nil || out.Subject.Namespace != "shop" || out.Subject.ServiceAccount != "cart" || !strings.Contains(out.AssumedRoleUser.ARN, ":assumed-role/pod-reader/") {
+			t.Fatalf("credentials for %+v (association %+v)", out, assoc)
+		}
+	})
 }
