@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,9 +47,15 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 			if err := f.Validate(); err != nil {
 				return err
 			}
-			if f.Cluster == string(harness.ClusterKind) && !cmd.Flags().Changed("wait") {
+			switch {
+			case cmd.Flags().Changed("wait"):
+			case f.Cluster == string(harness.ClusterKind):
 				// kind creates a node and runs kubeadm in it.
 				f.Wait = 4 * time.Minute
+			case strings.HasPrefix(f.Backend, "container:"):
+				// A container's first start on a busy machine takes
+				// longer than the processes of the other modes.
+				f.Wait = 2 * time.Minute
 			}
 			return run(cmd.Context(), s, env, f)
 		},
@@ -56,7 +63,7 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
 	f.Bind(cmd)
 	cli.BindOutput(cmd, &f.Output)
 	cmd.Flags().StringVarP(&f.File, "filename", "f", "", "environment file to apply once the environment is up (see 'irsa-local apply')")
-	cmd.Flags().DurationVar(&f.Wait, "wait", time.Minute, "how long to wait for the environment to serve (default 4m with --cluster kind)")
+	cmd.Flags().DurationVar(&f.Wait, "wait", time.Minute, "how long to wait for the environment to serve (default 4m with --cluster kind, 2m with a container backend)")
 	return cmd
 }
 
