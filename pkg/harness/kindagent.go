@@ -21,7 +21,8 @@ import (
 // The Pod Identity agent of a kind node: as the EKS add-on, the DaemonSet
 // kube-system/eks-pod-identity-agent with the host's network, answering on
 // 169.254.170.23:80, which a dummy link of the node carries (the add-on's
-// init container makes the same link). Its image is the node's kube-proxy
+// init container makes the same link), or its loopback device where the
+// kernel has no dummy links. Its image is the node's kube-proxy
 // image, which every node already holds (no registry is reached); the
 // agent is this irsa-local binary, copied into the node.
 const (
@@ -42,7 +43,10 @@ func (e *Env) startKindAgent(ctx context.Context, c *kind.Cluster) error {
 	if err := c.CopyTo(ctx, e.layout.PKIDir()+"/"+issuer.CACertFile, agentNodeDir+"/ca.crt"); err != nil {
 		return err
 	}
-	link := "ip link add " + agentLinkName + " type dummy 2>/dev/null || true; ip link set " + agentLinkName + " up && ip addr replace " + agent.IPv4Address + "/32 dev " + agentLinkName
+	// A dummy link as the add-on's init container makes; where the kernel
+	// has no dummy links, the loopback device serves the same: the node
+	// accepts the address whatever device carries it.
+	link := "if ip link add " + agentLinkName + " type dummy 2>/dev/null || ip link show " + agentLinkName + " >/dev/null 2>&1; then dev=" + agentLinkName + "; ip link set " + agentLinkName + " up; else dev=lo; fi; ip addr replace " + agent.IPv4Address + "/32 dev $dev"
 	if _, err := c.Exec(ctx, "sh", "-c", link); err != nil {
 		return fmt.Errorf("give the node the agent's address %s: %w", agent.IPv4Address, err)
 	}
