@@ -356,3 +356,32 @@ var _ = Describe("Terraform's aws_eks_pod_identity_association", Label("tools"),
 		Expect(gone.stderr).To(ContainSubstring("ResourceNotFoundException"))
 	})
 })
+
+var _ = Describe("eksctl's podidentityassociation commands", Label("tools"), func() {
+	It("create, get and delete an association for an existing role", func() {
+		eksctl := eksctlBinary()
+		w := newWorld()
+		w.must("up", "--cluster", "none")
+		s := w.status()
+		w.awsEnv(s)
+		w.env = append(w.env, "SSL_CERT_FILE="+s.Issuer.CAFile, "AWS_EC2_METADATA_DISABLED=true")
+		roleARN := w.mustAWS("iam", "create-role", "--role-name", "eksctl-pod", "--assume-role-policy-document", podTrustPolicy)["Role"].(map[string]any)["Arn"].(string)
+		args := []string{"--cluster", "irsa-local", "--region", s.AWS.Region, "--namespace", podNamespace, "--service-account-name", podSA}
+
+		r := w.cmd(eksctl, nil, append([]string{"create", "podidentityassociation", "--role-arn", roleARN}, args...)...)
+		Expect(r.code).To(Equal(0), "eksctl: %s%s", r.stdout, r.stderr)
+		list := w.mustAWS("eks", "list-pod-identity-associations", "--cluster-name", "irsa-local")["associations"].([]any)
+		Expect(list).To(ConsistOf(And(HaveKeyWithValue("namespace", podNamespace), HaveKeyWithValue("serviceAccount", podSA))))
+
+		got := w.cmd(eksctl, nil, "get", "podidentityassociation", "--cluster", "irsa-local", "--region", s.AWS.Region, "--namespace", podNamespace, "-o", "json")
+		Expect(got.code).To(Equal(0), "eksctl: %s%s", got.stdout, got.stderr)
+		Expect(got.stdout).To(ContainSubstring(roleARN))
+
+		// delete removes the association, then looks for a service account
+		// eksctl made, through the cluster's API with an IAM token: there is
+		// no cluster here (--cluster none), so that second step fails.
+		del := w.cmd(eksctl, nil, append([]string{"delete", "podidentityassociation"}, args...)...)
+		Expect(w.mustAWS("eks", "list-pod-identity-associations", "--cluster-name", "irsa-local")["associations"]).To(BeEmpty(), "eksctl: %s%s", del.stdout, del.stderr)
+		Expect(del.stdout + del.stderr).To(ContainSubstring(`failed to delete service account "shop/cart"`))
+	})
+})

@@ -385,6 +385,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveEKS(w, req)
 	case "eks-auth":
 		s.serveEKSAuth(w, req)
+	case "cloudformation":
+		s.serveCloudFormation(w, req)
 	default:
 		s.serveGateway(w, req, scope)
 	}
