@@ -1,9 +1,9 @@
 package cli
 
 import (
-	"os"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
