@@ -48,9 +48,9 @@ loopback port for as long as CMD runs.
 
 HOSTNAME is the pod's name, as the kubelet sets it. Nothing of the host's AWS
 set-up leaks in: AWS_* variables and AWS_PROFILE are dropped and HOME is an
-empty directory, so ~/.aws (profiles, static keys,
-the AWS CLI's credential cache) is out of reach. What runs is exactly the web
-identity session. The pod is deleted when CMD ends.
+empty directory, so ~/.aws (profiles, static keys, the AWS CLI's credential
+cache) is out of reach. What runs is exactly the pod's session. The pod is
+deleted when CMD ends.
 
 With -f and no CMD, the container's own command and args run, as the pod
 would run them.`,
