@@ -208,9 +208,13 @@ var _ = Describe("irsa-local doctor on a local cluster", Label("local"), func() 
 		r := w.doctor(listBucket...)
 		c := expectOnlyBroken(r, "service-account")
 		roleARN := "arn:aws:iam::" + s.AWS.AccountID + ":role/" + demoRole
-		Expect(c.Fix).To(Equal("kubectl annotate serviceaccount " + demoSA + " -n " + demoNamespace + " eks.amazonaws.com/role-arn=" + roleARN))
+		annotate, alternative, _ := strings.Cut(c.Fix, "\n")
+		Expect(annotate).To(Equal("kubectl annotate serviceaccount " + demoSA + " -n " + demoNamespace + " eks.amazonaws.com/role-arn=" + roleARN))
+		// The other way to give the pods a role: an EKS Pod Identity
+		// association.
+		Expect(alternative).To(ContainSubstring("aws eks create-pod-identity-association --cluster-name irsa-local --namespace " + demoNamespace + " --service-account " + demoSA + " --role-arn ROLE_ARN"))
 		Expect(r.check("trust-policy").Status).To(Equal("skip"))
-		w.mustKubectl(s, strings.Fields(c.Fix)[1:]...)
+		w.mustKubectl(s, strings.Fields(annotate)[1:]...)
 		expectHealthy(w.doctor(listBucket...))
 	})
 
