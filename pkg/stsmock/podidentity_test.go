@@ -572,3 +572,47 @@ func FuzzAssumeRoleForPodIdentity(f *testing.F) {
 		}
 	})
 }
+
+// TestPodIdentityHostileRequests: paths with ../ and NUL, bodies that are
+// not JSON or too large, and a slow agent body all get a 4xx with a code,
+// never a 5xx, and change nothing.
+func TestPodIdentityHostileRequests(t *testing.T) {
+	f := newPodFixture(t)
+	role := f.createRole("pod-reader", podTrust)
+	f.associate("shop", "cart", role, nil)
+	big := `{"namespace":"shop","serviceAccount":"x","roleArn":"` + role + `","tags":{"k":"` + strings.Repeat("v", 2<<20) + `"}}`
+	cases := []struct{ method, path, body string }{
+		{"GET", "/clusters/demo/pod-identity-associations/..%2F..%2Fetc", ""},
+		{"GET", "/clusters/demo/pod-identity-associations/a-%00", ""},
+		{"DELETE", "/clusters/..%2Fdemo/pod-identity-associations/a-00000000000000000", ""},
+		{"GET", "/clusters/demo/pod-identity-associations/a/b", ""},
+		{"POST", "/clusters/demo/pod-identity-associations", "{not json"},
+		{"POST", "/clusters/demo/pod-identity-associations", `{"namespace":"../etc","serviceAccount":"x","roleArn":"` + role + `"}`},
+		{"POST", "/clusters/demo/pod-identity-associations", big},
+		{"GET", "/clusters/demo/pod-identity-associations?nextToken=%00%01", ""},
+		{"PUT", "/clusters/demo/pod-identity-associations", "{}"},
+	}
+	for _, c := range cases {
+		status, body := f.eksWire(c.method, c.path, c.body)
+		if status < 400 || status >= 500 || !strings.Contains(body, "x-amzn-ErrorType: ") {
+			t.Errorf("%s %s: %d %.200s", c.method, c.path, status, body)
+		}
+	}
+	if got := f.srv.Associations(); len(got) != 1 || got[0].ServiceAccount != "cart" {
+		t.Fatalf("associations after the hostile requests: %+v", got)
+	}
+	// eks-auth: an oversize body and a body that is not JSON.
+	req, err := http.NewRequest(http.MethodPost, f.http.URL+"/clusters/demo/assume-role-for-pod-identity", strings.NewReader(strings.Repeat("x", 70<<10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signRequest(t, req, []byte(strings.Repeat("x", 70<<10)), "eks-auth", testCreds)
+	if status, body := do(t, req); status != 400 || !strings.Contains(body, "InvalidRequestException") {
+		t.Errorf("oversize eks-auth body: %d %s", status, body)
+	}
+	req, _ = http.NewRequest(http.MethodPost, f.http.URL+"/clusters/demo/assume-role-for-pod-identity", strings.NewReader("{"))
+	signRequest(t, req, []byte("{"), "eks-auth", testCreds)
+	if status, body := do(t, req); status != 400 || !strings.Contains(body, "InvalidRequestException") {
+		t.Errorf("eks-auth body not JSON: %d %s", status, body)
+	}
+}
