@@ -64,6 +64,13 @@ func StartContainer(ctx context.Context, o ContainerOptions) (*Container, error)
 	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
 		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
+	// A local daemon publishes the container's port on this host. Where a
+	// /.dockerenv file exists (a VM image made from a container, as CI
+	// machines often are), testcontainers-go would instead dial the
+	// machine's default gateway, which does not forward the port.
+	if h := os.Getenv("DOCKER_HOST"); os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" && (h == "" || strings.HasPrefix(h, "unix://")) {
+		_ = os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
+	}
 	labels := testcontainers.WithLabels(map[string]string{EnvLabel: o.Dir})
 	var (
 		c    testcontainers.Container
