@@ -616,3 +616,18 @@ func TestPodIdentityHostileRequests(t *testing.T) {
 		t.Errorf("eks-auth body not JSON: %d %s", status, body)
 	}
 }
+
+// TestPodIdentityAssociationLimit: a cluster holds at most 5000
+// associations, as EKS's quota says.
+func TestPodIdentityAssociationLimit(t *testing.T) {
+	f := newPodFixture(t)
+	role := f.createRole("pod-reader", podTrust)
+	f.srv.base.mu.Lock()
+	for i := range maxAssociations {
+		id := fmt.Sprintf("a-%017d", i)
+		f.srv.base.PodIdentity[id] = &Association{ID: id, Namespace: "bulk", ServiceAccount: fmt.Sprintf("sa-%d", i), RoleARN: role}
+	}
+	f.srv.base.mu.Unlock()
+	status, body := f.eksWire("POST", "/clusters/demo/pod-identity-associations", `{"namespace":"shop","serviceAccount":"cart","roleArn":"`+role+`"}`)
+	checkGolden(t, "pod-identity-create-over-limit", status, body, nil)
+}
