@@ -184,7 +184,7 @@ func (s *Server) serveEKSTags(w http.ResponseWriter, req *request, arn string) {
 		// An association's tags.
 		id := strings.TrimPrefix(arn, s.associationARN(""))
 		exists = func() bool { _, e := s.findAssociation(id); return e == nil }
-		notFound = eksError{"ResourceNotFoundException", "No Pod Identity Association found for the ID: " + awsquery.Truncate(id, awsquery.MaxEchoed) + "."}
+		notFound = associationNotFound(id)
 		change = func(f func(map[string]string)) (int, any) { return s.updateAssociationTags(id, f) }
 		get = func() map[string]string { a, _ := s.findAssociation(id); return nonNilTags(a.Tags) }
 	}

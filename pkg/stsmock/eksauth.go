@@ -171,7 +171,7 @@ func (s *Server) serveEKSAuth(w http.ResponseWriter, req *request) {
 		return
 	}
 	// The agent (the node's role) must be allowed to call EKS Auth.
-	clusterARN := "arn:aws:eks:" + s.region + ":" + s.defaultAccount + ":cluster/" + cluster
+	clusterARN := s.eksARN("cluster/" + cluster)
 	if c.session != nil || c.callerAccount() != s.defaultAccount {
 		if res := s.authorizeCall(c, "eks-auth:AssumeRoleForPodIdentity", clusterARN, s.defaultAccount, nil, nil); !res.Allowed() {
 			who := "arn:aws:iam::" + c.account + ":root"

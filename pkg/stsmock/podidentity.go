@@ -70,7 +70,17 @@ func newAssociationID() string {
 }
 
 func (s *Server) associationARN(id string) string {
-	return "arn:aws:eks:" + s.region + ":" + s.defaultAccount + ":podidentityassociation/" + s.cluster.Name + "/" + id
+	return s.eksARN("podidentityassociation/" + s.cluster.Name + "/" + id)
+}
+
+// eksARN is the ARN of an EKS resource of the cluster's account.
+func (s *Server) eksARN(resource string) string {
+	return "arn:aws:eks:" + s.region + ":" + s.defaultAccount + ":" + resource
+}
+
+// associationNotFound is EKS's answer for an unknown association ID.
+func associationNotFound(id string) eksError {
+	return eksError{"ResourceNotFoundException", "No Pod Identity Association found for the ID: " + awsquery.Truncate(id, awsquery.MaxEchoed) + "."}
 }
 
 // describeAssociation is the PodIdentityAssociation shape.
@@ -159,8 +169,8 @@ type associationRequest struct {
 // servePodIdentity routes /clusters/{name}/pod-identity-associations[/{id}].
 func (s *Server) servePodIdentity(w http.ResponseWriter, req *request, cluster, id string) {
 	r := req.r
-	base := "arn:aws:eks:" + s.region + ":" + s.defaultAccount + ":podidentityassociation/" + cluster + "/"
-	clusterARN := "arn:aws:eks:" + s.region + ":" + s.defaultAccount + ":cluster/" + cluster
+	base := s.eksARN("podidentityassociation/" + cluster + "/")
+	clusterARN := s.eksARN("cluster/" + cluster)
 	var body associationRequest
 	if r.Method == http.MethodPost {
 		if err := json.NewDecoder(io.LimitReader(r.Body, maxEKSBody)).Decode(&body); err != nil && err != io.EOF {
@@ -221,7 +231,8 @@ func (s *Server) findAssociation(id string) (Association, *eksError) {
 	if a, ok := s.base.PodIdentity[id]; ok {
 		return *a, nil
 	}
-	return Association{}, &eksError{"ResourceNotFoundException", "No Pod Identity Association found for the ID: " + awsquery.Truncate(id, awsquery.MaxEchoed) + "."}
+	e := associationNotFound(id)
+	return Association{}, &e
 }
 
 func invalidParam(msg string) (int, any) { return 400, eksError{"InvalidParameterException", msg} }
@@ -446,7 +457,7 @@ func (s *Server) updateAssociation(req *request, id string, b *associationReques
 	s.base.mu.Lock()
 	defer s.base.mu.Unlock()
 	if _, ok := s.base.PodIdentity[id]; !ok {
-		return 404, eksError{"ResourceNotFoundException", "No Pod Identity Association found for the ID: " + id + "."}
+		return 404, associationNotFound(id)
 	}
 	s.base.PodIdentity[id] = &next
 	if err := s.base.save(); err != nil {
@@ -463,7 +474,7 @@ func (s *Server) deleteAssociation(id string) (int, any) {
 	defer s.base.mu.Unlock()
 	a, ok := s.base.PodIdentity[id]
 	if !ok {
-		return 404, eksError{"ResourceNotFoundException", "No Pod Identity Association found for the ID: " + awsquery.Truncate(id, awsquery.MaxEchoed) + "."}
+		return 404, associationNotFound(id)
 	}
 	delete(s.base.PodIdentity, id)
 	if err := s.base.save(); err != nil {
@@ -532,7 +543,7 @@ func (s *Server) listAssociations(q url.Values) (int, any) {
 // agent, which every irsa-local cluster runs (as exec's local agent or as
 // the kind node's), so tools that check for the add-on accept the cluster.
 func (s *Server) serveAddons(w http.ResponseWriter, req *request, cluster, name string) {
-	clusterARN := "arn:aws:eks:" + s.region + ":" + s.defaultAccount + ":cluster/" + cluster
+	clusterARN := s.eksARN("cluster/" + cluster)
 	noCluster := eksError{"ResourceNotFoundException", "No cluster found for name: " + awsquery.Truncate(cluster, awsquery.MaxEchoed) + "."}
 	hasCluster := s.cluster != nil && s.cluster.Name == cluster
 	if req.r.Method != http.MethodGet {
@@ -548,7 +559,7 @@ func (s *Server) serveAddons(w http.ResponseWriter, req *request, cluster, name 
 		})
 		return
 	}
-	arn := "arn:aws:eks:" + s.region + ":" + s.defaultAccount + ":addon/" + cluster + "/" + name + "/00000000-0000-0000-0000-000000000000"
+	arn := s.eksARN("addon/" + cluster + "/" + name + "/00000000-0000-0000-0000-000000000000")
 	s.eksAuthorized(w, req, "eks:DescribeAddon", arn, func() (int, any) {
 		if !hasCluster {
 			return 404, noCluster
@@ -579,7 +590,7 @@ func (s *Server) updateAssociationTags(id string, change func(map[string]string)
 	defer s.base.mu.Unlock()
 	a, ok := s.base.PodIdentity[id]
 	if !ok {
-		return 404, eksError{"ResourceNotFoundException", "No Pod Identity Association found for the ID: " + id + "."}
+		return 404, associationNotFound(id)
 	}
 	next := *a
 	next.Tags = map[string]string{}
