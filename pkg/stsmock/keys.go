@@ -29,6 +29,8 @@ type keyFetcher struct {
 	client *http.Client
 	ttl    time.Duration
 	now    func() time.Time
+	// sources fetch the keys of issuers whose URL cannot be reached.
+	sources map[string]KeySource
 
 	mu      sync.Mutex
 	issuers map[string]*issuerKeys
@@ -43,11 +45,27 @@ type issuerKeys struct {
 	chain    [][]byte  // certificates the JWKS host presented, leaf first
 }
 
+// KeySource fetches an issuer's JSON Web Key Set by a way of its own, for
+// an issuer whose URL cannot be reached from here: a cluster's issuer
+// (often https://kubernetes.default.svc) read through its apiserver's
+// /openid/v1/jwks. chain is the certificates the source's server presented,
+// leaf first, for thumbprint checks; it may be nil. The set is cached and
+// re-fetched as fetched key sets are.
+type KeySource interface {
+	JWKS(ctx context.Context) (jwks []byte, chain [][]byte, err error)
+}
+
+// KeySourceFunc adapts a function to KeySource.
+type KeySourceFunc func(ctx context.Context) ([]byte, [][]byte, error)
+
+// JWKS calls f.
+func (f KeySourceFunc) JWKS(ctx context.Context) ([]byte, [][]byte, error) { return f(ctx) }
+
 // maxDocument bounds discovery and JWKS responses.
 const maxDocument = 1 << 20
 
-func newKeyFetcher(client *http.Client, ttl time.Duration) *keyFetcher {
-	return &keyFetcher{client: client, ttl: ttl, now: time.Now, issuers: map[string]*issuerKeys{}}
+func newKeyFetcher(client *http.Client, ttl time.Duration, sources map[string]KeySource) *keyFetcher {
+	return &keyFetcher{client: client, ttl: ttl, now: time.Now, sources: sources, issuers: map[string]*issuerKeys{}}
 }
 
 // flush forgets every cached key set, so a retired key stops working at once.
@@ -91,6 +109,20 @@ func (f *keyFetcher) keys(ctx context.Context, iss, wantKID string) (*jose.JSONW
 }
 
 func (f *keyFetcher) fetch(ctx context.Context, iss string) (*jose.JSONWebKeySet, string, [][]byte, error) {
+	if src, ok := f.sources[iss]; ok {
+		raw, chain, err := src.JWKS(ctx)
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("%w: %v", errKeyRetrieval, err)
+		}
+		if len(raw) > maxDocument {
+			return nil, "", nil, fmt.Errorf("%w: the key set of %s is larger than %d bytes", errKeyRetrieval, iss, maxDocument)
+		}
+		var set jose.JSONWebKeySet
+		if err := json.Unmarshal(raw, &set); err != nil {
+			return nil, "", nil, fmt.Errorf("%w: decode the key set of %s: %v", errKeyRetrieval, iss, err)
+		}
+		return &set, "", chain, nil
+	}
 	var doc struct {
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`

@@ -78,6 +78,7 @@ type config struct {
 	binding            BindingChecker
 	trailPath          string
 	backend            *Backend
+	keySources         map[string]KeySource
 }
 
 // WithAccount sets the 12-digit account ID (default 000000000000).
@@ -119,6 +120,22 @@ func WithStateDir(dir string) Option {
 // when it fetches an issuer's discovery document and keys over HTTPS.
 func WithTrustedCAs(certs ...*x509.Certificate) Option {
 	return optionFunc(func(c *config) error { c.roots = append(c.roots, certs...); return nil })
+}
+
+// WithKeySource makes the endpoint fetch the keys of the issuer issuerURL
+// from src instead of its discovery document: for a cluster whose issuer
+// URL is not reachable from here, whose keys its apiserver serves.
+func WithKeySource(issuerURL string, src KeySource) Option {
+	return optionFunc(func(c *config) error {
+		if issuerURL == "" || src == nil {
+			return errors.New("key source needs an issuer URL and a source")
+		}
+		if c.keySources == nil {
+			c.keySources = map[string]KeySource{}
+		}
+		c.keySources[issuerURL] = src
+		return nil
+	})
 }
 
 // WithKeyCacheTTL sets how long fetched key sets are cached (default 60s).
@@ -239,7 +256,7 @@ func New(opts ...Option) (*Server, error) {
 		sessionPolicies: &docCache{},
 		seal:            seal, s3: store, trail: tw, cluster: c.cluster, binding: c.binding,
 		s3Hosts: append(c.s3Hosts, defaultS3Hosts(c.region)...),
-		keys:    newKeyFetcher(defaultKeyClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}), c.keyTTL),
+		keys:    newKeyFetcher(defaultKeyClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}), c.keyTTL, c.keySources),
 	}
 	if c.backend != nil {
 		s.gateway = newGateway(newUpstream(*c.backend, c.account))
