@@ -40,6 +40,10 @@ type Target struct {
 	// "--issuer").
 	Issuer     string
 	IssuerFrom string
+	// KeysViaAPIServer: the issuer is an adopted cluster's whose URL this
+	// machine cannot reach; its discovery document and keys are read
+	// through the apiserver, as the environment's STS reads them.
+	KeysViaAPIServer bool
 	// RootCAs verify the issuer's HTTPS certificate: the environment's CA
 	// plus the system roots.
 	RootCAs *x509.CertPool

@@ -32,26 +32,41 @@ func (r *runner) jwks(ctx context.Context) Check {
 	if r.t.Environment != "" {
 		unreachable = "irsa-local status" + envFlag(r.t.Environment) + " shows the issuer's state; irsa-local up starts it"
 	}
-	discovery := strings.TrimSuffix(iss, "/") + "/.well-known/openid-configuration"
-	var doc struct {
-		Issuer  string `json:"issuer"`
-		JWKSURI string `json:"jwks_uri"`
-	}
-	if err := getJSON(ctx, client, discovery, &doc); err != nil {
-		return fail(CheckJWKS, err.Error(), unreachable)
-	}
-	if doc.Issuer != iss {
-		return fail(CheckJWKS, fmt.Sprintf("%s names the issuer %q, not %s: verifiers refuse it", discovery, doc.Issuer, iss),
-			"serve a discovery document whose issuer is exactly "+iss)
-	}
-	if doc.JWKSURI == "" {
-		return fail(CheckJWKS, discovery+" has no jwks_uri", "add jwks_uri to the discovery document")
-	}
 	var set jose.JSONWebKeySet
-	if err := getJSON(ctx, client, doc.JWKSURI, &set); err != nil {
-		return fail(CheckJWKS, err.Error(), unreachable)
+	var served string
+	if r.t.KeysViaAPIServer && r.client != nil {
+		// The issuer URL (often https://kubernetes.default.svc) answers
+		// only inside the cluster; the apiserver serves its keys.
+		raw, err := r.client.CoreV1().RESTClient().Get().AbsPath("/openid/v1/jwks").DoRaw(ctx)
+		if err != nil {
+			return fail(CheckJWKS, "read the cluster's keys from its apiserver's /openid/v1/jwks: "+err.Error(),
+				"allow the kubeconfig's user to get /openid/v1/jwks: kubectl create clusterrolebinding irsa-local-issuer-discovery --clusterrole=system:service-account-issuer-discovery --user=<user>")
+		}
+		if err := json.Unmarshal(raw, &set); err != nil {
+			return fail(CheckJWKS, "the apiserver's /openid/v1/jwks is not a key set: "+err.Error(), "check the apiserver's --service-account-key-file")
+		}
+		served = fmt.Sprintf("the apiserver serves %d key(s) at /openid/v1/jwks (%s is not reachable from this machine; irsa-local's STS reads the keys there too)", len(set.Keys), iss)
+	} else {
+		discovery := strings.TrimSuffix(iss, "/") + "/.well-known/openid-configuration"
+		var doc struct {
+			Issuer  string `json:"issuer"`
+			JWKSURI string `json:"jwks_uri"`
+		}
+		if err := getJSON(ctx, client, discovery, &doc); err != nil {
+			return fail(CheckJWKS, err.Error(), unreachable)
+		}
+		if doc.Issuer != iss {
+			return fail(CheckJWKS, fmt.Sprintf("%s names the issuer %q, not %s: verifiers refuse it", discovery, doc.Issuer, iss),
+				"serve a discovery document whose issuer is exactly "+iss)
+		}
+		if doc.JWKSURI == "" {
+			return fail(CheckJWKS, discovery+" has no jwks_uri", "add jwks_uri to the discovery document")
+		}
+		if err := getJSON(ctx, client, doc.JWKSURI, &set); err != nil {
+			return fail(CheckJWKS, err.Error(), unreachable)
+		}
+		served = fmt.Sprintf("%s serves %d key(s)", doc.JWKSURI, len(set.Keys))
 	}
-	served := fmt.Sprintf("%s serves %d key(s)", doc.JWKSURI, len(set.Keys))
 
 	var tok *Token
 	from := "the apiserver's tokens"

@@ -75,6 +75,9 @@ func (h *Handle) StopStale(ctx context.Context) ([]int, bool, error) {
 	if _, err := backend.StopStaleContainers(ctx, l.Dir); err != nil {
 		return pids, false, err
 	}
+	if _, err := harness.ReleaseAdopted(ctx, l.Dir); err != nil {
+		return pids, false, err
+	}
 	cfg, err := envdir.LoadConfig(l)
 	if err != nil {
 		return pids, false, nil

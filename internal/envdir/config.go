@@ -24,6 +24,8 @@ const (
 	ClusterNone  ClusterMode = "none"
 	ClusterLocal ClusterMode = "local"
 	ClusterKind  ClusterMode = "kind"
+	// ClusterExisting adopts a running cluster irsa-local did not create.
+	ClusterExisting ClusterMode = "existing"
 )
 
 // ConfigVersion is bumped when env.json changes incompatibly.
@@ -50,8 +52,15 @@ type Config struct {
 	Cluster       ClusterMode `json:"cluster"`
 	// KindCluster names the kind cluster of an environment that ran in kind
 	// mode, so that down can delete it even after a crash.
-	KindCluster string    `json:"kindCluster,omitempty"`
-	CreatedAt   time.Time `json:"createdAt"`
+	KindCluster string `json:"kindCluster,omitempty"`
+	// Kubeconfig and KubeContext name the credentials of an adopted
+	// cluster (existing mode), so that down can remove what irsa-local
+	// added to it even after a crash; ClusterIssuer is that cluster's
+	// service-account issuer, read from its apiserver at each up.
+	Kubeconfig    string    `json:"kubeconfig,omitempty"`
+	KubeContext   string    `json:"kubeContext,omitempty"`
+	ClusterIssuer string    `json:"clusterIssuer,omitempty"`
+	CreatedAt     time.Time `json:"createdAt"`
 }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$`)

@@ -31,8 +31,11 @@ const probeServiceAccount = "irsa-local-probe"
 // its issuer and keys, then the pod identity webhook, registered by URL,
 // and returns once a dry-run pod create comes back mutated.
 func (e *Env) startCluster(ctx context.Context) error {
-	if e.cfg.Cluster == ClusterKind {
+	switch e.cfg.Cluster {
+	case ClusterKind:
 		return e.startKind(ctx)
+	case ClusterExisting:
+		return e.adoptCluster(ctx)
 	}
 	c, err := local.Start(ctx, local.Config{
 		Dir:                 e.layout.ClusterDir(),
@@ -134,6 +137,7 @@ func (e *Env) startWebhook(ctx context.Context, host, endpoint string, caBundle 
 		return errors.New("start webhook: its service-account cache did not sync within 30s")
 	}
 	cfg := webhook.Configuration(webhook.WithURL("https://"+l.Addr().String()+webhook.MutatePath), webhook.WithCABundle(e.ca.CertPEM))
+	cfg.Labels = map[string]string{webhook.ManagedByLabel: webhook.ManagedBy}
 	hooks := e.client.AdmissionregistrationV1().MutatingWebhookConfigurations()
 	existing, err := hooks.Get(ctx, cfg.Name, metav1.GetOptions{})
 	switch {
@@ -161,6 +165,7 @@ func (e *Env) waitMutating(ctx context.Context) error {
 	sas := e.client.CoreV1().ServiceAccounts(ns)
 	probe := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
 		Name:        probeServiceAccount,
+		Labels:      map[string]string{webhook.ManagedByLabel: webhook.ManagedBy},
 		Annotations: map[string]string{RoleARNAnnotation: "arn:aws:iam::" + e.cfg.AccountID + ":role/" + probeServiceAccount},
 	}}
 	deadline := time.Now().Add(30 * time.Second)
@@ -205,6 +210,9 @@ func envValue(env []corev1.EnvVar, name string) string {
 // stopCluster stops the webhook and the control plane; a kind cluster is
 // deleted.
 func (e *Env) stopCluster(ctx context.Context) error {
+	if e.existing != nil {
+		return e.releaseCluster(ctx)
+	}
 	e.mu.Lock()
 	cancel, c, k := e.stopWebhook, e.cluster, e.kind
 	e.mu.Unlock()
@@ -300,6 +308,8 @@ func (e *Env) Kubeconfig() string {
 		return e.kind.Kubeconfig()
 	case e.cluster != nil:
 		return e.cluster.Kubeconfig()
+	case e.existing != nil:
+		return e.existing.Kubeconfig
 	}
 	return ""
 }
@@ -314,6 +324,8 @@ func (e *Env) RESTConfig() *rest.Config {
 		return e.kind.RESTConfig()
 	case e.cluster != nil:
 		return e.cluster.RESTConfig()
+	case e.existing != nil:
+		return e.existing.RESTConfig()
 	}
 	return nil
 }

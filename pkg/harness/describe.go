@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/irsa-local/irsa-local/internal/cluster/existing"
 	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/internal/fsutil"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
@@ -53,6 +54,10 @@ type IssuerInfo struct {
 	CAFile  string `json:"caFile"`
 	// Listen is the host:port the issuer's HTTPS server listens on.
 	Listen string `json:"listen"`
+	// ViaAPIServer: the issuer is an adopted cluster's, whose URL this
+	// machine cannot reach; its keys are read from the apiserver's
+	// /openid/v1/jwks (JWKSURL), with the kubeconfig's credentials.
+	ViaAPIServer bool `json:"viaAPIServer,omitempty"`
 }
 
 // AWSInfo describes the AWS endpoint. Endpoint is plain HTTP (what
@@ -87,6 +92,12 @@ type ClusterInfo struct {
 	KindCluster    string `json:"kindCluster,omitempty"`
 	NodeImage      string `json:"nodeImage,omitempty"`
 	PodAWSEndpoint string `json:"podAWSEndpoint,omitempty"`
+	// Context, Server and Reach describe an adopted cluster (existing
+	// mode): the kubeconfig's context, its apiserver, and how the cluster
+	// reaches this machine's webhook and AWS endpoint.
+	Context string `json:"context,omitempty"`
+	Server  string `json:"server,omitempty"`
+	Reach   string `json:"reach,omitempty"`
 }
 
 // AssociationInfo is one EKS Pod Identity association.
@@ -109,7 +120,7 @@ func associationInfos(as []stsmock.Association) []AssociationInfo {
 // describeConfig is what the configuration alone says of an environment.
 func describeConfig(l envdir.Layout, c *envdir.Config) Description {
 	u := issuer.URL(c.IssuerHost, c.IssuerPort, c.IssuerID)
-	return Description{
+	d := Description{
 		Name:     c.Name,
 		StateDir: l.Dir,
 		Issuer: IssuerInfo{
@@ -129,6 +140,11 @@ func describeConfig(l envdir.Layout, c *envdir.Config) Description {
 		Cluster:    ClusterInfo{Mode: c.Cluster, Name: c.ClusterName, KindCluster: kindCluster(c)},
 		Components: []Component{},
 	}
+	if c.Cluster == ClusterExisting {
+		d.Issuer = IssuerInfo{URL: c.ClusterIssuer, CAFile: d.Issuer.CAFile, ViaAPIServer: true}
+		d.Cluster.Kubeconfig, d.Cluster.Context = c.Kubeconfig, c.KubeContext
+	}
+	return d
 }
 
 // runtimeStatus is what a running environment records in run/status.json.
@@ -138,6 +154,8 @@ type runtimeStatus struct {
 	Kubeconfig      string       `json:"kubeconfig,omitempty"`
 	NodeImage       string       `json:"nodeImage,omitempty"`
 	PodAWSEndpoint  string       `json:"podAWSEndpoint,omitempty"`
+	Server          string       `json:"server,omitempty"`
+	Reach           string       `json:"reach,omitempty"`
 	Backend         *BackendInfo `json:"backend,omitempty"`
 	Components      []Component  `json:"components"`
 }
@@ -169,7 +187,13 @@ func Inspect(stateDir string) (Description, error) {
 		d.PID = rs.PID
 	}
 	d.AWS.OIDCProviderARN = rs.OIDCProviderARN
-	d.Cluster.Kubeconfig = rs.Kubeconfig
+	if rs.Kubeconfig != "" {
+		d.Cluster.Kubeconfig = rs.Kubeconfig
+	}
+	d.Cluster.Server, d.Cluster.Reach = rs.Server, rs.Reach
+	if d.Issuer.ViaAPIServer && rs.Server != "" {
+		d.Issuer.JWKSURL = strings.TrimSuffix(rs.Server, "/") + existing.JWKSPath
+	}
 	d.Cluster.NodeImage, d.Cluster.PodAWSEndpoint = rs.NodeImage, rs.PodAWSEndpoint
 	d.Backend = rs.Backend
 	if d.Running {
@@ -259,7 +283,7 @@ func kindCluster(c *envdir.Config) string {
 // writeStatusFile records what the running process reports of d in
 // run/status.json.
 func writeStatusFile(l envdir.Layout, d Description) error {
-	b, err := json.MarshalIndent(runtimeStatus{PID: d.PID, OIDCProviderARN: d.AWS.OIDCProviderARN, Kubeconfig: d.Cluster.Kubeconfig, NodeImage: d.Cluster.NodeImage, PodAWSEndpoint: d.Cluster.PodAWSEndpoint, Backend: d.Backend, Components: d.Components}, "", "  ")
+	b, err := json.MarshalIndent(runtimeStatus{PID: d.PID, OIDCProviderARN: d.AWS.OIDCProviderARN, Kubeconfig: d.Cluster.Kubeconfig, NodeImage: d.Cluster.NodeImage, PodAWSEndpoint: d.Cluster.PodAWSEndpoint, Server: d.Cluster.Server, Reach: d.Cluster.Reach, Backend: d.Backend, Components: d.Components}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("marshal status: %w", err)
 	}

@@ -32,6 +32,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/irsa-local/irsa-local/internal/backend"
+	"github.com/irsa-local/irsa-local/internal/cluster/existing"
 	"github.com/irsa-local/irsa-local/internal/cluster/kind"
 	"github.com/irsa-local/irsa-local/internal/cluster/local"
 	"github.com/irsa-local/irsa-local/internal/envdir"
@@ -59,6 +60,8 @@ type Env struct {
 
 	cluster     *local.Cluster
 	kind        *kind.Cluster
+	existing    *existing.Cluster
+	reach       existing.Reach
 	nodeImage   string
 	podAWSURL   string
 	client      kubernetes.Interface
@@ -122,15 +125,23 @@ func Start(ctx context.Context, opts ...Option) (_ *Env, retErr error) {
 	if err := e.loadOrCreateConfig(); err != nil {
 		return nil, err
 	}
-	e.step("Starting the OIDC issuer")
 	if e.ca, err = issuer.LoadOrCreateCA(e.layout.PKIDir(), "irsa-local "+e.cfg.Name+" CA"); err != nil {
 		return nil, err
 	}
 	if e.keys, err = issuer.LoadOrCreateKeys(e.layout.KeyDir()); err != nil {
 		return nil, err
 	}
-	if err := e.startIssuer(ctx); err != nil {
-		return nil, err
+	if e.cfg.Cluster == ClusterExisting {
+		// The adopted cluster's issuer signs every token; irsa-local
+		// serves none of its own.
+		if err := e.connectExisting(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		e.step("Starting the OIDC issuer")
+		if err := e.startIssuer(ctx); err != nil {
+			return nil, err
+		}
 	}
 	backendOpt, err := e.startBackend(ctx)
 	if err != nil {
@@ -140,7 +151,7 @@ func Start(ctx context.Context, opts ...Option) (_ *Env, retErr error) {
 	if err := e.startAWS(ctx, backendOpt); err != nil {
 		return nil, err
 	}
-	if e.cfg.Cluster == ClusterLocal || e.cfg.Cluster == ClusterKind {
+	if e.cfg.Cluster == ClusterLocal || e.cfg.Cluster == ClusterKind || e.cfg.Cluster == ClusterExisting {
 		if e.cfg.Cluster == ClusterLocal {
 			e.step("Starting etcd, kube-apiserver and kube-controller-manager")
 		}
@@ -230,8 +241,8 @@ func allocateClusterPorts(cfg *envdir.Config) error {
 	ports := []*int{&cfg.APIServerPort, &cfg.WebhookPort}
 	switch cfg.Cluster {
 	case ClusterLocal:
-	case ClusterKind:
-		ports = ports[1:] // kind publishes its apiserver on a port of its own
+	case ClusterKind, ClusterExisting:
+		ports = ports[1:] // kind publishes its apiserver on a port of its own; an adopted cluster has its own
 	default:
 		return nil
 	}
@@ -314,6 +325,10 @@ func (e *Env) startIssuer(ctx context.Context) error {
 // told not to, registers the issuer as an IAM OIDC provider with client ID
 // sts.amazonaws.com, as eksctl's associate step does.
 func (e *Env) startAWS(ctx context.Context, backendOpt stsmock.Option) error {
+	caPEM, thumbprint := e.ca.CertPEM, e.ca.Thumbprint()
+	if e.existing != nil && len(e.existing.CAPEM()) > 0 {
+		caPEM, thumbprint = e.existing.CAPEM(), e.existing.Thumbprint()
+	}
 	opts := []stsmock.Option{
 		backendOpt,
 		stsmock.WithAccount(e.cfg.AccountID),
@@ -327,10 +342,11 @@ func (e *Env) startAWS(ctx context.Context, backendOpt stsmock.Option) error {
 		stsmock.WithEKSCluster(stsmock.EKSCluster{
 			Name:                 e.cfg.ClusterName,
 			IssuerURL:            e.issuerURL,
-			CertificateAuthority: e.ca.CertPEM,
+			CertificateAuthority: caPEM,
 			CreatedAt:            e.cfg.CreatedAt,
 		}),
 	}
+	opts = append(opts, e.existingAWSOptions()...)
 	if net.ParseIP(e.cfg.IssuerHost) == nil {
 		// A DNS name for the environment also addresses buckets as
 		// <bucket>.<name>.
@@ -358,7 +374,7 @@ func (e *Env) startAWS(ctx context.Context, backendOpt stsmock.Option) error {
 		return err
 	}
 	if !e.opts.noProvider {
-		arn, err := srv.EnsureOIDCProvider(e.issuerURL, []string{"sts.amazonaws.com"}, []string{e.ca.Thumbprint()})
+		arn, err := srv.EnsureOIDCProvider(e.issuerURL, []string{"sts.amazonaws.com"}, []string{thumbprint})
 		if err != nil {
 			return err
 		}
@@ -536,6 +552,9 @@ func (e *Env) HTTPClient() *http.Client { return envdir.HTTPClient(e.ca) }
 // Token mints a service-account token as kube-apiserver would, for the
 // no-cluster mode.
 func (e *Env) Token(req issuer.TokenRequest) (string, error) {
+	if e.existing != nil {
+		return "", errors.New("mint a token: an adopted cluster's tokens are signed by its own key; request one from its apiserver (kubectl create token)")
+	}
 	e.mu.Lock()
 	ks := e.keys
 	e.mu.Unlock()
@@ -574,6 +593,9 @@ func (e *Env) RetireKeys(ctx context.Context, kids ...string) ([]string, error) 
 }
 
 func (e *Env) setKeys(ctx context.Context, ks *issuer.KeySet) error {
+	if e.existing != nil {
+		return errors.New("the adopted cluster signs with keys of its own: rotate them on the cluster (restart kube-apiserver with the new key); irsa-local picks the new key up at the first token it signs")
+	}
 	e.mu.Lock()
 	running := e.cluster != nil || e.kind != nil
 	e.mu.Unlock()
@@ -620,6 +642,13 @@ func (e *Env) Describe(ctx context.Context) Description {
 	}
 	if e.cluster != nil {
 		d.Cluster.Kubeconfig = e.cluster.Kubeconfig()
+	}
+	if e.existing != nil {
+		d.Cluster.Kubeconfig, d.Cluster.Context = e.existing.Kubeconfig, e.existing.Context
+		d.Cluster.Server = e.existing.Server()
+		d.Issuer.JWKSURL = strings.TrimSuffix(d.Cluster.Server, "/") + existing.JWKSPath
+		d.Cluster.PodAWSEndpoint = e.podAWSURL
+		d.Cluster.Reach = e.reach.Why
 	}
 	if e.kind != nil {
 		d.Cluster.Kubeconfig = e.kind.Kubeconfig()

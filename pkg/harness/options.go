@@ -43,6 +43,9 @@ type options struct {
 	progress            func(step string)
 	backend             Backend
 	backendURL          string
+	kubeconfig          string
+	kubeContext         string
+	listenHost          string
 }
 
 func defaultOptions() options {
@@ -83,17 +86,34 @@ func WithStateDir(dir string) Option {
 // apiserver, tokens minted as it would). ClusterLocal runs etcd,
 // kube-apiserver and kube-controller-manager as processes and needs their
 // binaries (make k8s-assets); ClusterKind needs Docker. The CLI's default is
-// ClusterLocal.
+// ClusterLocal. ClusterExisting adopts the running cluster of
+// WithKubeconfig.
 func WithCluster(mode ClusterMode) Option {
 	return optionFunc(func(o *options) error {
 		switch mode {
-		case ClusterNone, ClusterLocal, ClusterKind:
+		case ClusterNone, ClusterLocal, ClusterKind, ClusterExisting:
 		default:
-			return fmt.Errorf("unknown cluster mode %q: want none, local or kind", mode)
+			return fmt.Errorf("unknown cluster mode %q: want none, local, kind or existing", mode)
 		}
 		o.cluster = mode
 		return nil
 	})
+}
+
+// WithKubeconfig names the cluster ClusterExisting adopts: a kubeconfig
+// file (empty: $KUBECONFIG, else ~/.kube/config) and a context in it
+// (empty: its current context). The cluster's apiserver is not touched:
+// its issuer and keys are read through its discovery endpoints, and what
+// irsa-local registers there is removed by Stop. An environment remembers
+// them, so later Starts may leave them out.
+func WithKubeconfig(path, context string) Option {
+	return optionFunc(func(o *options) error { o.kubeconfig, o.kubeContext = path, context; return nil })
+}
+
+// WithListenHost makes the environment's servers listen on host (for
+// example 0.0.0.0 in a container) while its URLs keep the issuer host.
+func WithListenHost(host string) Option {
+	return optionFunc(func(o *options) error { o.listenHost = host; return nil })
 }
 
 // WithKindImage sets the node image of a kind cluster (default: see

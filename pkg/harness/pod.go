@@ -58,6 +58,10 @@ const (
 	podIdentityTokenPath = webhook.PodIdentityMountPath + "/" + webhook.PodIdentityTokenPath
 )
 
+// TokenOnlyGate is the scheduling gate of the pods a PodSession creates,
+// which stand for a process on this machine and never run in the cluster.
+const TokenOnlyGate = "irsa-local.dev/token-only"
+
 // DefaultPod is the pod a session creates when given none: one container
 // in the service account, never scheduled (there are no nodes).
 func DefaultPod(namespace, serviceAccount string) *corev1.Pod {
@@ -85,6 +89,12 @@ func StartPodSession(ctx context.Context, client kubernetes.Interface, pod *core
 	sa, err := client.CoreV1().ServiceAccounts(pod.Namespace).Get(ctx, pod.Spec.ServiceAccountName, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("get service account %s/%s: %w", pod.Namespace, pod.Spec.ServiceAccountName, err)
+	}
+	if pod.Spec.NodeName == "" {
+		// The pod exists for its token only: on a cluster with nodes a
+		// scheduling gate keeps it from being scheduled and its image
+		// pulled.
+		pod.Spec.SchedulingGates = append(pod.Spec.SchedulingGates, corev1.PodSchedulingGate{Name: TokenOnlyGate})
 	}
 	created, err := client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
@@ -143,6 +153,16 @@ func (s *PodSession) UseAgent(url string) {
 	for i := range s.Env {
 		if s.Env[i].Name == "AWS_CONTAINER_CREDENTIALS_FULL_URI" && s.Env[i].Value == webhook.DefaultFullURI {
 			s.Env[i].Value = url
+		}
+	}
+}
+
+// UseCABundle points AWS_CA_BUNDLE, when the webhook injected it, at a
+// file of this machine: the one it injects is a path in the pod's volume.
+func (s *PodSession) UseCABundle(file string) {
+	for i := range s.Env {
+		if s.Env[i].Name == "AWS_CA_BUNDLE" {
+			s.Env[i].Value = file
 		}
 	}
 }

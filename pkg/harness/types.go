@@ -11,11 +11,13 @@ type ClusterMode = envdir.ClusterMode
 // Cluster modes: none (no Kubernetes API; tokens are minted as the
 // apiserver would), local (etcd, kube-apiserver and
 // kube-controller-manager as processes, no Docker) and kind (a kind cluster
-// with real pods; needs Docker).
+// with real pods; needs Docker) and existing (a running cluster adopted
+// through a kubeconfig, its apiserver untouched).
 const (
-	ClusterNone  ClusterMode = "none"
-	ClusterLocal ClusterMode = "local"
-	ClusterKind  ClusterMode = "kind"
+	ClusterNone     ClusterMode = "none"
+	ClusterLocal    ClusterMode = "local"
+	ClusterKind     ClusterMode = "kind"
+	ClusterExisting ClusterMode = "existing"
 )
 
 // Defaults of a new environment. The admin credentials and account are the

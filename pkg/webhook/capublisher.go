@@ -224,6 +224,7 @@ func (p *CAPublisher) configMap(namespace string) *corev1.ConfigMap {
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      p.cfg.name,
 			Namespace: namespace,
+			Labels:    map[string]string{ManagedByLabel: ManagedBy},
 			Annotations: map[string]string{
 				"kubernetes.io/description": "CA bundle of the local AWS endpoint emulator. " +
 					"Pods mutated by the irsa-local webhook trust it through AWS_CA_BUNDLE.",

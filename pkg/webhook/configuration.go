@@ -8,6 +8,10 @@ import (
 // Names used by upstream's deploy/mutatingwebhook.yaml, kept so tooling that
 // looks for the EKS webhook finds this one.
 const (
+	// ManagedByLabel with the value ManagedBy marks what irsa-local put in a
+	// cluster, so that it removes those objects and nothing else.
+	ManagedByLabel    = "app.kubernetes.io/managed-by"
+	ManagedBy         = "irsa-local"
 	ConfigurationName = "pod-identity-webhook"
 	WebhookName       = "pod-identity-webhook.amazonaws.com"
 	// SkipLabel on a pod keeps it from being sent to the webhook at all.

@@ -168,6 +168,54 @@ func OwnedBy(ctx context.Context, name, keyDir string) bool {
 	return slices.Contains(strings.Split(out, "\n"), abs)
 }
 
+// CreatePlain creates a kind cluster as `kind create cluster --image image`
+// would, with nothing of irsa-local in it: the cluster a user already has,
+// which `up --cluster existing` adopts. It adds only what the node image
+// and this machine need (no default CNI for irsa-local's offline image,
+// which brings its own; kubelets allowed on a cgroup v1 host), and writes
+// the kubeconfig, with context kind-<name>, to kubeconfig.
+func CreatePlain(ctx context.Context, name, image, kubeconfig string) error {
+	host, err := engine(ctx)
+	if err != nil {
+		return err
+	}
+	labels, err := imageLabels(ctx, image, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	kc := plainConfig(name, image, labels, host.cgroupV1)
+	v1alpha4.SetDefaultsCluster(kc)
+	provider := kindcluster.NewProvider(kindcluster.ProviderWithDocker())
+	if err := provider.Create(name,
+		kindcluster.CreateWithV1Alpha4Config(kc),
+		kindcluster.CreateWithKubeconfigPath(kubeconfig),
+		kindcluster.CreateWithWaitForReady(2*time.Minute),
+		kindcluster.CreateWithDisplayUsage(false),
+		kindcluster.CreateWithDisplaySalutation(false),
+	); err != nil {
+		return fmt.Errorf("create kind cluster %s: %s", name, oneLine(err))
+	}
+	return nil
+}
+
+// plainConfig is one control-plane node of image, with what the image and
+// the host need and nothing else.
+func plainConfig(name, image string, labels map[string]string, hostCgroupV1 bool) *v1alpha4.Cluster {
+	kc := &v1alpha4.Cluster{
+		TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
+		Name:     name,
+		Nodes:    []v1alpha4.Node{{Role: v1alpha4.ControlPlaneRole, Image: image}},
+	}
+	if _, ok := labels[ImageLabel]; ok {
+		kc.Networking.DisableDefaultCNI = true
+	}
+	if hostCgroupV1 {
+		// Kubelets from v1.35 refuse to start on a cgroup v1 host unless told.
+		kc.KubeadmConfigPatches = append(kc.KubeadmConfigPatches, "kind: KubeletConfiguration\nfailCgroupV1: false\n")
+	}
+	return kc
+}
+
 // Create creates the cluster and waits for its node to be Ready. It refuses
 // a name kind already uses: the apiserver's issuer and keys are fixed when
 // a cluster is created, so an existing cluster cannot be taken over.
@@ -186,7 +234,7 @@ func Create(ctx context.Context, cfg Config, opts ...Option) (_ *Cluster, retErr
 		return nil, fmt.Errorf("list kind clusters: %w", err)
 	}
 	if slices.Contains(names, cfg.Name) {
-		return nil, fmt.Errorf("a kind cluster named %q already exists; irsa-local creates its own, because a cluster's service-account issuer and keys are fixed when it is created: delete it (kind delete cluster --name %s) or give the environment another name", cfg.Name, cfg.Name)
+		return nil, fmt.Errorf("a kind cluster named %q already exists; irsa-local's kind mode creates its own; to add IRSA to this one as it is, adopt it: irsa-local up --cluster existing --context kind-%s (or delete it: kind delete cluster --name %s, or give the environment another name)", cfg.Name, cfg.Name, cfg.Name)
 	}
 	labels, err := imageLabels(ctx, cfg.Image, o.logger)
 	if err != nil {
@@ -247,27 +295,9 @@ func clusterConfig(cfg Config, labels map[string]string, hostCgroupV1 bool) (*v1
 	if err != nil {
 		return nil, fmt.Errorf("resolve key directory: %w", err)
 	}
-	kc := &v1alpha4.Cluster{
-		TypeMeta: v1alpha4.TypeMeta{Kind: "Cluster", APIVersion: "kind.x-k8s.io/v1alpha4"},
-		Name:     cfg.Name,
-		Nodes: []v1alpha4.Node{{
-			Role:  v1alpha4.ControlPlaneRole,
-			Image: cfg.Image,
-			ExtraMounts: []v1alpha4.Mount{{
-				HostPath:      keyDir,
-				ContainerPath: KeyDir,
-				Readonly:      true,
-			}},
-		}},
-		KubeadmConfigPatches: []string{apiServerPatch(cfg)},
-	}
-	if _, ok := labels[ImageLabel]; ok {
-		kc.Networking.DisableDefaultCNI = true
-	}
-	if hostCgroupV1 {
-		// Kubelets from v1.35 refuse to start on a cgroup v1 host unless told.
-		kc.KubeadmConfigPatches = append(kc.KubeadmConfigPatches, "kind: KubeletConfiguration\nfailCgroupV1: false\n")
-	}
+	kc := plainConfig(cfg.Name, cfg.Image, labels, hostCgroupV1)
+	kc.Nodes[0].ExtraMounts = []v1alpha4.Mount{{HostPath: keyDir, ContainerPath: KeyDir, Readonly: true}}
+	kc.KubeadmConfigPatches = append([]string{apiServerPatch(cfg)}, kc.KubeadmConfigPatches...)
 	v1alpha4.SetDefaultsCluster(kc)
 	return kc, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -30,6 +31,8 @@ type CreateFlags struct {
 	KindImage      string
 	KubeVersion    string
 	Backend        string
+	Kubeconfig     string
+	Context        string
 
 	// set holds exactly these flags, so that Args renders them and no
 	// other flag of the command.
@@ -44,7 +47,9 @@ func (f *CreateFlags) Bind(cmd *cobra.Command) {
 }
 
 func (f *CreateFlags) bind(fs *pflag.FlagSet) {
-	fs.StringVar(&f.Cluster, "cluster", string(harness.ClusterLocal), "cluster mode: local (etcd, kube-apiserver and kube-controller-manager as processes; no Docker), kind (real nodes and pods in Docker) or none (issuer and AWS endpoint only)")
+	fs.StringVar(&f.Cluster, "cluster", string(harness.ClusterLocal), "cluster mode: local (etcd, kube-apiserver and kube-controller-manager as processes; no Docker), kind (real nodes and pods in Docker), existing (adopt the running cluster of --kubeconfig, its apiserver untouched) or none (issuer and AWS endpoint only)")
+	fs.StringVar(&f.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster --cluster existing adopts (default: KUBECONFIG, else ~/.kube/config)")
+	fs.StringVar(&f.Context, "context", "", "context of that kubeconfig (default: its current context)")
 	fs.StringVar(&f.KindImage, "kind-image", "", "node image of a kind cluster (default: irsa-local/kind-node:"+assets.KubernetesVersion+" when built on this machine, else kind's default)")
 	fs.StringVar(&f.KubeVersion, "kubernetes-version", "", "Kubernetes version of a kind cluster, e.g. v1.35.0: picks the node image kindest/node:<version> (or irsa-local's own image of that version when built here)")
 	fs.IntVar(&f.IssuerPort, "issuer-port", 0, "HTTPS port of the issuer for a new environment (default: a free port, kept from then on)")
@@ -65,6 +70,24 @@ func (f *CreateFlags) Validate() error {
 				return fmt.Errorf("%s applies to --cluster kind only", name)
 			}
 		}
+	}
+	if f.Cluster != string(harness.ClusterExisting) {
+		for name, v := range map[string]string{"--kubeconfig": f.Kubeconfig, "--context": f.Context} {
+			if v != "" {
+				return fmt.Errorf("%s applies to --cluster existing only", name)
+			}
+		}
+	}
+	if f.Kubeconfig != "" {
+		// The background process may not share this directory.
+		abs, err := filepath.Abs(f.Kubeconfig)
+		if err != nil {
+			return fmt.Errorf("--kubeconfig %s: %w", f.Kubeconfig, err)
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return fmt.Errorf("--kubeconfig %s: %w", f.Kubeconfig, err)
+		}
+		f.Kubeconfig = abs
 	}
 	if f.KindImage != "" && f.KubeVersion != "" {
 		return errors.New("give --kind-image or --kubernetes-version, not both: the image fixes the version")
@@ -101,6 +124,9 @@ func (f *CreateFlags) Options() []harness.Option {
 		harness.WithRegion(f.Region),
 		harness.WithAWSPort(f.AWSPort),
 		harness.WithWebhookGracePeriod(f.GracePeriod),
+	}
+	if f.Kubeconfig != "" || f.Context != "" {
+		opts = append(opts, harness.WithKubeconfig(f.Kubeconfig, f.Context))
 	}
 	if strings.Contains(f.Backend, "://") {
 		opts = append(opts, harness.WithBackendURL(f.Backend))

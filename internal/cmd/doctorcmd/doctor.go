@@ -210,8 +210,12 @@ func withEnvironment(t *doctor.Target, f *flagpole, l envdir.Layout, d harness.D
 		t.Kube, t.KubeErr = loadKubeconfig(f.Kubeconfig)
 		t.KubeFrom = f.Kubeconfig
 	case d.Cluster.Kubeconfig != "":
-		t.Kube, t.KubeErr = loadKubeconfig(d.Cluster.Kubeconfig)
+		t.Kube, t.KubeErr = envctl.LoadKubeconfig(d.Cluster.Kubeconfig, d.Cluster.Context)
 		t.KubeFrom = d.Cluster.Kubeconfig
+		if d.Cluster.Context != "" {
+			t.KubeFrom += ", context " + d.Cluster.Context
+		}
+		t.KeysViaAPIServer = d.Issuer.ViaAPIServer
 	default:
 		t.NoKube = fmt.Sprintf("environment %q runs with --cluster %s: no Kubernetes API", d.Name, d.Cluster.Mode)
 		t.Mint = func(ns, sa, audience string) (string, error) {

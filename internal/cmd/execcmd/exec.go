@@ -93,6 +93,16 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole, arg
 		return err
 	}
 	defer func() { _ = sess.Close(context.WithoutCancel(ctx)) }()
+	if sess.EnvValue("AWS_CA_BUNDLE") != "" {
+		// Pods of a cluster with nodes reach the AWS endpoint over HTTPS
+		// and trust the environment's CA from a mounted ConfigMap; here
+		// the same CA is a file of the state directory.
+		_, d, err := env.Describe()
+		if err != nil {
+			return err
+		}
+		sess.UseCABundle(d.Issuer.CAFile)
+	}
 	if sess.PodIdentity {
 		// The pod's agent address exists only on a node: serve one on a
 		// loopback port, which the SDKs accept, and point the pod's

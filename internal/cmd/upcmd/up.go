@@ -41,6 +41,9 @@ func NewCommand(s cli.Streams, env *cli.EnvFlags) *cobra.Command {
   # issuer and AWS endpoint only; tokens minted by 'irsa-local token'
   irsa-local up --cluster none
 
+  # add IRSA to a cluster you already run (kind, k3d, minikube, kubeadm)
+  irsa-local up --cluster existing --context kind-dev
+
   # a second, independent environment
   irsa-local up --name other`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -140,10 +143,18 @@ func printSummary(s cli.Streams, f *flagpole, d harness.Description) error {
 	}
 	fmt.Fprintf(s.Out, "issuer:   %s\n", d.Issuer.URL)
 	fmt.Fprintf(s.Out, "jwks:     %s\n", d.Issuer.JWKSURL)
+	if d.Issuer.ViaAPIServer {
+		fmt.Fprintf(s.Out, "          (the cluster's issuer URL is not reachable from this machine: its keys are read through the apiserver with the kubeconfig's credentials)\n")
+	}
 	fmt.Fprintf(s.Out, "ca file:  %s\n", d.Issuer.CAFile)
 	fmt.Fprintf(s.Out, "aws:      %s (https: %s)\n", d.AWS.Endpoint, d.AWS.EndpointHTTPS)
 	if d.Cluster.Kubeconfig != "" {
 		fmt.Fprintf(s.Out, "kubeconfig: %s\n", d.Cluster.Kubeconfig)
+	}
+	if d.Cluster.Server != "" {
+		ctx := d.Cluster.Context
+		fmt.Fprintf(s.Out, "cluster:  %s (context %s), adopted; down removes what irsa-local added and leaves it running\n", d.Cluster.Server, ctx)
+		fmt.Fprintf(s.Out, "pods:     reach AWS at %s (%s)\n", d.Cluster.PodAWSEndpoint, d.Cluster.Reach)
 	}
 	if d.Cluster.KindCluster != "" {
 		fmt.Fprintf(s.Out, "kind:     %s (pods reach AWS at %s)\n", d.Cluster.KindCluster, d.Cluster.PodAWSEndpoint)

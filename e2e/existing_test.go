@@ -1,0 +1,186 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/irsa-local/irsa-local/internal/cluster/local"
+)
+
+// clusterIssuer is the issuer a cluster gets when nobody sets one:
+// kubeadm's, kind's, and the one of the bare apiserver these specs start.
+const clusterIssuer = "https://kubernetes.default.svc.cluster.local"
+
+// bareCluster is a control plane the spec starts itself, as a user's
+// cluster irsa-local never configured: its own signing key, the default
+// issuer URL, no webhook.
+type bareCluster struct {
+	dir  string
+	port int
+	c    *local.Cluster
+}
+
+// writeKey writes a new RSA key pair's private half to dir/name.key and
+// returns the public half, PEM-encoded.
+func writeKey(dir, name string) (keyFile string, public []byte) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	Expect(err).NotTo(HaveOccurred())
+	keyFile = filepath.Join(dir, name+".key")
+	Expect(os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}), 0o600)).To(Succeed())
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	Expect(err).NotTo(HaveOccurred())
+	return keyFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+// start (re)starts the control plane signing with signingKey and accepting
+// tokens of every public key in verify.
+func (b *bareCluster) start(signingKey string, verify ...[]byte) {
+	pub := filepath.Join(b.dir, "sa.pub")
+	Expect(os.WriteFile(pub, []byte(strings.Join(func() []string {
+		var out []string
+		for _, v := range verify {
+			out = append(out, string(v))
+		}
+		return out
+	}(), "")), 0o600)).To(Succeed())
+	c, err := local.Start(context.Background(), local.Config{
+		Dir:                 filepath.Join(b.dir, "cluster"),
+		Binaries:            local.Binaries{Etcd: filepath.Join(k8sAssets, "etcd"), KubeAPIServer: filepath.Join(k8sAssets, "kube-apiserver"), KubeControllerManager: filepath.Join(k8sAssets, "kube-controller-manager")},
+		IssuerURL:           clusterIssuer,
+		SigningKeyFile:      signingKey,
+		VerificationKeyFile: pub,
+		SecurePort:          b.port,
+		ContextName:         "bare",
+	})
+	Expect(err).NotTo(HaveOccurred())
+	b.c, b.port = c, c.Ports().APIServer
+}
+
+func (b *bareCluster) stop() {
+	if b.c != nil {
+		Expect(b.c.Stop(context.Background())).To(Succeed())
+		b.c = nil
+	}
+}
+
+// snapshot lists what a user would see of a cluster's admission set-up and
+// service accounts, to compare before up and after down.
+func (w *world) snapshot(s status) string {
+	return w.mustKubectl(s, "get", "mutatingwebhookconfigurations,serviceaccounts,configmaps", "-A", "--no-headers",
+		"-o", "custom-columns=KIND:.kind,NAMESPACE:.metadata.namespace,NAME:.metadata.name")
+}
+
+// settled waits for the controllers of a new cluster to have made each
+// system namespace's default service account and root CA: the snapshot
+// taken before up must not miss what they add later.
+func (w *world) settled(s status) string {
+	var snap string
+	Eventually(func() int {
+		snap = w.snapshot(s)
+		return strings.Count(snap, "kube-root-ca.crt") + strings.Count(snap, " default\n")
+	}).WithTimeout(time.Minute).WithPolling(time.Second).Should(BeNumerically(">=", 8))
+	return snap
+}
+
+// tokenKID returns the kid of a JWT's header.
+func tokenKID(tok string) string {
+	head, _, _ := strings.Cut(strings.TrimSpace(tok), ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	Expect(err).NotTo(HaveOccurred())
+	var h struct {
+		KID string `json:"kid"`
+	}
+	Expect(json.Unmarshal(b, &h)).To(Succeed())
+	return h.KID
+}
+
+var _ = Describe("adopting a cluster irsa-local did not start", Label("local"), func() {
+	It("reads a bare apiserver's own issuer and keys, runs the walkthrough through it, follows its key rotation, and leaves it as it was", func() {
+		requireCluster()
+		w := newWorld()
+		b := &bareCluster{dir: GinkgoT().TempDir()}
+		first, firstPub := writeKey(b.dir, "first")
+		b.start(first, firstPub)
+		DeferCleanup(b.stop)
+		kubeconfig := b.c.Kubeconfig()
+		user := status{}
+		user.Cluster.Kubeconfig = kubeconfig
+		before := w.settled(user)
+
+		// A user whose kubeconfig may not read the issuer's discovery
+		// document is told what to grant.
+		alice := w.writeFile("alice.kubeconfig", strings.Replace(readFile(kubeconfig), "    client-certificate-data:", "    as: alice\n    client-certificate-data:", 1))
+		_, errOut, code := w.run("up", "--cluster", "existing", "--kubeconfig", alice)
+		Expect(code).To(Equal(1))
+		Expect(oneLine(errOut)).To(And(
+			ContainSubstring("user alice may not get /.well-known/openid-configuration (ClusterRole system:service-account-issuer-discovery)"),
+			ContainSubstring("kubectl create clusterrolebinding irsa-local-issuer-discovery --clusterrole=system:service-account-issuer-discovery --user=alice")))
+
+		out := w.must("up", "--cluster", "existing", "--kubeconfig", kubeconfig)
+		Expect(out).To(ContainSubstring("issuer:   " + clusterIssuer))
+		Expect(out).To(ContainSubstring("not reachable from this machine"))
+		s := w.status()
+		Expect(s.Cluster.Mode).To(Equal("existing"))
+		Expect(s.Issuer.URL).To(Equal(clusterIssuer))
+		Expect(s.AWS.OIDCProviderARN).To(Equal("arn:aws:iam::" + s.AWS.AccountID + ":oidc-provider/kubernetes.default.svc.cluster.local"))
+
+		// The walkthrough, unchanged: the role trusts the cluster's own
+		// issuer, and exec runs the CLI as the pod.
+		pod := w.setUpWalkthrough(s, demoSA, "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+		ls := w.execPod(pod, "aws", "s3", "ls", "s3://"+demoBucket)
+		Expect(ls.code).To(Equal(0), ls.stderr)
+		Expect(ls.stdout).To(ContainSubstring("hello.txt"))
+		put := w.execPod(pod, "aws", "s3", "cp", filepath.Join(w.home, "hello.txt"), "s3://"+demoBucket+"/new.txt")
+		Expect(put.code).NotTo(Equal(0))
+		Expect(put.stderr).To(ContainSubstring("AccessDenied"))
+		doctor := w.doctor("-n", demoNamespace, "--service-account", demoSA, "--action", "s3:ListBucket", "--resource", "arn:aws:s3:::"+demoBucket)
+		expectHealthy(doctor)
+		Expect(doctor.text).To(ContainSubstring("the apiserver serves 1 key(s) at /openid/v1/jwks (" + clusterIssuer + " is not reachable from this machine"))
+		kid := tokenKID(w.must("token", "-n", demoNamespace, "--service-account", demoSA))
+
+		// The cluster rotates its signing key (its apiserver restarted
+		// with a second one): tokens of the new key are accepted.
+		second, secondPub := writeKey(b.dir, "second")
+		b.stop()
+		b.start(second, firstPub, secondPub)
+		Expect(tokenKID(w.must("token", "-n", demoNamespace, "--service-account", demoSA))).NotTo(Equal(kid))
+		Eventually(func() string {
+			return w.execPod(pod, "aws", "sts", "get-caller-identity", "--query", "Arn", "--output", "text").stdout
+		}).WithTimeout(30 * time.Second).Should(HavePrefix("arn:aws:sts::" + s.AWS.AccountID + ":assumed-role/" + demoRole + "/"))
+
+		// down removes what irsa-local added, and the cluster runs on
+		// with the user's own objects.
+		w.must("down")
+		after := w.snapshot(user)
+		Expect(after).NotTo(ContainSubstring("pod-identity-webhook"))
+		Expect(after).NotTo(ContainSubstring("irsa-local"))
+		var added []string
+		for _, line := range strings.Split(strings.TrimSpace(after), "\n") {
+			if !strings.Contains(before, line) {
+				added = append(added, strings.Join(strings.Fields(line), " "))
+			}
+		}
+		// What the walkthrough itself created with kubectl, and the
+		// controllers made for its namespace: nothing of irsa-local's.
+		Expect(added).To(ConsistOf("ServiceAccount demo default", "ServiceAccount demo "+demoSA, "ConfigMap demo kube-root-ca.crt"))
+		Expect(w.mustKubectl(user, "get", "namespace", demoNamespace, "-o", "name")).To(ContainSubstring(demoNamespace))
+	})
+})
+
+func readFile(path string) string {
+	b, err := os.ReadFile(path)
+	Expect(err).NotTo(HaveOccurred())
+	return string(b)
+}
