@@ -16,6 +16,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/irsa-local/irsa-local/internal/cluster/kind"
 	"github.com/irsa-local/irsa-local/internal/cluster/local"
 )
 
@@ -184,3 +185,42 @@ func readFile(path string) string {
 	Expect(err).NotTo(HaveOccurred())
 	return string(b)
 }
+
+// plainKind is the name of the kind cluster the adoption spec creates as
+// a user would, with nothing of irsa-local in it.
+const plainKind = "irsa-e2e-plain"
+
+var _ = Describe("adopting a plain kind cluster", Label("kind"), func() {
+	It("runs the walkthrough's workload in a real pod of a cluster made by kind create cluster, and leaves the cluster running", func() {
+		requireKind()
+		if nodeExists(plainKind) {
+			Expect(kind.Delete(plainKind, nil)).To(Succeed())
+		}
+		w := newWorld()
+		kubeconfig := filepath.Join(w.home, "kind.kubeconfig")
+		Expect(kind.CreatePlain(context.Background(), plainKind, kindImage(), kubeconfig)).To(Succeed())
+		DeferCleanup(func() { Expect(kind.Delete(plainKind, nil)).To(Succeed()) })
+
+		w.must("up", "--cluster", "existing", "--kubeconfig", kubeconfig, "--context", "kind-"+plainKind)
+		s := w.status()
+		Expect(s.Issuer.URL).To(Equal(clusterIssuer))
+		// Pods reach the AWS endpoint on the kind network's gateway.
+		Expect(s.Cluster.PodAWSEndpoint).To(MatchRegexp(`^https://\d+\.\d+\.\d+\.\d+:\d+$`))
+		Expect(s.Cluster.PodAWSEndpoint).NotTo(ContainSubstring("127.0.0.1"))
+		load := w.cmd("bash", nil, "-c", "set -o pipefail; docker save "+workloadImage+" | docker exec -i "+plainKind+
+			"-control-plane ctr --namespace=k8s.io images import --digests --snapshotter=overlayfs -")
+		Expect(load.code).To(Equal(0), "load %s into the node: %s", workloadImage, load.stderr)
+
+		w.setUpWalkthrough(s, demoSA, "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+		pod := runReaderPod(w, s)
+		Expect(pod.code).To(Equal(0), pod.stdout)
+		Expect(pod.stdout).To(ContainSubstring("identity: arn:aws:sts::" + s.AWS.AccountID + ":assumed-role/" + demoRole + "/"))
+		Expect(pod.stdout).To(ContainSubstring("hello.txt"))
+
+		w.must("down")
+		Expect(nodeExists(plainKind)).To(BeTrue())
+		Expect(w.mustKubectl(s, "get", "mutatingwebhookconfigurations", "-o", "name")).NotTo(ContainSubstring("pod-identity-webhook"))
+		Expect(w.mustKubectl(s, "get", "configmaps", "-A", "-l", "app.kubernetes.io/managed-by=irsa-local", "-o", "name")).To(BeEmpty())
+		Expect(w.mustKubectl(s, "get", "serviceaccount", demoSA, "-n", demoNamespace, "-o", "name")).To(ContainSubstring(demoSA))
+	})
+})
