@@ -33,6 +33,11 @@ e2e-tools:
 e2e-kind:
 	hack/e2e-kind.sh
 
+## image: build the irsa-local container image (irsa-local:<version> and :latest) from scratch with docker build, no registry
+.PHONY: image
+image:
+	hack/image.sh
+
 ## kind-node-image: build the kind node image irsa-local/kind-node offline, from Debian packages and Kubernetes built from source (cached)
 .PHONY: kind-node-image
 kind-node-image:

@@ -211,9 +211,11 @@ func (e *Env) loadOrCreateConfig() error {
 			return err
 		}
 	}
-	awsTLSPort, err := freePort(e.opts.issuerHost)
-	if err != nil {
-		return err
+	awsTLSPort := e.opts.awsTLSPort
+	if awsTLSPort == 0 {
+		if awsTLSPort, err = freePort(e.opts.issuerHost); err != nil {
+			return err
+		}
 	}
 	e.cfg = envdir.Config{
 		Version:     envdir.ConfigVersion,
@@ -317,7 +319,7 @@ func (e *Env) startIssuer(ctx context.Context) error {
 	}
 	mux := http.NewServeMux()
 	e.handler.Mount(mux)
-	addr := net.JoinHostPort(e.cfg.IssuerHost, strconv.Itoa(e.cfg.IssuerPort))
+	addr := net.JoinHostPort(e.listenHost(), strconv.Itoa(e.cfg.IssuerPort))
 	return e.serve(ctx, "issuer", addr, &cert, mux)
 }
 
@@ -363,14 +365,14 @@ func (e *Env) startAWS(ctx context.Context, backendOpt stsmock.Option) error {
 	host := e.cfg.IssuerHost
 	e.awsURL = "http://" + net.JoinHostPort(host, strconv.Itoa(e.cfg.AWSPort))
 	e.awsTLSURL = "https://" + net.JoinHostPort(host, strconv.Itoa(e.cfg.AWSTLSPort))
-	if err := e.serve(ctx, "aws", net.JoinHostPort(host, strconv.Itoa(e.cfg.AWSPort)), nil, srv); err != nil {
+	if err := e.serve(ctx, "aws", net.JoinHostPort(e.listenHost(), strconv.Itoa(e.cfg.AWSPort)), nil, srv); err != nil {
 		return err
 	}
 	cert, err := e.ca.Leaf(e.layout.PKIDir(), "aws", serverHosts(host))
 	if err != nil {
 		return err
 	}
-	if err := e.serve(ctx, "aws-https", net.JoinHostPort(host, strconv.Itoa(e.cfg.AWSTLSPort)), &cert, srv); err != nil {
+	if err := e.serve(ctx, "aws-https", net.JoinHostPort(e.listenHost(), strconv.Itoa(e.cfg.AWSTLSPort)), &cert, srv); err != nil {
 		return err
 	}
 	if !e.opts.noProvider {
@@ -381,6 +383,15 @@ func (e *Env) startAWS(ctx context.Context, backendOpt stsmock.Option) error {
 		e.provider = arn
 	}
 	return nil
+}
+
+// listenHost is where the issuer and the AWS endpoint listen: the issuer
+// host, unless WithListenHost says otherwise (0.0.0.0 in a container).
+func (e *Env) listenHost() string {
+	if e.opts.listenHost != "" {
+		return e.opts.listenHost
+	}
+	return e.cfg.IssuerHost
 }
 
 // serverHosts lists the names a serving certificate covers: the configured

@@ -46,6 +46,7 @@ type options struct {
 	kubeconfig          string
 	kubeContext         string
 	listenHost          string
+	awsTLSPort          int
 }
 
 func defaultOptions() options {
@@ -160,6 +161,18 @@ func WithAWSPort(port int) Option {
 			return fmt.Errorf("invalid AWS port %d", port)
 		}
 		o.awsPort = port
+		return nil
+	})
+}
+
+// WithAWSHTTPSPort fixes the HTTPS port of a new environment's AWS
+// endpoint; 0 (the default) picks a free one, kept from then on.
+func WithAWSHTTPSPort(port int) Option {
+	return optionFunc(func(o *options) error {
+		if port < 0 || port > 65535 {
+			return fmt.Errorf("invalid AWS HTTPS port %d", port)
+		}
+		o.awsTLSPort = port
 		return nil
 	})
 }

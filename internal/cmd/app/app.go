@@ -30,6 +30,7 @@ import (
 	"github.com/irsa-local/irsa-local/internal/cmd/trailcmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/upcmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/versioncmd"
+	"github.com/irsa-local/irsa-local/internal/cmd/webhookcmd"
 )
 
 // Main runs irsa-local with the process's arguments and exits.
@@ -96,6 +97,7 @@ backend emulator (moto_server by default) serves them.`,
 		versioncmd.NewCommand(s),
 		assetscmd.NewCommand(s),
 		agentcmd.NewCommand(s),
+		webhookcmd.NewCommand(s),
 	)
 	return root
 }

@@ -33,6 +33,8 @@ type CreateFlags struct {
 	Backend        string
 	Kubeconfig     string
 	Context        string
+	AWSHTTPSPort   int
+	ListenHost     string
 
 	// set holds exactly these flags, so that Args renders them and no
 	// other flag of the command.
@@ -55,6 +57,8 @@ func (f *CreateFlags) bind(fs *pflag.FlagSet) {
 	fs.IntVar(&f.IssuerPort, "issuer-port", 0, "HTTPS port of the issuer for a new environment (default: a free port, kept from then on)")
 	fs.StringVar(&f.IssuerHost, "issuer-host", harness.DefaultIssuerHost, "host name in the issuer URL of a new environment")
 	fs.IntVar(&f.AWSPort, "aws-port", 0, "plain-HTTP port of the AWS endpoint of a new environment (default: a free port, kept from then on)")
+	fs.IntVar(&f.AWSHTTPSPort, "aws-https-port", 0, "HTTPS port of the AWS endpoint of a new environment (default: a free port, kept from then on)")
+	fs.StringVar(&f.ListenHost, "listen-host", "", "address the issuer and the AWS endpoint listen on (default: the issuer host; 0.0.0.0 in a container)")
 	fs.BoolVar(&f.NoOIDCProvider, "no-oidc-provider", false, "do not register the issuer as an IAM OIDC provider (as before 'eksctl utils associate-iam-oidc-provider')")
 	fs.BoolVar(&f.NoInjection, "no-endpoint-injection", false, "make the webhook mutate pods exactly as EKS's does, without AWS_ENDPOINT_URL pointing at the emulator")
 	fs.StringVar(&f.Region, "region", harness.DefaultRegion, "AWS region of a new environment")
@@ -123,10 +127,14 @@ func (f *CreateFlags) Options() []harness.Option {
 		harness.WithIssuerHost(f.IssuerHost),
 		harness.WithRegion(f.Region),
 		harness.WithAWSPort(f.AWSPort),
+		harness.WithAWSHTTPSPort(f.AWSHTTPSPort),
 		harness.WithWebhookGracePeriod(f.GracePeriod),
 	}
 	if f.Kubeconfig != "" || f.Context != "" {
 		opts = append(opts, harness.WithKubeconfig(f.Kubeconfig, f.Context))
+	}
+	if f.ListenHost != "" {
+		opts = append(opts, harness.WithListenHost(f.ListenHost))
 	}
 	if strings.Contains(f.Backend, "://") {
 		opts = append(opts, harness.WithBackendURL(f.Backend))
