@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -218,9 +219,39 @@ var _ = Describe("adopting a plain kind cluster", Label("kind"), func() {
 		Expect(pod.stdout).To(ContainSubstring("hello.txt"))
 
 		w.must("down")
-		Expect(nodeExists(plainKind)).To(BeTrue())
-		Expect(w.mustKubectl(s, "get", "mutatingwebhookconfigurations", "-o", "name")).NotTo(ContainSubstring("pod-identity-webhook"))
-		Expect(w.mustKubectl(s, "get", "configmaps", "-A", "-l", "app.kubernetes.io/managed-by=irsa-local", "-o", "name")).To(BeEmpty())
-		Expect(w.mustKubectl(s, "get", "serviceaccount", demoSA, "-n", demoNamespace, "-o", "name")).To(ContainSubstring(demoSA))
+		expectReleased := func() {
+			Expect(nodeExists(plainKind)).To(BeTrue())
+			Expect(w.mustKubectl(s, "get", "mutatingwebhookconfigurations", "-o", "name")).NotTo(ContainSubstring("pod-identity-webhook"))
+			Expect(w.mustKubectl(s, "get", "configmaps,clusterroles,clusterrolebindings", "-A", "-l", "app.kubernetes.io/managed-by=irsa-local", "-o", "name")).To(BeEmpty())
+			Expect(w.mustKubectl(s, "get", "serviceaccount", demoSA, "-n", demoNamespace, "-o", "name")).To(ContainSubstring(demoSA))
+		}
+		expectReleased()
+
+		// The same cluster with the webhook running in it, from the
+		// irsa-local image, as for a cluster that cannot call this machine.
+		image := irsaLocalImage()
+		out := w.must("up", "--cluster", "existing", "--kubeconfig", kubeconfig, "--webhook", "cluster", "--image", image)
+		Expect(out).To(ContainSubstring("webhook:  in the cluster (deployment irsa-local/irsa-local-webhook"))
+		Expect(w.mustKubectl(s, "get", "mutatingwebhookconfiguration", "pod-identity-webhook", "-o", "jsonpath={.webhooks[0].clientConfig.service.name}")).To(Equal("irsa-local-webhook"))
+		pod = runReaderPod(w, s)
+		Expect(pod.code).To(Equal(0), pod.stdout)
+		Expect(pod.stdout).To(ContainSubstring("hello.txt"))
+		w.must("down")
+		expectReleased()
+		Eventually(func() string {
+			return w.kubectl(s, "get", "namespace", "irsa-local", "-o", "name").stderr
+		}).WithTimeout(time.Minute).WithPolling(time.Second).Should(ContainSubstring("NotFound"))
 	})
 })
+
+// irsaLocalImage is the image of this checkout that make e2e-kind builds
+// (hack/image.sh): IRSA_LOCAL_IMAGE, else irsa-local:latest.
+func irsaLocalImage() string {
+	img := os.Getenv("IRSA_LOCAL_IMAGE")
+	if img == "" {
+		img = "irsa-local:latest"
+	}
+	out, err := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", img).CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), "image %s is not built; run make image: %s", img, out)
+	return img
+}

@@ -79,9 +79,11 @@ func (e *Env) existingAWSOptions() []stsmock.Option {
 	return []stsmock.Option{stsmock.WithKeySource(e.issuerURL, stsmock.KeySourceFunc(e.existing.JWKS))}
 }
 
-// adoptCluster registers the webhook with the adopted cluster, serving it
-// and the AWS endpoint on an address of this machine the cluster reaches,
-// and waits for pods to come back mutated.
+// adoptCluster registers the webhook with the adopted cluster and waits
+// for pods to come back mutated. The webhook is served from this machine,
+// on an address the cluster reaches, or, when there is none (or when
+// asked), runs in the cluster from the irsa-local image. Pods are pointed
+// at the AWS endpoint on that address, or at WithPodAWSEndpoint's.
 func (e *Env) adoptCluster(ctx context.Context) error {
 	c := e.existing
 	if err := c.CheckWebhook(ctx); err != nil {
@@ -91,42 +93,123 @@ func (e *Env) adoptCluster(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return fmt.Errorf("adopt the cluster at %s: none of this machine's addresses is on its nodes' networks, so its apiserver cannot call the webhook and its pods cannot reach the AWS endpoint; run irsa-local on a machine of the cluster's network, or install the in-cluster webhook from charts/irsa-local", c.Server())
+	mode := e.opts.webhookMode
+	switch {
+	case mode == WebhookHost && !ok:
+		return fmt.Errorf("adopt the cluster at %s: none of this machine's addresses is on its nodes' networks, so its apiserver cannot call a webhook here; run it in the cluster (--webhook cluster)", c.Server())
+	case mode == WebhookInCluster && reach.NoNodes:
+		return fmt.Errorf("adopt the cluster at %s: it has no nodes to run the webhook on; serve it from this machine (--webhook host)", c.Server())
+	case mode == "" || mode == WebhookAuto:
+		mode = WebhookHost
+		if !ok {
+			mode = WebhookInCluster
+		}
 	}
 	e.mu.Lock()
 	e.client = c.Client()
 	e.reach = reach
 	e.mu.Unlock()
-	e.step("The cluster reaches this machine at " + reach.Host + " (" + reach.Why + ")")
-	// A cluster without nodes runs no pod: its pods are exec's, on this
-	// machine, pointed at the plain endpoint as in local mode. Pods on
-	// nodes get HTTPS on the address that reaches here, as in kind mode.
-	podAWS, caBundle := e.awsURL, []byte(nil)
-	if !reach.NoNodes {
-		podAWS, caBundle = e.awsTLSURL, e.ca.CertPEM
+	if ok {
+		e.step("The cluster reaches this machine at " + reach.Host + " (" + reach.Why + ")")
 	}
-	if !reach.NoNodes && reach.Host != e.cfg.IssuerHost {
-		cert, err := e.ca.Leaf(e.layout.PKIDir(), podAWSComponent, append(serverHosts(e.cfg.IssuerHost), reach.Host))
-		if err != nil {
-			return err
-		}
-		addr := net.JoinHostPort(reach.Host, strconv.Itoa(e.cfg.AWSTLSPort))
-		if err := e.serve(ctx, podAWSComponent, addr, &cert, e.aws); err != nil {
-			return err
-		}
-		podAWS = "https://" + addr
-	}
-	e.mu.Lock()
-	e.podAWSURL = podAWS
-	e.mu.Unlock()
-	e.step("Registering the pod identity webhook at " + reach.Host)
-	if err := e.startWebhook(ctx, reach.Host, podAWS, caBundle); err != nil {
+	podAWS, caBundle, err := e.podEndpoint(ctx, reach, ok)
+	if err != nil {
 		return err
+	}
+	if mode == WebhookInCluster {
+		if err := e.installInCluster(ctx, podAWS, caBundle); err != nil {
+			return err
+		}
+	} else {
+		e.step("Registering the pod identity webhook at " + reach.Host)
+		if err := e.startWebhook(ctx, reach.Host, podAWS, caBundle); err != nil {
+			return err
+		}
 	}
 	e.step("Waiting for pods to come back mutated")
 	return e.waitMutating(ctx)
 }
+
+// podEndpoint serves the AWS endpoint where the adopted cluster's pods
+// reach it and returns its URL, with the CA pods must trust for it (nil
+// for plain HTTP). A cluster without nodes runs no pod: its pods are
+// exec's, on this machine, pointed at the plain endpoint as in local
+// mode. Pods on nodes get HTTPS on the address that reaches here, as in
+// kind mode. With no such address and no WithPodAWSEndpoint, pods get no
+// endpoint: up and doctor say so.
+func (e *Env) podEndpoint(ctx context.Context, reach existing.Reach, ok bool) (string, []byte, error) {
+	var url string
+	var caBundle []byte
+	switch {
+	case e.opts.podAWSEndpoint != "":
+		url = e.opts.podAWSEndpoint
+		if strings.HasPrefix(url, "https://") {
+			caBundle = e.ca.CertPEM
+		}
+	case !ok:
+		e.opts.logger.Warn("the cluster's pods cannot reach the AWS endpoint", "cluster", e.existing.Server())
+		e.step("No address of this machine is reachable from the cluster's pods: they get no AWS endpoint (give one with --pod-aws-endpoint)")
+	case reach.NoNodes:
+		url = e.awsURL
+	default:
+		url, caBundle = e.awsTLSURL, e.ca.CertPEM
+		if reach.Host != e.cfg.IssuerHost {
+			cert, err := e.ca.Leaf(e.layout.PKIDir(), podAWSComponent, append(serverHosts(e.cfg.IssuerHost), reach.Host))
+			if err != nil {
+				return "", nil, err
+			}
+			addr := net.JoinHostPort(reach.Host, strconv.Itoa(e.cfg.AWSTLSPort))
+			if err := e.serve(ctx, podAWSComponent, addr, &cert, e.aws); err != nil {
+				return "", nil, err
+			}
+			url = "https://" + addr
+		}
+	}
+	e.mu.Lock()
+	e.podAWSURL = url
+	e.mu.Unlock()
+	return url, caBundle, nil
+}
+
+// installInCluster runs the webhook in the cluster from the irsa-local
+// image, with a serving certificate of the environment's CA.
+func (e *Env) installInCluster(ctx context.Context, podAWS string, caBundle []byte) error {
+	c := e.existing
+	image := e.opts.image
+	if image == "" {
+		image = DefaultImage
+	}
+	e.step("Loading image " + image + " onto the cluster's nodes")
+	if err := c.LoadImage(ctx, image); err != nil {
+		return fmt.Errorf("run the webhook in the cluster: %w", err)
+	}
+	if _, err := e.ca.Leaf(e.layout.PKIDir(), inClusterWebhookCert, []string{existing.WebhookServiceHost}); err != nil {
+		return err
+	}
+	cert, err := os.ReadFile(filepath.Join(e.layout.PKIDir(), inClusterWebhookCert+".crt"))
+	if err != nil {
+		return fmt.Errorf("read the in-cluster webhook's certificate: %w", err)
+	}
+	key, err := os.ReadFile(filepath.Join(e.layout.PKIDir(), inClusterWebhookCert+".key"))
+	if err != nil {
+		return fmt.Errorf("read the in-cluster webhook's key: %w", err)
+	}
+	e.step("Running the pod identity webhook in the cluster (deployment " + existing.WebhookNamespace + "/" + existing.WebhookName + ")")
+	if err := c.InstallWebhook(ctx, existing.InCluster{
+		Image: image, AWSEndpoint: podAWS, AWSCA: caBundle, Region: e.cfg.Region,
+		CA: e.ca.CertPEM, ServingCert: cert, ServingKey: key,
+	}); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.components["webhook"] = &Component{Name: "webhook", State: StateRunning, Listen: "in-cluster " + existing.WebhookServiceHost}
+	e.mu.Unlock()
+	return nil
+}
+
+// inClusterWebhookCert names the in-cluster webhook's serving certificate
+// in the PKI directory.
+const inClusterWebhookCert = "webhook-in-cluster"
 
 // releaseCluster stops the webhook, then removes what irsa-local added to
 // the adopted cluster; the cluster itself runs on.

@@ -47,7 +47,26 @@ type options struct {
 	kubeContext         string
 	listenHost          string
 	awsTLSPort          int
+	webhookMode         WebhookMode
+	image               string
+	podAWSEndpoint      string
 }
+
+// WebhookMode says where an adopted cluster's pod identity webhook runs.
+type WebhookMode string
+
+// Webhook modes: WebhookAuto serves it from this machine when the
+// cluster's apiserver reaches this machine, else in the cluster;
+// WebhookHost and WebhookInCluster force one or the other.
+const (
+	WebhookAuto      WebhookMode = "auto"
+	WebhookHost      WebhookMode = "host"
+	WebhookInCluster WebhookMode = "cluster"
+)
+
+// DefaultImage is the irsa-local image the in-cluster webhook runs (make
+// image builds it).
+const DefaultImage = "irsa-local:latest"
 
 func defaultOptions() options {
 	return options{
@@ -109,6 +128,29 @@ func WithCluster(mode ClusterMode) Option {
 // them, so later Starts may leave them out.
 func WithKubeconfig(path, context string) Option {
 	return optionFunc(func(o *options) error { o.kubeconfig, o.kubeContext = path, context; return nil })
+}
+
+// WithWebhook says where the webhook of an adopted cluster (ClusterExisting)
+// runs, and with which image when it runs in the cluster (default
+// DefaultImage, copied onto nodes that are containers of this machine's
+// Docker).
+func WithWebhook(mode WebhookMode, image string) Option {
+	return optionFunc(func(o *options) error {
+		switch mode {
+		case "", WebhookAuto, WebhookHost, WebhookInCluster:
+		default:
+			return fmt.Errorf("unknown webhook mode %q: want auto, host or cluster", mode)
+		}
+		o.webhookMode, o.image = mode, image
+		return nil
+	})
+}
+
+// WithPodAWSEndpoint sets the AWS endpoint an adopted cluster's pods are
+// pointed at, for a cluster that cannot reach this machine's addresses
+// (a proxy, a tunnel, a port forwarded to the host).
+func WithPodAWSEndpoint(url string) Option {
+	return optionFunc(func(o *options) error { o.podAWSEndpoint = url; return nil })
 }
 
 // WithListenHost makes the environment's servers listen on host (for

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -307,7 +308,8 @@ func reachFrom(nodes []net.IP, apiserver string, local []network) (Reach, bool) 
 }
 
 // Cleanup removes everything irsa-local added to the cluster — the
-// webhook registration, the CA ConfigMaps, the probe service account —
+// webhook registration, the in-cluster webhook, the CA ConfigMaps, the
+// probe service account —
 // and nothing else: objects of those names that irsa-local did not make
 // (without its managed-by label) are left alone.
 func (c *Cluster) Cleanup(ctx context.Context) error {
@@ -320,6 +322,9 @@ func (c *Cluster) Cleanup(ctx context.Context) error {
 		}
 	} else if err != nil && !apierrors.IsNotFound(err) {
 		errs = append(errs, fmt.Errorf("get MutatingWebhookConfiguration %s: %w", webhook.ConfigurationName, err))
+	}
+	if err := c.removeInCluster(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	sel := metav1.ListOptions{LabelSelector: webhook.ManagedByLabel + "=" + webhook.ManagedBy}
 	cms, err := c.client.CoreV1().ConfigMaps("").List(ctx, sel)
@@ -365,4 +370,31 @@ func (c *Cluster) CheckWebhook(ctx context.Context) error {
 func thumbprint(der []byte) string {
 	sum := sha1.Sum(der) //nolint:gosec // IAM thumbprints are SHA-1 by definition.
 	return hex.EncodeToString(sum[:])
+}
+
+// LoadImage copies image from this machine's Docker into the containerd of
+// each node that is a container of this Docker (kind's nodes, k3d's), as
+// kind load docker-image does, so that a pod can run it without a
+// registry.
+func (c *Cluster) LoadImage(ctx context.Context, image string) error {
+	nodes, err := c.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list nodes: %w", err)
+	}
+	if len(nodes.Items) == 0 {
+		return errors.New("the cluster has no nodes to run the webhook on")
+	}
+	if err := exec.CommandContext(ctx, "docker", "image", "inspect", image).Run(); err != nil {
+		return fmt.Errorf("image %s is not in this machine's Docker: build it with make image", image)
+	}
+	for _, n := range nodes.Items {
+		if err := exec.CommandContext(ctx, "docker", "inspect", n.Name).Run(); err != nil {
+			return fmt.Errorf("node %s is not a container of this machine's Docker: load image %s onto the nodes yourself (or push it to a registry they pull from)", n.Name, image)
+		}
+		load := exec.CommandContext(ctx, "sh", "-c", `docker save "$1" | docker exec -i "$2" ctr --namespace=k8s.io images import --digests --snapshotter=overlayfs -`, "load", image, n.Name)
+		if out, err := load.CombinedOutput(); err != nil {
+			return fmt.Errorf("load image %s onto node %s: %v: %s", image, n.Name, err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
 }

@@ -35,6 +35,9 @@ type CreateFlags struct {
 	Context        string
 	AWSHTTPSPort   int
 	ListenHost     string
+	Webhook        string
+	Image          string
+	PodAWSEndpoint string
 
 	// set holds exactly these flags, so that Args renders them and no
 	// other flag of the command.
@@ -52,6 +55,9 @@ func (f *CreateFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Cluster, "cluster", string(harness.ClusterLocal), "cluster mode: local (etcd, kube-apiserver and kube-controller-manager as processes; no Docker), kind (real nodes and pods in Docker), existing (adopt the running cluster of --kubeconfig, its apiserver untouched) or none (issuer and AWS endpoint only)")
 	fs.StringVar(&f.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster --cluster existing adopts (default: KUBECONFIG, else ~/.kube/config)")
 	fs.StringVar(&f.Context, "context", "", "context of that kubeconfig (default: its current context)")
+	fs.StringVar(&f.Webhook, "webhook", string(harness.WebhookAuto), "where an adopted cluster's webhook runs: host (served from this machine), cluster (a Deployment of the irsa-local image) or auto (host when the cluster reaches this machine)")
+	fs.StringVar(&f.Image, "image", harness.DefaultImage, "irsa-local image of the in-cluster webhook (make image builds it)")
+	fs.StringVar(&f.PodAWSEndpoint, "pod-aws-endpoint", "", "AWS endpoint an adopted cluster's pods are pointed at (default: this machine's, on the address the cluster reaches)")
 	fs.StringVar(&f.KindImage, "kind-image", "", "node image of a kind cluster (default: irsa-local/kind-node:"+assets.KubernetesVersion+" when built on this machine, else kind's default)")
 	fs.StringVar(&f.KubeVersion, "kubernetes-version", "", "Kubernetes version of a kind cluster, e.g. v1.35.0: picks the node image kindest/node:<version> (or irsa-local's own image of that version when built here)")
 	fs.IntVar(&f.IssuerPort, "issuer-port", 0, "HTTPS port of the issuer for a new environment (default: a free port, kept from then on)")
@@ -76,11 +82,19 @@ func (f *CreateFlags) Validate() error {
 		}
 	}
 	if f.Cluster != string(harness.ClusterExisting) {
-		for name, v := range map[string]string{"--kubeconfig": f.Kubeconfig, "--context": f.Context} {
+		for name, v := range map[string]string{"--kubeconfig": f.Kubeconfig, "--context": f.Context, "--pod-aws-endpoint": f.PodAWSEndpoint} {
 			if v != "" {
 				return fmt.Errorf("%s applies to --cluster existing only", name)
 			}
 		}
+		if f.Webhook != string(harness.WebhookAuto) || f.Image != harness.DefaultImage {
+			return errors.New("--webhook and --image apply to --cluster existing only")
+		}
+	}
+	switch harness.WebhookMode(f.Webhook) {
+	case harness.WebhookAuto, harness.WebhookHost, harness.WebhookInCluster:
+	default:
+		return fmt.Errorf("--webhook %q: want auto, host or cluster", f.Webhook)
 	}
 	if f.Kubeconfig != "" {
 		// The background process may not share this directory.
@@ -132,6 +146,12 @@ func (f *CreateFlags) Options() []harness.Option {
 	}
 	if f.Kubeconfig != "" || f.Context != "" {
 		opts = append(opts, harness.WithKubeconfig(f.Kubeconfig, f.Context))
+	}
+	if f.Cluster == string(harness.ClusterExisting) {
+		opts = append(opts, harness.WithWebhook(harness.WebhookMode(f.Webhook), f.Image))
+		if f.PodAWSEndpoint != "" {
+			opts = append(opts, harness.WithPodAWSEndpoint(f.PodAWSEndpoint))
+		}
 	}
 	if f.ListenHost != "" {
 		opts = append(opts, harness.WithListenHost(f.ListenHost))

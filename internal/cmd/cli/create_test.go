@@ -33,7 +33,7 @@ func parseCreate(t *testing.T, args ...string) (*CreateFlags, error) {
 }
 
 func TestCreateFlagsParse(t *testing.T) {
-	defaults := CreateFlags{Cluster: "local", IssuerHost: "127.0.0.1", Region: "us-east-1", GracePeriod: 3 * time.Second, Backend: "auto"}
+	defaults := CreateFlags{Cluster: "local", IssuerHost: "127.0.0.1", Region: "us-east-1", GracePeriod: 3 * time.Second, Backend: "auto", Webhook: "auto", Image: "irsa-local:latest"}
 	for _, tc := range []struct {
 		args    []string
 		want    func(*CreateFlags)
@@ -62,6 +62,15 @@ func TestCreateFlagsParse(t *testing.T) {
 		{args: []string{"--issuer-port", "https"}, wantErr: `invalid argument "https"`},
 		{args: []string{"--webhook-grace-period", "3"}, wantErr: "missing unit"},
 		{args: []string{"--clustr", "none"}, wantErr: "unknown flag: --clustr"},
+		{args: []string{"--cluster", "existing", "--context", "kind-dev", "--webhook", "cluster", "--image", "irsa-local:v1", "--pod-aws-endpoint", "https://aws.example:4567"}, want: func(f *CreateFlags) {
+			f.Cluster, f.Context, f.Webhook, f.Image, f.PodAWSEndpoint = "existing", "kind-dev", "cluster", "irsa-local:v1", "https://aws.example:4567"
+		}},
+		{args: []string{"--cluster", "existing", "--aws-https-port", "4567", "--listen-host", "0.0.0.0"}, want: func(f *CreateFlags) {
+			f.Cluster, f.AWSHTTPSPort, f.ListenHost = "existing", 4567, "0.0.0.0"
+		}},
+		{args: []string{"--context", "kind-dev"}, wantErr: "--context applies to --cluster existing only"},
+		{args: []string{"--cluster", "kind", "--webhook", "cluster"}, wantErr: "--webhook and --image apply to --cluster existing only"},
+		{args: []string{"--cluster", "existing", "--kubeconfig", "/nonexistent/kubeconfig"}, wantErr: "--kubeconfig /nonexistent/kubeconfig: stat /nonexistent/kubeconfig: no such file or directory"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			f, err := parseCreate(t, tc.args...)
@@ -94,6 +103,7 @@ func TestCreateFlagsRoundTrip(t *testing.T) {
 		{"--cluster", "none", "--issuer-port", "0", "--region", "ap-south-1", "--no-oidc-provider", "--issuer-host", "localhost"},
 		{"--cluster", "kind", "--kind-image", "img:1", "--no-endpoint-injection", "--webhook-grace-period", "1m30s"},
 		{"--cluster", "kind", "--kubernetes-version", "v1.35.0", "--aws-port", "0"},
+		{"--cluster", "existing", "--context", "kind-dev", "--webhook", "cluster", "--pod-aws-endpoint", "http://10.0.0.5:4566"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			first, err := parseCreate(t, args...)

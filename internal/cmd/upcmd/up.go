@@ -154,7 +154,18 @@ func printSummary(s cli.Streams, f *flagpole, d harness.Description) error {
 	if d.Cluster.Server != "" {
 		ctx := d.Cluster.Context
 		fmt.Fprintf(s.Out, "cluster:  %s (context %s), adopted; down removes what irsa-local added and leaves it running\n", d.Cluster.Server, ctx)
-		fmt.Fprintf(s.Out, "pods:     reach AWS at %s (%s)\n", d.Cluster.PodAWSEndpoint, d.Cluster.Reach)
+		if d.Cluster.PodAWSEndpoint == "" {
+			fmt.Fprintf(s.Out, "pods:     NO AWS ENDPOINT: no address of this machine is reachable from the cluster's nodes; give one with --pod-aws-endpoint (irsa-local doctor says the same)\n")
+		} else if d.Cluster.Reach != "" {
+			fmt.Fprintf(s.Out, "pods:     reach AWS at %s (%s)\n", d.Cluster.PodAWSEndpoint, d.Cluster.Reach)
+		} else {
+			fmt.Fprintf(s.Out, "pods:     reach AWS at %s\n", d.Cluster.PodAWSEndpoint)
+		}
+		for _, c := range d.Components {
+			if c.Name == "webhook" && strings.HasPrefix(c.Listen, "in-cluster ") {
+				fmt.Fprintf(s.Out, "webhook:  in the cluster (deployment irsa-local/irsa-local-webhook, %s)\n", strings.TrimPrefix(c.Listen, "in-cluster "))
+			}
+		}
 	}
 	if d.Cluster.KindCluster != "" {
 		fmt.Fprintf(s.Out, "kind:     %s (pods reach AWS at %s)\n", d.Cluster.KindCluster, d.Cluster.PodAWSEndpoint)
