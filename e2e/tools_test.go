@@ -26,6 +26,8 @@ import (
 //	IRSA_LOCAL_REQUIRE_TERRAFORM=1 a missing terraform or mirror fails the spec instead of skipping it
 //	EKSCTL                         the eksctl binary (default: the one hack/eksctl.sh caches)
 //	IRSA_LOCAL_REQUIRE_EKSCTL=1    a missing eksctl fails the spec instead of skipping it
+//	HELM                           the helm binary (default: the one hack/helm.sh caches)
+//	IRSA_LOCAL_REQUIRE_HELM=1      a missing helm fails the spec instead of skipping it
 
 // eksctlVersion is the release hack/eksctl.sh builds by default.
 const eksctlVersion = "v0.230.0"

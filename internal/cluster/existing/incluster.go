@@ -73,7 +73,8 @@ func (in InCluster) Build() Objects {
 		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: ownLabels()}
 	}
 	args := []string{"webhook", "--listen", fmt.Sprintf(":%d", webhookPort),
-		"--tls-cert-file", tlsMountPath + "/tls.crt", "--tls-key-file", tlsMountPath + "/tls.key", "--region", in.Region}
+		"--tls-cert-file", tlsMountPath + "/tls.crt", "--tls-key-file", tlsMountPath + "/tls.key", "--region", in.Region,
+		"--grace-period", webhook.DefaultGracePeriod.String()}
 	if in.AWSEndpoint != "" {
 		args = append(args, "--aws-endpoint", in.AWSEndpoint)
 		if len(in.AWSCA) > 0 {
