@@ -130,6 +130,26 @@ var _ = Describe("adopting a cluster irsa-local did not start", Label("local"), 
 			ContainSubstring("user alice may not get /.well-known/openid-configuration (ClusterRole system:service-account-issuer-discovery)"),
 			ContainSubstring("kubectl create clusterrolebinding irsa-local-issuer-discovery --clusterrole=system:service-account-issuer-discovery --user=alice")))
 
+		// A node this machine has no leg on (a VM elsewhere): its
+		// apiserver could not call a webhook here, and a webhook in the
+		// cluster needs the image on a node irsa-local cannot load it onto.
+		w.writeFile("far-node.yaml", `apiVersion: v1
+kind: Node
+metadata:
+  name: far-away
+status:
+  addresses:
+  - {type: InternalIP, address: 203.0.113.9}
+`)
+		w.mustKubectl(user, "create", "-f", filepath.Join(w.home, "far-node.yaml"))
+		_, errOut, code = w.run("up", "--cluster", "existing", "--kubeconfig", kubeconfig, "--webhook", "host")
+		Expect(code).To(Equal(1))
+		Expect(oneLine(errOut)).To(ContainSubstring("none of this machine's addresses is on its nodes' networks, so its apiserver cannot call a webhook here; run it in the cluster (--webhook cluster)"))
+		_, errOut, code = w.run("up", "--cluster", "existing", "--kubeconfig", kubeconfig)
+		Expect(code).To(Equal(1))
+		Expect(oneLine(errOut)).To(ContainSubstring("node far-away is not a container of this machine's Docker: load image irsa-local:latest onto the nodes yourself"))
+		w.mustKubectl(user, "delete", "node", "far-away")
+
 		out := w.must("up", "--cluster", "existing", "--kubeconfig", kubeconfig)
 		Expect(out).To(ContainSubstring("issuer:   " + clusterIssuer))
 		Expect(out).To(ContainSubstring("not reachable from this machine"))

@@ -294,6 +294,10 @@ func (r *runner) webhook(ctx context.Context) Check {
 		}
 		return fail(CheckWebhook, fmt.Sprintf("%s is registered, but a dry-run pod of %s/%s came back without %s", webhook.ConfigurationName, t.Namespace, t.ServiceAccount, strings.Join(missing, " and ")), fix)
 	}
+	if t.NoPodEndpoint != "" {
+		return fail(CheckWebhook, fmt.Sprintf("a dry-run pod of %s/%s gets AWS_ROLE_ARN and the %s volume, but no AWS endpoint: %s", t.Namespace, t.ServiceAccount, webhook.TokenVolumeName, t.NoPodEndpoint),
+			"give the pods an endpoint they reach: irsa-local down && irsa-local up --cluster existing --pod-aws-endpoint URL (a port forwarded to this machine, a tunnel, or irsa-local running in the cluster)")
+	}
 	return ok(CheckWebhook, fmt.Sprintf("a dry-run pod of %s/%s gets AWS_ROLE_ARN and the %s volume (audience %s)", t.Namespace, t.ServiceAccount, webhook.TokenVolumeName, r.podAudience))
 }
 

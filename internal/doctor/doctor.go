@@ -44,6 +44,9 @@ type Target struct {
 	// machine cannot reach; its discovery document and keys are read
 	// through the apiserver, as the environment's STS reads them.
 	KeysViaAPIServer bool
+	// NoPodEndpoint, when set, says why the adopted cluster's pods are
+	// given no AWS endpoint: the webhook check fails with it.
+	NoPodEndpoint string
 	// RootCAs verify the issuer's HTTPS certificate: the environment's CA
 	// plus the system roots.
 	RootCAs *x509.CertPool

@@ -384,13 +384,15 @@ func (c *Cluster) LoadImage(ctx context.Context, image string) error {
 	if len(nodes.Items) == 0 {
 		return errors.New("the cluster has no nodes to run the webhook on")
 	}
-	if err := exec.CommandContext(ctx, "docker", "image", "inspect", image).Run(); err != nil {
-		return fmt.Errorf("image %s is not in this machine's Docker: build it with make image", image)
-	}
 	for _, n := range nodes.Items {
 		if err := exec.CommandContext(ctx, "docker", "inspect", n.Name).Run(); err != nil {
 			return fmt.Errorf("node %s is not a container of this machine's Docker: load image %s onto the nodes yourself (or push it to a registry they pull from)", n.Name, image)
 		}
+	}
+	if err := exec.CommandContext(ctx, "docker", "image", "inspect", image).Run(); err != nil {
+		return fmt.Errorf("image %s is not in this machine's Docker: build it with make image", image)
+	}
+	for _, n := range nodes.Items {
 		load := exec.CommandContext(ctx, "sh", "-c", `docker save "$1" | docker exec -i "$2" ctr --namespace=k8s.io images import --digests --snapshotter=overlayfs -`, "load", image, n.Name)
 		if out, err := load.CombinedOutput(); err != nil {
 			return fmt.Errorf("load image %s onto node %s: %v: %s", image, n.Name, err, strings.TrimSpace(string(out)))

@@ -216,6 +216,9 @@ func withEnvironment(t *doctor.Target, f *flagpole, l envdir.Layout, d harness.D
 			t.KubeFrom += ", context " + d.Cluster.Context
 		}
 		t.KeysViaAPIServer = d.Issuer.ViaAPIServer
+		if d.Cluster.Mode == harness.ClusterExisting && d.Cluster.PodAWSEndpoint == "" {
+			t.NoPodEndpoint = "no address of this machine is reachable from the adopted cluster's nodes, so its pods' SDKs would call AWS itself"
+		}
 	default:
 		t.NoKube = fmt.Sprintf("environment %q runs with --cluster %s: no Kubernetes API", d.Name, d.Cluster.Mode)
 		t.Mint = func(ns, sa, audience string) (string, error) {

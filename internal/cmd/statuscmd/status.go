@@ -45,6 +45,9 @@ func printText(s cli.Streams, d harness.Description) error {
 	fmt.Fprintf(w, "State dir:\t%s\n", d.StateDir)
 	fmt.Fprintf(w, "Issuer:\t%s\n", d.Issuer.URL)
 	fmt.Fprintf(w, "JWKS:\t%s\n", d.Issuer.JWKSURL)
+	if d.Issuer.ViaAPIServer {
+		fmt.Fprintf(w, "\t(the cluster's issuer URL is not reachable from this machine: its keys are read through the apiserver)\n")
+	}
 	fmt.Fprintf(w, "CA file:\t%s\n", d.Issuer.CAFile)
 	fmt.Fprintf(w, "AWS endpoint:\t%s  (https: %s)\n", d.AWS.Endpoint, d.AWS.EndpointHTTPS)
 	provider := d.AWS.OIDCProviderARN
@@ -62,8 +65,16 @@ func printText(s cli.Streams, d harness.Description) error {
 	if d.Cluster.KindCluster != "" {
 		fmt.Fprintf(w, "kind cluster:\t%s  (node image %s)\n", d.Cluster.KindCluster, d.Cluster.NodeImage)
 	}
+	if d.Cluster.Server != "" {
+		fmt.Fprintf(w, "Adopted cluster:\t%s  (kubeconfig %s, context %s)\n", d.Cluster.Server, d.Cluster.Kubeconfig, d.Cluster.Context)
+		if d.Cluster.Reach != "" {
+			fmt.Fprintf(w, "Reached at:\t%s\n", d.Cluster.Reach)
+		}
+	}
 	if d.Cluster.PodAWSEndpoint != "" {
 		fmt.Fprintf(w, "AWS endpoint for pods:\t%s\n", d.Cluster.PodAWSEndpoint)
+	} else if d.Cluster.Mode == harness.ClusterExisting && d.Running {
+		fmt.Fprintf(w, "AWS endpoint for pods:\tnone: the cluster's nodes reach no address of this machine (up --pod-aws-endpoint URL gives one)\n")
 	}
 	for i, a := range d.Cluster.PodIdentityAssociations {
 		label := ""
