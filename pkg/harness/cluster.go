@@ -348,7 +348,7 @@ func (e *Env) Reset(ctx context.Context) error {
 		return fmt.Errorf("reset AWS: %w", err)
 	}
 	if !e.opts.noProvider {
-		if _, err := e.aws.EnsureOIDCProvider(e.issuerURL, []string{"sts.amazonaws.com"}, []string{e.ca.Thumbprint()}); err != nil {
+		if _, err := e.aws.EnsureOIDCProvider(e.issuerURL, []string{"sts.amazonaws.com"}, []string{e.providerThumbprint()}); err != nil {
 			return fmt.Errorf("reset AWS: %w", err)
 		}
 	}

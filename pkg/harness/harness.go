@@ -2,7 +2,9 @@
 // suites: Start brings up an OIDC issuer, an AWS endpoint (IAM, STS, S3,
 // EKS) that validates web-identity tokens as AWS does, and optionally a
 // Kubernetes cluster whose service-account tokens that issuer's keys sign,
-// with the pod identity webhook registered. Env then creates roles,
+// or a running cluster adopted as it is (ClusterExisting: its own issuer
+// and keys, read through its apiserver), with the pod identity webhook
+// registered. Env then creates roles,
 // service accounts and pods' AWS configurations, and Stop ends it all.
 //
 // Defaults are safe for tests: without WithStateDir an environment lives
@@ -327,9 +329,9 @@ func (e *Env) startIssuer(ctx context.Context) error {
 // told not to, registers the issuer as an IAM OIDC provider with client ID
 // sts.amazonaws.com, as eksctl's associate step does.
 func (e *Env) startAWS(ctx context.Context, backendOpt stsmock.Option) error {
-	caPEM, thumbprint := e.ca.CertPEM, e.ca.Thumbprint()
+	caPEM, thumbprint := e.ca.CertPEM, e.providerThumbprint()
 	if e.existing != nil && len(e.existing.CAPEM()) > 0 {
-		caPEM, thumbprint = e.existing.CAPEM(), e.existing.Thumbprint()
+		caPEM = e.existing.CAPEM()
 	}
 	opts := []stsmock.Option{
 		backendOpt,
@@ -383,6 +385,18 @@ func (e *Env) startAWS(ctx context.Context, backendOpt stsmock.Option) error {
 		e.provider = arn
 	}
 	return nil
+}
+
+// providerThumbprint is the thumbprint the issuer's OIDC provider records:
+// the environment CA's, or an adopted cluster's apiserver CA's (the only
+// certificate on the way to its keys).
+func (e *Env) providerThumbprint() string {
+	if e.existing != nil {
+		if tp := e.existing.Thumbprint(); tp != "" {
+			return tp
+		}
+	}
+	return e.ca.Thumbprint()
 }
 
 // listenHost is where the issuer and the AWS endpoint listen: the issuer
