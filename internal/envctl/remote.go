@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,9 +12,8 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/irsa-local/irsa-local/internal/cluster/existing"
 	"github.com/irsa-local/irsa-local/pkg/harness"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 	"github.com/irsa-local/irsa-local/pkg/policy"
@@ -30,7 +28,7 @@ func ClusterClient(d harness.Description) (kubernetes.Interface, error) {
 	if d.Cluster.Kubeconfig == "" {
 		return nil, fmt.Errorf("environment %q runs with --cluster %s, which has no Kubernetes API; restart it with 'irsa-local down && irsa-local up --cluster local'", d.Name, d.Cluster.Mode)
 	}
-	cfg, err := LoadKubeconfig(d.Cluster.Kubeconfig, d.Cluster.Context)
+	cfg, err := existing.LoadKubeconfig(d.Cluster.Kubeconfig, d.Cluster.Context)
 	if err != nil {
 		return nil, err
 	}
@@ -98,15 +96,4 @@ func (h *Handle) ApplyFile(ctx context.Context, f *harness.EnvironmentFile) erro
 		}
 	}
 	return harness.Apply(ctx, t, f)
-}
-
-// LoadKubeconfig loads a kubeconfig (a file, or a list of them as in
-// KUBECONFIG) with the named context, or its current one when empty.
-func LoadKubeconfig(path, contextName string) (*rest.Config, error) {
-	rules := &clientcmd.ClientConfigLoadingRules{Precedence: filepath.SplitList(path)}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: contextName}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig %s: %w", path, err)
-	}
-	return cfg, nil
 }

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/url"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -50,15 +51,10 @@ type Cluster struct {
 }
 
 // Connect loads the kubeconfig (the client-go default chain when path is
-// empty: $KUBECONFIG, then ~/.kube/config) with the named context (its
-// current one when empty).
+// empty: $KUBECONFIG, then ~/.kube/config; a list of files as KUBECONFIG
+// holds them) with the named context (its current one when empty).
 func Connect(path, contextName string) (*Cluster, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if path != "" {
-		rules.ExplicitPath = path
-	}
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: contextName}
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+	cc := clientConfig(path, contextName)
 	raw, err := cc.RawConfig()
 	if err != nil {
 		return nil, fmt.Errorf("load kubeconfig %s: %w", describePath(path), err)
@@ -82,6 +78,27 @@ func Connect(path, contextName string) (*Cluster, error) {
 		return nil, fmt.Errorf("create Kubernetes client: %w", err)
 	}
 	return &Cluster{Kubeconfig: path, Context: contextName, rest: rc, client: client}, nil
+}
+
+// LoadKubeconfig is the client configuration of a kubeconfig's context,
+// loaded as Connect loads it.
+func LoadKubeconfig(path, contextName string) (*rest.Config, error) {
+	rc, err := clientConfig(path, contextName).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig %s: %w", describePath(path), err)
+	}
+	return rc, nil
+}
+
+func clientConfig(path, contextName string) clientcmd.ClientConfig {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	switch files := filepath.SplitList(path); {
+	case len(files) == 1:
+		rules.ExplicitPath = path // a missing file is an error, not an empty config
+	case len(files) > 1:
+		rules = &clientcmd.ClientConfigLoadingRules{Precedence: files}
+	}
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: contextName})
 }
 
 func describePath(path string) string {

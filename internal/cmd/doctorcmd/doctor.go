@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/irsa-local/irsa-local/internal/actions"
+	"github.com/irsa-local/irsa-local/internal/cluster/existing"
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
 	"github.com/irsa-local/irsa-local/internal/doctor"
 	"github.com/irsa-local/irsa-local/internal/envctl"
@@ -210,7 +211,7 @@ func withEnvironment(t *doctor.Target, f *flagpole, l envdir.Layout, d harness.D
 		t.Kube, t.KubeErr = loadKubeconfig(f.Kubeconfig)
 		t.KubeFrom = f.Kubeconfig
 	case d.Cluster.Kubeconfig != "":
-		t.Kube, t.KubeErr = envctl.LoadKubeconfig(d.Cluster.Kubeconfig, d.Cluster.Context)
+		t.Kube, t.KubeErr = existing.LoadKubeconfig(d.Cluster.Kubeconfig, d.Cluster.Context)
 		t.KubeFrom = d.Cluster.Kubeconfig
 		if d.Cluster.Context != "" {
 			t.KubeFrom += ", context " + d.Cluster.Context

@@ -20,8 +20,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/irsa-local/irsa-local/internal/cluster/existing"
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
-	"github.com/irsa-local/irsa-local/internal/envctl"
 	"github.com/irsa-local/irsa-local/pkg/webhook"
 )
 
@@ -89,7 +89,7 @@ func run(ctx context.Context, s cli.Streams, f *flagpole) error {
 	}
 	var rc *rest.Config
 	if f.Kubeconfig != "" {
-		rc, err = envctl.LoadKubeconfig(f.Kubeconfig, "")
+		rc, err = existing.LoadKubeconfig(f.Kubeconfig, "")
 	} else if rc, err = rest.InClusterConfig(); err != nil {
 		err = fmt.Errorf("read the pod's service-account credentials (outside a cluster, give --kubeconfig): %w", err)
 	}
