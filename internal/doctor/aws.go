@@ -236,11 +236,15 @@ func (r *runner) permissions(ctx context.Context) Check {
 	return DiagnosePermissions(in)
 }
 
-// rolePolicies returns the role's attached managed policies (their default
-// versions) and its inline policies.
 func (r *runner) rolePolicies(ctx context.Context, role string) ([]NamedPolicy, error) {
+	return RolePolicies(ctx, r.iam, role)
+}
+
+// RolePolicies returns the role's attached managed policies (their default
+// versions) and its inline policies, read through IAM.
+func RolePolicies(ctx context.Context, client *iam.Client, role string) ([]NamedPolicy, error) {
 	var out []NamedPolicy
-	attached := iam.NewListAttachedRolePoliciesPaginator(r.iam, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(role)})
+	attached := iam.NewListAttachedRolePoliciesPaginator(client, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(role)})
 	for attached.HasMorePages() {
 		page, err := attached.NextPage(ctx)
 		if err != nil {
@@ -248,11 +252,11 @@ func (r *runner) rolePolicies(ctx context.Context, role string) ([]NamedPolicy, 
 		}
 		for _, ap := range page.AttachedPolicies {
 			arn := aws.ToString(ap.PolicyArn)
-			p, err := r.iam.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
+			p, err := client.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(arn)})
 			if err != nil {
 				return nil, fmt.Errorf("get policy %s: %w", arn, err)
 			}
-			v, err := r.iam.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: p.Policy.DefaultVersionId})
+			v, err := client.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: p.Policy.DefaultVersionId})
 			if err != nil {
 				return nil, fmt.Errorf("get policy %s version %s: %w", arn, aws.ToString(p.Policy.DefaultVersionId), err)
 			}
@@ -263,14 +267,14 @@ func (r *runner) rolePolicies(ctx context.Context, role string) ([]NamedPolicy, 
 			out = append(out, NamedPolicy{Name: arn, Document: doc})
 		}
 	}
-	inline := iam.NewListRolePoliciesPaginator(r.iam, &iam.ListRolePoliciesInput{RoleName: aws.String(role)})
+	inline := iam.NewListRolePoliciesPaginator(client, &iam.ListRolePoliciesInput{RoleName: aws.String(role)})
 	for inline.HasMorePages() {
 		page, err := inline.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("list inline policies of role %s: %w", role, err)
 		}
 		for _, name := range page.PolicyNames {
-			p, err := r.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(name)})
+			p, err := client.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(name)})
 			if err != nil {
 				return nil, fmt.Errorf("get inline policy %s of role %s: %w", name, role, err)
 			}

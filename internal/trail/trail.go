@@ -122,6 +122,18 @@ type Decision struct {
 	// Reason says which statement decided, or which check or condition
 	// failed and the value it saw.
 	Reason string `json:"reason,omitempty"`
+	// Checks are the authorizations the call needed, in the order they
+	// were made, up to the first refused: what a least-privilege policy
+	// must allow.
+	Checks []Check `json:"checks,omitempty"`
+}
+
+// Check is one authorization of a call: an IAM action on a resource, and
+// whether it was allowed.
+type Check struct {
+	Action   string `json:"action"`
+	Resource string `json:"resource"`
+	Allowed  bool   `json:"allowed"`
 }
 
 // Writer appends records to a JSON-lines file. When the file grows past its

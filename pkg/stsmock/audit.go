@@ -11,7 +11,11 @@ import (
 )
 
 // eventRecord is one audit-trail record being built for a call.
-type eventRecord struct{ trail.Record }
+type eventRecord struct {
+	trail.Record
+	// checks gather the call's authorizations until decide records them.
+	checks []trail.Check
+}
 
 // newEvent starts a record for a call to service (the CloudTrail event
 // source's first label: "sts", "iam", "s3").
@@ -20,7 +24,7 @@ func (s *Server) newEvent(req *request, service, name string) *eventRecord {
 	if h, _, err := net.SplitHostPort(src); err == nil {
 		src = h
 	}
-	return &eventRecord{trail.Record{
+	return &eventRecord{Record: trail.Record{
 		EventVersion:       "1.08",
 		EventTime:          s.clock.Now().UTC().Truncate(time.Second),
 		EventSource:        service + ".amazonaws.com",
@@ -84,7 +88,14 @@ func (e *eventRecord) decide(allowed bool, reason string) {
 	if allowed {
 		d = "allow"
 	}
-	e.IrsaLocal = &trail.Decision{Decision: d, Reason: reason}
+	e.IrsaLocal = &trail.Decision{Decision: d, Reason: reason, Checks: e.checks}
+}
+
+// check notes one authorization the call needed, for decide to record.
+func (e *eventRecord) check(action, resource string, allowed bool) {
+	if e != nil {
+		e.checks = append(e.checks, trail.Check{Action: action, Resource: resource, Allowed: allowed})
+	}
 }
 
 func (e *eventRecord) fail(code, msg string) {

@@ -76,7 +76,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		region = parts[3]
 	}
 	call := &actions.Call{Service: service, Checks: []actions.Check{{Action: in.Action, Resource: in.Resource}}}
-	allowed, reason, denial := s.authorizeGateway(r.Context(), &caller{session: sess}, call, region)
+	allowed, reason, denial := s.authorizeGateway(r.Context(), &caller{session: sess}, call, region, nil)
 	out := AuthorizeResult{Allowed: allowed, Reason: reason}
 	if denial != nil {
 		out.Message = denial.Message
@@ -224,7 +224,7 @@ func (s *Server) decideFor(r *http.Request, c *caller, action, resource string) 
 			region = parts[3]
 		}
 		call := &actions.Call{Service: service, Checks: []actions.Check{{Action: action, Resource: resource}}}
-		allowed, reason, denial := s.authorizeGateway(r.Context(), c, call, region)
+		allowed, reason, denial := s.authorizeGateway(r.Context(), c, call, region, nil)
 		out := &AuthorizeResult{Allowed: allowed, Reason: reason}
 		if denial != nil {
 			out.Message = denial.Message

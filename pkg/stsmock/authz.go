@@ -29,6 +29,7 @@ func (s *Server) authorizeIAM(req *request, action string, h iamHandler, rec *ev
 	}
 	res := s.authorizeSession(c.session, "iam:"+action, resource, nil, nil)
 	if rec != nil {
+		rec.check("iam:"+action, resource, res.Allowed())
 		rec.decide(res.Allowed(), res.Reason)
 	}
 	if res.Allowed() {
@@ -221,7 +222,7 @@ func (s *Server) principalTags(sess *session) map[string]string {
 // explicit deny anywhere; a call to another account's bucket needs both its
 // own account's policies and the bucket policy to allow it; an anonymous
 // request needs the bucket policy to allow it.
-func (s *Server) authorizeS3(req *request, sr *s3Request) (bool, string) {
+func (s *Server) authorizeS3(req *request, sr *s3Request, rec *eventRecord) (bool, string) {
 	c := req.caller
 	type check struct{ action, bucket, resource string }
 	checks := []check{{sr.op.Action, sr.bucket, sr.op.Resource}}
@@ -252,6 +253,7 @@ func (s *Server) authorizeS3(req *request, sr *s3Request) (bool, string) {
 			owner = c.callerAccount()
 		}
 		res := s.authorizeCall(c, a.action, a.resource, owner, s.bucketPolicy(a.bucket), s.s3Context(req.r, sr))
+		rec.check(a.action, a.resource, res.Allowed())
 		if !res.Allowed() {
 			return false, a.action + " on " + a.resource + ": " + res.Reason
 		}

@@ -168,7 +168,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, req *request, scope sigv4.S
 		}
 	}
 	if call != nil && (!c.admin || crosses) {
-		allowed, reason, denial := s.authorizeGateway(req.r.Context(), c, call, region)
+		allowed, reason, denial := s.authorizeGateway(req.r.Context(), c, call, region, rec)
 		rec.decide(allowed, reason)
 		if !allowed {
 			fail(denial)
@@ -201,7 +201,7 @@ func (s *Server) serveGateway(w http.ResponseWriter, req *request, scope sigv4.S
 // authorizeGateway decides every check of a call for a role session or an
 // account root calling into another account. The first refusal decides,
 // as AWS stops at the first action it denies.
-func (s *Server) authorizeGateway(ctx context.Context, c *caller, call *actions.Call, region string) (bool, string, *awsquery.Error) {
+func (s *Server) authorizeGateway(ctx context.Context, c *caller, call *actions.Call, region string, rec *eventRecord) (bool, string, *awsquery.Error) {
 	callerAccount := c.callerAccount()
 	var reasons []string
 	for _, ch := range call.Checks {
@@ -233,6 +233,7 @@ func (s *Server) authorizeGateway(ctx context.Context, c *caller, call *actions.
 			res = s.authorizeSessionOpts(c.session, ch.Action, ch.Resource, resource, extra, identityCounts)
 		}
 		line := ch.Action + " on " + ch.Resource + ": " + res.Reason
+		rec.check(ch.Action, ch.Resource, res.Allowed())
 		if !res.Allowed() {
 			return false, line + note, s.gatewayDenial(c, call, ch, res, resource, !identityCounts)
 		}

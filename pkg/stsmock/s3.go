@@ -315,7 +315,7 @@ func (s *Server) serveS3(w http.ResponseWriter, req *request, signed bool) {
 	rec.EventName = op.Name
 	rec.ReadOnly = op.ReadOnly
 	sr := &s3Request{bucket: bucket, key: key, op: op}
-	if decision, reason := s.authorizeS3(req, sr); !decision {
+	if decision, reason := s.authorizeS3(req, sr, rec); !decision {
 		rec.decide(false, reason)
 		if op.Name == "HeadBucket" {
 			s.bucketRegionHeader(w, bucket)

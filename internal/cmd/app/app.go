@@ -24,6 +24,7 @@ import (
 	"github.com/irsa-local/irsa-local/internal/cmd/envcmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/execcmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/keyscmd"
+	"github.com/irsa-local/irsa-local/internal/cmd/policycmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/servecmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/statuscmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/tokencmd"
@@ -98,6 +99,7 @@ backend emulator (moto_server by default) serves them.`,
 		assetscmd.NewCommand(s),
 		agentcmd.NewCommand(s),
 		webhookcmd.NewCommand(s),
+		policycmd.NewCommand(s, env),
 	)
 	return root
 }
