@@ -45,7 +45,7 @@ var _ = Describe("irsa-local policy suggest", Label("none"), func() {
 				}
 			} `json:"policy"`
 			Comparison struct {
-				Broader []struct{ Policy string } `json:"broader"`
+				Broader []struct{ Policy string }           `json:"broader"`
 				Missing []struct{ Action, Resource string } `json:"missing"`
 			} `json:"comparison"`
 		}
