@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -182,8 +183,14 @@ status:
 			return w.execPod(pod, "aws", "sts", "get-caller-identity", "--query", "Arn", "--output", "text").stdout
 		}).WithTimeout(30 * time.Second).Should(HavePrefix("arn:aws:sts::" + s.AWS.AccountID + ":assumed-role/" + demoRole + "/"))
 
-		// down removes what irsa-local added, and the cluster runs on
-		// with the user's own objects.
+		// The environment's process is killed: the next down still
+		// removes what it added, and the cluster runs on with the user's
+		// own objects. (A clean down does the same; the kind spec and the
+		// harness test cover it.)
+		pid := w.status().PID
+		Expect(syscall.Kill(pid, syscall.SIGKILL)).To(Succeed())
+		Eventually(func() bool { return processGone(pid) }).WithTimeout(10 * time.Second).Should(BeTrue())
+		Expect(w.snapshot(user)).To(ContainSubstring("pod-identity-webhook"))
 		w.must("down")
 		after := w.snapshot(user)
 		Expect(after).NotTo(ContainSubstring("pod-identity-webhook"))
