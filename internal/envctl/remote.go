@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -79,11 +76,7 @@ func (h *Handle) ApplyFile(ctx context.Context, f *harness.EnvironmentFile) erro
 		return fmt.Errorf("environment %q is not running; start it with 'irsa-local up'", d.Name)
 	}
 	t := harness.Target{
-		AWS: aws.Config{
-			Region:       d.AWS.Region,
-			Credentials:  credentials.NewStaticCredentialsProvider(d.AWS.AccessKeyID, d.AWS.SecretAccessKey, ""),
-			BaseEndpoint: aws.String(d.AWS.Endpoint),
-		},
+		AWS:         d.AWS.AdminConfig(),
 		AccountID:   d.AWS.AccountID,
 		ClusterName: d.Cluster.Name,
 		TrustPolicy: func(namespace, name string) string {

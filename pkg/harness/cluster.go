@@ -138,19 +138,7 @@ func (e *Env) startWebhook(ctx context.Context, host, endpoint string, caBundle 
 	}
 	cfg := webhook.Configuration(webhook.WithURL("https://"+l.Addr().String()+webhook.MutatePath), webhook.WithCABundle(e.ca.CertPEM))
 	cfg.Labels = map[string]string{webhook.ManagedByLabel: webhook.ManagedBy}
-	hooks := e.client.AdmissionregistrationV1().MutatingWebhookConfigurations()
-	existing, err := hooks.Get(ctx, cfg.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		_, err = hooks.Create(ctx, cfg, metav1.CreateOptions{})
-	case err == nil:
-		cfg.ResourceVersion = existing.ResourceVersion
-		_, err = hooks.Update(ctx, cfg, metav1.UpdateOptions{})
-	}
-	if err != nil {
-		return fmt.Errorf("register the webhook: %w", err)
-	}
-	return nil
+	return webhook.Register(ctx, e.client, cfg)
 }
 
 // waitMutating creates a dry-run pod in an annotated service account until

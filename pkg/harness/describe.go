@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/irsa-local/irsa-local/internal/cluster/existing"
 	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/internal/fsutil"
@@ -76,6 +79,16 @@ type AWSInfo struct {
 	// (only while it runs). Each account's root signs with its 12-digit ID
 	// as the access key and any secret.
 	Accounts []string `json:"accounts,omitempty"`
+}
+
+// AdminConfig is an SDK configuration for the plain-HTTP endpoint with the
+// admin credentials, for a process that did not start the environment.
+func (a AWSInfo) AdminConfig() aws.Config {
+	return aws.Config{
+		Region:       a.Region,
+		BaseEndpoint: aws.String(a.Endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(a.AccessKeyID, a.SecretAccessKey, ""),
+	}
 }
 
 // ClusterInfo describes the Kubernetes side.

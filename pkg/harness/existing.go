@@ -3,10 +3,8 @@ package harness
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -154,15 +152,10 @@ func (e *Env) podEndpoint(ctx context.Context, reach existing.Reach, ok bool) (s
 	default:
 		url, caBundle = e.awsTLSURL, e.ca.CertPEM
 		if reach.Host != e.cfg.IssuerHost {
-			cert, err := e.ca.Leaf(e.layout.PKIDir(), podAWSComponent, append(serverHosts(e.cfg.IssuerHost), reach.Host))
-			if err != nil {
+			var err error
+			if url, err = e.servePodAWS(ctx, reach.Host); err != nil {
 				return "", nil, err
 			}
-			addr := net.JoinHostPort(reach.Host, strconv.Itoa(e.cfg.AWSTLSPort))
-			if err := e.serve(ctx, podAWSComponent, addr, &cert, e.aws); err != nil {
-				return "", nil, err
-			}
-			url = "https://" + addr
 		}
 	}
 	e.mu.Lock()

@@ -71,15 +71,9 @@ func (e *Env) startKind(ctx context.Context) error {
 	e.client = client
 	e.mu.Unlock()
 	gw := c.Gateway()
-	cert, err := e.ca.Leaf(e.layout.PKIDir(), podAWSComponent, append(serverHosts(e.cfg.IssuerHost), gw))
-	if err != nil {
+	if e.podAWSURL, err = e.servePodAWS(ctx, gw); err != nil {
 		return err
 	}
-	addr := net.JoinHostPort(gw, strconv.Itoa(e.cfg.AWSTLSPort))
-	if err := e.serve(ctx, podAWSComponent, addr, &cert, e.aws); err != nil {
-		return err
-	}
-	e.podAWSURL = "https://" + addr
 	e.step("Starting the pod identity webhook")
 	if err := e.startWebhook(ctx, gw, e.podAWSURL, e.ca.CertPEM); err != nil {
 		return err
@@ -99,6 +93,21 @@ func (e *Env) startKind(ctx context.Context) error {
 	}
 	e.step("Starting the EKS Pod Identity agent on the node")
 	return e.startKindAgent(ctx, c)
+}
+
+// servePodAWS serves the AWS endpoint over HTTPS on host, an address of
+// this machine a cluster's pods reach, with a certificate naming it, and
+// returns its URL.
+func (e *Env) servePodAWS(ctx context.Context, host string) (string, error) {
+	cert, err := e.ca.Leaf(e.layout.PKIDir(), podAWSComponent, append(serverHosts(e.cfg.IssuerHost), host))
+	if err != nil {
+		return "", err
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(e.cfg.AWSTLSPort))
+	if err := e.serve(ctx, podAWSComponent, addr, &cert, e.aws); err != nil {
+		return "", err
+	}
+	return "https://" + addr, nil
 }
 
 // kindComponents reports the node container as a component.

@@ -136,8 +136,12 @@ func createCA(dir, commonName string) (*CA, error) {
 // Thumbprint is the lower-case hex SHA-1 of the CA certificate: the value
 // eksctl and Terraform's tls_certificate compute from the last certificate a
 // server presents, and IAM keeps in an OIDC provider's ThumbprintList.
-func (ca *CA) Thumbprint() string {
-	sum := sha1.Sum(ca.Cert.Raw) //nolint:gosec // see import
+func (ca *CA) Thumbprint() string { return Thumbprint(ca.Cert.Raw) }
+
+// Thumbprint is the lower-case hex SHA-1 of a DER certificate, as IAM
+// records it in an OIDC provider's ThumbprintList.
+func Thumbprint(der []byte) string {
+	sum := sha1.Sum(der) //nolint:gosec // see import
 	return hex.EncodeToString(sum[:])
 }
 

@@ -1,8 +1,13 @@
 package webhook
 
 import (
+	"context"
+	"fmt"
+
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
 // Names used by upstream's deploy/mutatingwebhook.yaml, kept so tooling that
@@ -20,6 +25,24 @@ const (
 	defaultServiceNamespace = "default"
 	defaultServiceName      = "pod-identity-webhook"
 )
+
+// Register creates cfg in the cluster, or replaces the configuration of
+// that name.
+func Register(ctx context.Context, client kubernetes.Interface, cfg *admissionregistrationv1.MutatingWebhookConfiguration) error {
+	hooks := client.AdmissionregistrationV1().MutatingWebhookConfigurations()
+	existing, err := hooks.Get(ctx, cfg.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = hooks.Create(ctx, cfg, metav1.CreateOptions{})
+	case err == nil:
+		cfg.ResourceVersion = existing.ResourceVersion
+		_, err = hooks.Update(ctx, cfg, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("register the webhook: %w", err)
+	}
+	return nil
+}
 
 // ConfigOption configures the MutatingWebhookConfiguration built by
 // Configuration.

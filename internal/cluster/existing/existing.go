@@ -7,10 +7,7 @@
 package existing
 
 import (
-	"context"
-	"crypto/sha1" //nolint:gosec // IAM thumbprints are SHA-1 by definition.
-	"crypto/x509"
-	"encoding/hex"
+	"context" //nolint:gosec // IAM thumbprints are SHA-1 by definition.
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -30,6 +27,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/irsa-local/irsa-local/pkg/issuer"
 	"github.com/irsa-local/irsa-local/pkg/webhook"
 )
 
@@ -164,11 +162,7 @@ func (c *Cluster) Thumbprint() string {
 	if b == nil {
 		return ""
 	}
-	cert, err := x509.ParseCertificate(b.Bytes)
-	if err != nil {
-		return ""
-	}
-	return thumbprint(cert.Raw)
+	return issuer.Thumbprint(b.Bytes)
 }
 
 func (c *Cluster) get(ctx context.Context, path string) ([]byte, error) {
@@ -330,10 +324,9 @@ func reachFrom(nodes []net.IP, apiserver string, local []network) (Reach, bool) 
 // and nothing else: objects of those names that irsa-local did not make
 // (without its managed-by label) are left alone.
 func (c *Cluster) Cleanup(ctx context.Context) error {
-	ours := func(m metav1.ObjectMeta) bool { return m.Labels[webhook.ManagedByLabel] == webhook.ManagedBy }
 	var errs []error
 	hooks := c.client.AdmissionregistrationV1().MutatingWebhookConfigurations()
-	if h, err := hooks.Get(ctx, webhook.ConfigurationName, metav1.GetOptions{}); err == nil && ours(h.ObjectMeta) {
+	if h, err := hooks.Get(ctx, webhook.ConfigurationName, metav1.GetOptions{}); err == nil && managed(h.ObjectMeta) {
 		if err := hooks.Delete(ctx, h.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("delete MutatingWebhookConfiguration %s: %w", h.Name, err))
 		}
@@ -377,16 +370,10 @@ func (c *Cluster) CheckWebhook(ctx context.Context) error {
 		return nil
 	case err != nil:
 		return fmt.Errorf("look for a pod identity webhook: %w", err)
-	case h.Labels[webhook.ManagedByLabel] == webhook.ManagedBy:
+	case managed(h.ObjectMeta):
 		return nil
 	}
 	return fmt.Errorf("the cluster already has a MutatingWebhookConfiguration %s that irsa-local did not make (amazon-eks-pod-identity-webhook?); remove it (kubectl delete mutatingwebhookconfiguration %s) or adopt another cluster", webhook.ConfigurationName, webhook.ConfigurationName)
-}
-
-// thumbprint is the lower-case hex SHA-1 of a certificate, as IAM records it.
-func thumbprint(der []byte) string {
-	sum := sha1.Sum(der) //nolint:gosec // IAM thumbprints are SHA-1 by definition.
-	return hex.EncodeToString(sum[:])
 }
 
 // LoadImage copies image from this machine's Docker into the containerd of
@@ -416,4 +403,10 @@ func (c *Cluster) LoadImage(ctx context.Context, image string) error {
 		}
 	}
 	return nil
+}
+
+// managed reports whether irsa-local made an object: it carries the
+// managed-by label irsa-local puts on everything it adds to a cluster.
+func managed(m metav1.ObjectMeta) bool {
+	return m.Labels[webhook.ManagedByLabel] == webhook.ManagedBy
 }

@@ -184,19 +184,7 @@ func (c *Cluster) InstallWebhook(ctx context.Context, in InCluster) error {
 		case <-time.After(time.Second):
 		}
 	}
-	hooks := c.client.AdmissionregistrationV1().MutatingWebhookConfigurations()
-	existing, err := hooks.Get(ctx, o.Configuration.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		_, err = hooks.Create(ctx, o.Configuration, metav1.CreateOptions{})
-	case err == nil:
-		o.Configuration.ResourceVersion = existing.ResourceVersion
-		_, err = hooks.Update(ctx, o.Configuration, metav1.UpdateOptions{})
-	}
-	if err != nil {
-		return fmt.Errorf("register the in-cluster webhook: %w", err)
-	}
-	return nil
+	return webhook.Register(ctx, c.client, o.Configuration)
 }
 
 // apply creates each object, or replaces one irsa-local made before.
@@ -271,10 +259,9 @@ func (c *Cluster) apply(ctx context.Context, o Objects) error {
 // irsa-local's label: the namespace (and all in it) and the cluster-wide
 // RBAC objects.
 func (c *Cluster) removeInCluster(ctx context.Context) error {
-	ours := func(m metav1.ObjectMeta) bool { return m.Labels[webhook.ManagedByLabel] == webhook.ManagedBy }
 	var errs []error
 	ns, err := c.client.CoreV1().Namespaces().Get(ctx, WebhookNamespace, metav1.GetOptions{})
-	if err == nil && ours(ns.ObjectMeta) {
+	if err == nil && managed(ns.ObjectMeta) {
 		// The webhook's CA publisher would put back the ConfigMaps
 		// Cleanup deletes: its pods go first.
 		if err := c.client.AppsV1().Deployments(WebhookNamespace).Delete(ctx, WebhookName, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
@@ -291,12 +278,12 @@ func (c *Cluster) removeInCluster(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("delete namespace %s: %w", WebhookNamespace, err))
 		}
 	}
-	if b, err := c.client.RbacV1().ClusterRoleBindings().Get(ctx, WebhookName, metav1.GetOptions{}); err == nil && ours(b.ObjectMeta) {
+	if b, err := c.client.RbacV1().ClusterRoleBindings().Get(ctx, WebhookName, metav1.GetOptions{}); err == nil && managed(b.ObjectMeta) {
 		if err := c.client.RbacV1().ClusterRoleBindings().Delete(ctx, WebhookName, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("delete cluster role binding %s: %w", WebhookName, err))
 		}
 	}
-	if r, err := c.client.RbacV1().ClusterRoles().Get(ctx, WebhookName, metav1.GetOptions{}); err == nil && ours(r.ObjectMeta) {
+	if r, err := c.client.RbacV1().ClusterRoles().Get(ctx, WebhookName, metav1.GetOptions{}); err == nil && managed(r.ObjectMeta) {
 		if err := c.client.RbacV1().ClusterRoles().Delete(ctx, WebhookName, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("delete cluster role %s: %w", WebhookName, err))
 		}

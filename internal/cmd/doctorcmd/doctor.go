@@ -12,9 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
@@ -159,11 +157,8 @@ func withEnvironment(t *doctor.Target, f *flagpole, l envdir.Layout, d harness.D
 		return err
 	}
 	t.RootCAs = roots
-	t.AWS = &aws.Config{
-		Region:       d.AWS.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider(d.AWS.AccessKeyID, d.AWS.SecretAccessKey, ""),
-		BaseEndpoint: aws.String(d.AWS.Endpoint),
-	}
+	cfg := d.AWS.AdminConfig()
+	t.AWS = &cfg
 	t.AWSFrom = d.AWS.Endpoint
 	t.Gateway = func(ctx context.Context, q doctor.GatewayQuestion) (doctor.GatewayVerdict, bool, error) {
 		service, _, _ := strings.Cut(q.Action, ":")

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/spf13/cobra"
 
@@ -102,11 +100,7 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 	r := report{Role: roleARN, Calls: advisor.Calls(recs, roleARN, since)}
 	r.Policy = advisor.Suggest(r.Calls)
 	if d.Running && strings.Contains(roleARN, ":"+d.AWS.AccountID+":") {
-		client := iam.NewFromConfig(aws.Config{
-			Region:       d.AWS.Region,
-			BaseEndpoint: aws.String(d.AWS.Endpoint),
-			Credentials:  credentials.NewStaticCredentialsProvider(d.AWS.AccessKeyID, d.AWS.SecretAccessKey, ""),
-		})
+		client := iam.NewFromConfig(d.AWS.AdminConfig())
 		named, err := doctor.RolePolicies(ctx, client, roleName)
 		if err != nil {
 			return err
