@@ -226,6 +226,63 @@ func follow(ctx context.Context, path string, fn func(Record) error, started fun
 		offset = fi.Size()
 	}
 	started()
+	return poll(ctx, path, offset, fn)
+}
+
+// tailWindow bounds how much of the trail Tail reads back: the newest
+// records of a trail that may have grown to its rotation limit.
+const tailWindow = 1 << 20
+
+// Tail calls fn for the newest records of the trail at path (up to n, and
+// only from its last MiB), oldest first, then for every record appended
+// after them, until ctx ends: a live view that starts with recent history
+// and misses nothing written in between.
+func Tail(ctx context.Context, path string, n int, fn func(Record) error) error {
+	var offset int64
+	f, err := os.Open(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("open trail: %w", err)
+	default:
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("stat trail: %w", err)
+		}
+		offset = fi.Size()
+		from := max(offset-tailWindow, 0)
+		b := make([]byte, offset-from)
+		_, err = f.ReadAt(b, from)
+		f.Close()
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read trail: %w", err)
+		}
+		if from > 0 {
+			// The window starts inside a line: drop its tail.
+			if i := bytes.IndexByte(b, '\n'); i >= 0 {
+				b = b[i+1:]
+			}
+		}
+		recs, err := scan(bytes.NewReader(b), time.Time{})
+		if err != nil {
+			return err
+		}
+		if len(recs) > n {
+			recs = recs[len(recs)-n:]
+		}
+		for _, r := range recs {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+	}
+	return poll(ctx, path, offset, fn)
+}
+
+// poll delivers the records written to path past offset, every 200 ms,
+// until ctx ends.
+func poll(ctx context.Context, path string, offset int64, fn func(Record) error) error {
 	var partial []byte
 	for {
 		fi, err := os.Stat(path)

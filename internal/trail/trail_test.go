@@ -2,8 +2,10 @@ package trail
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -91,5 +93,71 @@ func TestFollowSeesNewRecords(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("Follow delivered nothing")
+	}
+}
+
+func TestTailDeliversTheNewestThenWhatFollows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trail.jsonl")
+	w, err := Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for _, name := range []string{"one", "two", "three"} {
+		_ = w.Write(rec(name, time.Now()))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got := make(chan string, 8)
+	go func() {
+		_ = Tail(ctx, path, 2, func(r Record) error { got <- r.EventName; return nil })
+	}()
+	next := func() string {
+		select {
+		case name := <-got:
+			return name
+		case <-ctx.Done():
+			t.Fatal("Tail delivered too little")
+			return ""
+		}
+	}
+	if a, b := next(), next(); a != "two" || b != "three" {
+		t.Fatalf("Tail replayed %q, %q; want the newest two, oldest first: two, three", a, b)
+	}
+	_ = w.Write(rec("four", time.Now()))
+	if name := next(); name != "four" {
+		t.Fatalf("Tail delivered %q after the replay, want four", name)
+	}
+}
+
+func TestTailStartsInsideALongTrail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "trail.jsonl")
+	w, err := Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	pad := strings.Repeat("x", 4096)
+	for i := 0; i < tailWindow/4096+50; i++ {
+		r := rec(fmt.Sprintf("e%d", i), time.Now())
+		r.UserAgent = pad
+		_ = w.Write(r)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var names []string
+	err = Tail(ctx, path, 1000, func(r Record) error {
+		names = append(names, r.EventName)
+		if r.EventName == fmt.Sprintf("e%d", tailWindow/4096+49) {
+			cancel()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The window holds about a MiB of ~4.4 KB records, every one whole.
+	if len(names) < 200 || len(names) > 260 {
+		t.Fatalf("Tail replayed %d records from a long trail, want the last MiB's (~230)", len(names))
 	}
 }
