@@ -145,13 +145,30 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 }
 
 // withEnvironment checks a running environment: its kubeconfig (unless
-// --kubeconfig), issuer, CA, and AWS endpoint with the admin credentials.
+// --kubeconfig), issuer (unless --issuer), CA, and AWS endpoint with the
+// admin credentials.
 func withEnvironment(t *doctor.Target, f *flagpole, l envdir.Layout, d harness.Description) error {
-	t.Environment = d.Name
-	t.Issuer, t.IssuerFrom = d.Issuer.URL, "the environment's issuer"
+	if err := ForEnvironment(t, l, d); err != nil {
+		return err
+	}
 	if f.Issuer != "" {
 		t.Issuer, t.IssuerFrom = f.Issuer, "--issuer"
 	}
+	if f.Kubeconfig != "" {
+		t.Kube, t.KubeErr = loadKubeconfig(f.Kubeconfig)
+		t.KubeFrom = f.Kubeconfig
+		t.KeysViaAPIServer, t.NoPodEndpoint, t.NoKube, t.Mint = false, "", "", nil
+	}
+	return nil
+}
+
+// ForEnvironment points t at the running environment d: its cluster,
+// issuer, CA, and AWS endpoint with the admin credentials, and the hooks
+// that ask its endpoint how it decides. The page of irsa-local ui checks
+// the chain through it too, so both say the same.
+func ForEnvironment(t *doctor.Target, l envdir.Layout, d harness.Description) error {
+	t.Environment = d.Name
+	t.Issuer, t.IssuerFrom = d.Issuer.URL, "the environment's issuer"
 	roots, err := rootsWith(d.Issuer.CAFile)
 	if err != nil {
 		return err
@@ -202,9 +219,6 @@ func withEnvironment(t *doctor.Target, f *flagpole, l envdir.Layout, d harness.D
 	t.ClusterName = d.Cluster.Name
 	t.LocalAgent = d.Cluster.Mode == harness.ClusterLocal
 	switch {
-	case f.Kubeconfig != "":
-		t.Kube, t.KubeErr = loadKubeconfig(f.Kubeconfig)
-		t.KubeFrom = f.Kubeconfig
 	case d.Cluster.Kubeconfig != "":
 		t.Kube, t.KubeErr = existing.LoadKubeconfig(d.Cluster.Kubeconfig, d.Cluster.Context)
 		t.KubeFrom = d.Cluster.Kubeconfig

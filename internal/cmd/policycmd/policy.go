@@ -17,7 +17,9 @@ import (
 	"github.com/irsa-local/irsa-local/internal/advisor"
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
 	"github.com/irsa-local/irsa-local/internal/doctor"
+	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/internal/trail"
+	"github.com/irsa-local/irsa-local/pkg/harness"
 	"github.com/irsa-local/irsa-local/pkg/policy"
 )
 
@@ -63,12 +65,16 @@ are not in the trail, so not in the suggestion.`,
 	return cmd
 }
 
-// report is what suggest prints with -o json.
-type report struct {
+// Report is what suggest prints with -o json, and what the advisor panel
+// of irsa-local ui shows.
+type Report struct {
 	Role       string             `json:"role"`
 	Calls      []advisor.Call     `json:"calls"`
 	Policy     advisor.Policy     `json:"policy"`
 	Comparison advisor.Comparison `json:"comparison"`
+	// Compared says the role's current policies were read: the
+	// environment runs and the role is in its default account.
+	Compared bool `json:"compared"`
 }
 
 func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) error {
@@ -83,45 +89,58 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 	if err != nil {
 		return err
 	}
-	roleARN, roleName := f.Role, f.Role
-	if strings.HasPrefix(f.Role, "arn:") {
-		roleName = f.Role[strings.LastIndex(f.Role, "/")+1:]
-	} else {
-		roleARN = "arn:aws:iam::" + d.AWS.AccountID + ":role/" + f.Role
-	}
 	var since time.Time
 	if f.Since > 0 {
 		since = time.Now().Add(-f.Since)
 	}
-	recs, err := trail.Read(l.TrailFile(), since)
+	r, err := Suggest(ctx, l, d, f.Role, since)
 	if err != nil {
 		return err
-	}
-	r := report{Role: roleARN, Calls: advisor.Calls(recs, roleARN, since)}
-	r.Policy = advisor.Suggest(r.Calls)
-	if d.Running && strings.Contains(roleARN, ":"+d.AWS.AccountID+":") {
-		client := iam.NewFromConfig(d.AWS.AdminConfig())
-		named, err := doctor.RolePolicies(ctx, client, roleName)
-		if err != nil {
-			return err
-		}
-		var docs []policy.NamedDocument
-		for _, np := range named {
-			doc, err := policy.Parse(np.Document, policy.Identity)
-			if err != nil {
-				return fmt.Errorf("parse %s of role %s: %w", np.Name, roleName, err)
-			}
-			docs = append(docs, policy.NamedDocument{Name: np.Name, Doc: doc})
-		}
-		r.Comparison = advisor.Compare(docs, r.Calls)
 	}
 	if f.Output == cli.OutputJSON {
 		return cli.PrintJSON(s.Out, r)
 	}
-	return printText(s.Out, r, d.Running)
+	return printText(s.Out, r)
 }
 
-func printText(w io.Writer, r report, compared bool) error {
+// Suggest builds the report for role (a name in the default account, or an
+// ARN) from the trail records of environment d since the given time (zero:
+// the whole trail).
+func Suggest(ctx context.Context, l envdir.Layout, d harness.Description, role string, since time.Time) (Report, error) {
+	roleARN, roleName := role, role
+	if strings.HasPrefix(role, "arn:") {
+		roleName = role[strings.LastIndex(role, "/")+1:]
+	} else {
+		roleARN = "arn:aws:iam::" + d.AWS.AccountID + ":role/" + role
+	}
+	recs, err := trail.Read(l.TrailFile(), since)
+	if err != nil {
+		return Report{}, err
+	}
+	r := Report{Role: roleARN, Calls: advisor.Calls(recs, roleARN, since)}
+	r.Policy = advisor.Suggest(r.Calls)
+	if !d.Running || !strings.Contains(roleARN, ":"+d.AWS.AccountID+":") {
+		return r, nil
+	}
+	client := iam.NewFromConfig(d.AWS.AdminConfig())
+	named, err := doctor.RolePolicies(ctx, client, roleName)
+	if err != nil {
+		return Report{}, err
+	}
+	var docs []policy.NamedDocument
+	for _, np := range named {
+		doc, err := policy.Parse(np.Document, policy.Identity)
+		if err != nil {
+			return Report{}, fmt.Errorf("parse %s of role %s: %w", np.Name, roleName, err)
+		}
+		docs = append(docs, policy.NamedDocument{Name: np.Name, Doc: doc})
+	}
+	r.Comparison = advisor.Compare(docs, r.Calls)
+	r.Compared = true
+	return r, nil
+}
+
+func printText(w io.Writer, r Report) error {
 	if len(r.Calls) == 0 {
 		_, err := fmt.Fprintf(w, "No call by a session of %s in the trail: run the workload first.\n", r.Role)
 		return err
@@ -135,7 +154,7 @@ func printText(w io.Writer, r report, compared bool) error {
 		fmt.Fprintf(w, "#   %s on %s (%s)\n", c.Action, c.Resource, state)
 	}
 	fmt.Fprintln(w, r.Policy.JSON())
-	if !compared {
+	if !r.Compared {
 		return nil
 	}
 	c := r.Comparison
