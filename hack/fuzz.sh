@@ -2,10 +2,9 @@
 # Runs every fuzz target for a bounded time (FUZZTIME each, default 20s):
 # S3 keys through the object store, the admin API, AssumeRole's parameters,
 # eks-auth's cluster and token, the Pod Identity agent's requests, policy
-# parsing, SigV4
-# verification and the forwarded services' request models. A failing input
-# is saved under the package's testdata/fuzz/, where go test replays it
-# from then on. Ends with a
+# parsing, SigV4 verification, the forwarded services' request models and
+# the server of the ui page. A failing input is saved under the package's
+# testdata/fuzz/, where go test replays it from then on. Ends with a
 # "fuzz: N passed, N failed" line.
 source "$(dirname "$0")/lib.sh"
 fuzztime="${FUZZTIME:-20s}"
@@ -20,6 +19,7 @@ targets=(
   "./internal/sigv4 FuzzParse"
   "./internal/sigv4 FuzzChunkedBody"
   "./internal/actions FuzzParse"
+  "./internal/ui FuzzServer"
 )
 passed=0
 failed=0

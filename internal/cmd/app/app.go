@@ -29,6 +29,7 @@ import (
 	"github.com/irsa-local/irsa-local/internal/cmd/statuscmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/tokencmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/trailcmd"
+	"github.com/irsa-local/irsa-local/internal/cmd/uicmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/upcmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/versioncmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/webhookcmd"
@@ -100,6 +101,7 @@ backend emulator (moto_server by default) serves them.`,
 		agentcmd.NewCommand(s),
 		webhookcmd.NewCommand(s),
 		policycmd.NewCommand(s, env),
+		uicmd.NewCommand(s, env),
 	)
 	return root
 }
