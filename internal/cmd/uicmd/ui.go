@@ -321,4 +321,3 @@ func serviceAccounts(ctx context.Context, d harness.Description) ([]ui.ServiceAc
 	})
 	return out, nil
 }
-
