@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the demo and the tests call (curl, jq) when
-# missing, and checks for the Go toolchain and the AWS CLI. Go modules come
-# from the module proxy.
+# Installs the Debian packages the demo and the tests call when missing
+# (curl, jq, and Chromium, which the ui spec drives headless), and checks
+# for the Go toolchain and the AWS CLI. Go modules come from the module
+# proxy.
 source "$(dirname "$0")/lib.sh"
 missing=()
-for tool in curl jq; do
+for tool in curl jq chromium; do
   command -v "${tool}" >/dev/null 2>&1 || missing+=("${tool}")
 done
 if ((${#missing[@]})); then
