@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver, kube-controller-manager and kubectl into
-# bin/k8s/ of this checkout, where tests and the local cluster find them.
-# The build itself is `irsa-local assets build`, so there is one recipe; it
-# does nothing when bin/k8s already holds the right versions.
+# Installs etcd, kube-apiserver, kube-controller-manager and kubectl into
+# bin/k8s/ of this checkout, where tests and the local cluster find them:
+# the checked release binaries where the release servers answer, else a
+# source build (IRSA_LOCAL_ASSETS_FROM and IRSA_LOCAL_RELEASE_MIRROR choose).
+# It is `irsa-local assets build`, so there is one recipe; it does nothing
+# when bin/k8s already holds the right versions.
 source "$(dirname "$0")/lib.sh"
 go run ./cmd/irsa-local assets build --dir bin/k8s >/dev/null

@@ -4,8 +4,11 @@
 // pairs with (go.etcd.io/etcd/server/v3 v3.7.0 behind a main that calls
 // etcdmain.Main, as etcd's own server/main.go does).
 //
-// Everything is built from the Go module proxy; no release tarball or
-// container image is needed. The build happens in a separate tools module
+// Install takes the official release binaries where the release servers
+// (or a mirror) can be reached, each checked against its published SHA-256
+// and installed atomically (Fetch), and otherwise builds them: everything
+// can be built from the Go module proxy, with no release tarball or
+// container image. The build happens in a separate tools module
 // whose go.mod requires k8s.io/kubernetes and replaces every staging module
 // k8s.io/X with k8s.io/X v0.37.2, exactly as the replace block of the
 // kubernetes go.mod does with local paths. Keeping it out of irsa-local's own

@@ -4,6 +4,7 @@ package assetscmd
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,17 +14,21 @@ import (
 )
 
 type buildFlagpole struct {
-	Dir  string
-	Node bool
+	Dir    string
+	Node   bool
+	From   string
+	Mirror string
 }
 
 // NewCommand returns the assets command and its subcommands.
 func NewCommand(s cli.Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "assets",
-		Short: "Build and locate the Kubernetes binaries (etcd, kube-apiserver, kube-controller-manager, kubectl)",
+		Short: "Install and locate the Kubernetes binaries (etcd, kube-apiserver, kube-controller-manager, kubectl)",
 		Long: fmt.Sprintf(`The local cluster runs kube-apiserver, kube-controller-manager and kubectl %s
-and etcd %s, built from the Go module proxy with the installed Go toolchain.`,
+and etcd %s: the official release binaries, each checked against its published
+SHA-256, or, where the release servers cannot be reached, built from the Go
+module proxy with the installed Go toolchain.`,
 			assets.KubernetesVersion, assets.EtcdVersion),
 	}
 	cmd.AddCommand(newBuildCommand(s), newListCommand(s))
@@ -35,9 +40,22 @@ func newBuildCommand(s cli.Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build",
 		Args:  cobra.NoArgs,
-		Short: "Build the binaries into a directory (a cold build takes several minutes)",
+		Short: "Download (or build) the binaries into a directory",
+		Long: `build installs the binaries missing from the directory. With --from auto (the
+default) it downloads the release binaries from Kubernetes' release server
+(` + assets.DefaultKubernetesReleaseURL + `/release/<version>/bin/linux/<arch>/<name>, with
+<name>.sha256) and etcd's release archive (with its SHA256SUMS), checks every
+SHA-256, and installs each file atomically; when a download fails in any way
+(no network, no such file, a broken body, a checksum that differs) it says
+why in one line and builds from source instead, which takes minutes of
+compiling. A file whose checksum differs is removed, never run.
+
+--mirror (or $` + assets.MirrorEnv + `) points at a mirror serving Kubernetes'
+layout at its root and etcd's under /etcd/<version>/.`,
 		Example: `  irsa-local assets build                 # into the user cache, where the cluster finds them
-  irsa-local assets build --dir bin/k8s`,
+  irsa-local assets build --dir bin/k8s
+  irsa-local assets build --from source   # never download
+  irsa-local assets build --mirror http://mirror.internal/k8s`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir := f.Dir
 			if dir == "" {
@@ -46,18 +64,28 @@ func newBuildCommand(s cli.Streams) *cobra.Command {
 					return err
 				}
 			}
+			from, err := assets.ParseFrom(f.From)
+			if err != nil {
+				return err
+			}
+			rel := assets.DefaultRelease()
+			if f.Mirror != "" {
+				rel = assets.Mirror(f.Mirror)
+			}
 			opts := []assets.Option{assets.WithProgress(s.ErrOut)}
 			if f.Node {
 				opts = append(opts, assets.WithNodeBinaries())
 			}
-			if err := assets.Build(cmd.Context(), dir, opts...); err != nil {
-				return fmt.Errorf("build Kubernetes binaries: %w", err)
+			if err := assets.Install(cmd.Context(), dir, from, rel, opts...); err != nil {
+				return fmt.Errorf("install Kubernetes binaries: %w", err)
 			}
 			fmt.Fprintln(s.Out, dir)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&f.Dir, "dir", "", "directory to build into (default: the user cache directory the cluster looks in)")
+	cmd.Flags().StringVar(&f.From, "from", envOr("IRSA_LOCAL_ASSETS_FROM", "auto"), "auto (release binaries, else a source build), release or source ($IRSA_LOCAL_ASSETS_FROM)")
+	cmd.Flags().StringVar(&f.Mirror, "mirror", "", "base URL of a release mirror (default: $"+assets.MirrorEnv+", else the official servers)")
 	cmd.Flags().BoolVar(&f.Node, "node", false, "also build kubelet, kubeadm, kube-scheduler and kube-proxy, for a kind node image")
 	return cmd
 }
@@ -99,4 +127,11 @@ func newListCommand(s cli.Streams) *cobra.Command {
 	}
 	cli.BindOutput(cmd, &out)
 	return cmd
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }
