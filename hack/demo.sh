@@ -8,8 +8,13 @@
 # trail explaining them, then stops. Runs in a scratch IRSA_LOCAL_HOME
 # unless one is set.
 source "$(dirname "$0")/lib.sh"
+# Never silent: each preparation step says what it does before it starts
+# (a cold machine spends minutes here).
+echo "demo: checking Debian packages and Go modules (downloads on first use)"
 hack/ci-deps.sh >/dev/null
-hack/build.sh >/dev/null
+echo "demo: compiling irsa-local (about a minute the first time)"
+hack/build.sh
+echo "demo: installing the Kubernetes binaries into bin/k8s (release binaries, else a source build)"
 hack/k8s-assets.sh
 export KUBEBUILDER_ASSETS="${REPO_ROOT}/bin/k8s"
 bin="${REPO_ROOT}/bin/irsa-local"

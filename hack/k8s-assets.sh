@@ -6,4 +6,7 @@
 # It is `irsa-local assets build`, so there is one recipe; it does nothing
 # when bin/k8s already holds the right versions.
 source "$(dirname "$0")/lib.sh"
-go run ./cmd/irsa-local assets build --dir bin/k8s >/dev/null
+# bin/irsa-local is built first (nothing to do when current), so the
+# compile is reported instead of hidden inside go run.
+hack/build.sh >/dev/null
+bin/irsa-local assets build --dir bin/k8s >/dev/null

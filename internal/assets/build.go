@@ -30,8 +30,9 @@ const StampFile = "versions.json"
 // /version report, fixed so that builds are reproducible.
 const kubernetesReleaseDate = "2026-10-27T12:01:04Z"
 
-// heartbeat is how often Build reports that a long go command still runs.
-const heartbeat = 30 * time.Second
+// heartbeat is how often Build reports that a long go command still runs:
+// a terminal never goes more than 10 s without a line.
+const heartbeat = 10 * time.Second
 
 // Option configures Build.
 type Option interface {
