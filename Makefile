@@ -63,6 +63,11 @@ mutate:
 load:
 	hack/load.sh
 
+## bench: 6,000 AssumeRoleWithWebIdentity calls at concurrency 8 against irsa-local and against moto_server, in one run: req/s, p50, p99, RSS of both
+.PHONY: bench
+bench:
+	hack/bench.sh
+
 ## verify: go mod tidy, gofmt, goimports, go vet, staticcheck and shellcheck (tools installed on first use)
 .PHONY: verify
 verify:
