@@ -77,6 +77,11 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) (re
 	defer os.Remove(l.PIDFile())
 	logger.Info("environment running", "name", e.Name(), "issuer", e.IssuerURL(), "pid", os.Getpid())
 	daemon.Ready(nil)
+	if n, err := daemon.ReleaseStartupPages(); err != nil {
+		logger.Warn("release start-up pages", "err", err)
+	} else {
+		logger.Debug("released start-up pages", "mapped", n)
+	}
 
 	for {
 		select {
