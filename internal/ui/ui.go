@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"mime"
 	"net"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -147,7 +149,19 @@ func New(b Backend, opts ...Option) *Server {
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
 	}
-	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(files)))
+	s.mux.HandleFunc("GET /static/{file}", func(w http.ResponseWriter, r *http.Request) {
+		// Only the embedded files, by name: anything else (a path that is
+		// not valid UTF-8, say, which a file server answers with 500) is
+		// simply not found.
+		name := r.PathValue("file")
+		b, err := fs.ReadFile(files, name)
+		if err != nil || name == "index.html" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", mime.TypeByExtension(path.Ext(name)))
+		_, _ = w.Write(b)
+	})
 	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		if s.token != "" && r.URL.Query().Has("token") {
 			// Trade the token in the address for a cookie and take it out of

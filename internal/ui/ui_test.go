@@ -101,8 +101,10 @@ func TestServesTheEmbeddedPageWithItsGuards(t *testing.T) {
 	if w := do(t, s, "GET", "/static/../ui.go", "", nil); w.Code == http.StatusOK {
 		t.Errorf("GET /static/../ui.go served %d bytes", w.Body.Len())
 	}
-	if w := do(t, s, "GET", "/static/missing.js", "", nil); w.Code != http.StatusNotFound {
-		t.Errorf("GET a missing file: %d, want 404", w.Code)
+	for _, path := range []string{"/static/missing.js", "/static/%8b", "/static/index.html", "/static/"} {
+		if w := do(t, s, "GET", path, "", nil); w.Code != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, w.Code)
+		}
 	}
 	if w := do(t, s, "DELETE", "/api/inventory", "", nil); w.Code != http.StatusMethodNotAllowed {
 		t.Errorf("DELETE /api/inventory: %d, want 405", w.Code)
