@@ -117,7 +117,7 @@ func (r *runner) jwks(ctx context.Context) Check {
 // createTokenCommand is the kubectl command that requests a fresh token like
 // tok.
 func createTokenCommand(tok *Token) string {
-	ns, sa, ok := splitSubject(tok.Subject)
+	ns, sa, ok := SplitSubject(tok.Subject)
 	if !ok {
 		ns, sa = "NS", "SA"
 	}

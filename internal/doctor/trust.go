@@ -269,11 +269,11 @@ func (d *trustDiagnosis) explain(c policy.Condition, got []string, present bool)
 // subjectMismatch says whether a service-account subject differs from the
 // wanted ones by namespace or by name.
 func subjectMismatch(wants []string, got string) string {
-	gns, gname, ok := splitSubject(got)
+	gns, gname, ok := SplitSubject(got)
 	if !ok || len(wants) == 0 {
 		return ""
 	}
-	wns, wname, ok := splitSubject(wants[0])
+	wns, wname, ok := SplitSubject(wants[0])
 	switch {
 	case !ok:
 		return ""
@@ -285,8 +285,9 @@ func subjectMismatch(wants []string, got string) string {
 	return ""
 }
 
-// splitSubject splits "system:serviceaccount:NS:NAME".
-func splitSubject(s string) (ns, name string, ok bool) {
+// SplitSubject splits a service-account token subject,
+// "system:serviceaccount:NS:NAME".
+func SplitSubject(s string) (ns, name string, ok bool) {
 	parts := strings.SplitN(s, ":", 4)
 	if len(parts) != 4 || parts[0] != "system" || parts[1] != "serviceaccount" {
 		return "", "", false

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/irsa-local/irsa-local/internal/doctor"
 	"github.com/irsa-local/irsa-local/internal/trail"
 )
 
@@ -91,12 +92,9 @@ func Summarize(r trail.Record) Entry {
 	return e
 }
 
-// serviceAccountOf splits a token subject system:serviceaccount:NS:SA.
+// serviceAccountOf splits a token subject system:serviceaccount:NS:SA
+// naming both.
 func serviceAccountOf(subject string) (ns, sa string, ok bool) {
-	rest, found := strings.CutPrefix(subject, "system:serviceaccount:")
-	if !found {
-		return "", "", false
-	}
-	ns, sa, ok = strings.Cut(rest, ":")
+	ns, sa, ok = doctor.SplitSubject(subject)
 	return ns, sa, ok && ns != "" && sa != ""
 }

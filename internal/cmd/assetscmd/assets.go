@@ -4,7 +4,6 @@ package assetscmd
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -84,7 +83,7 @@ layout at its root and etcd's under /etcd/<version>/.`,
 		},
 	}
 	cmd.Flags().StringVar(&f.Dir, "dir", "", "directory to build into (default: the user cache directory the cluster looks in)")
-	cmd.Flags().StringVar(&f.From, "from", envOr("IRSA_LOCAL_ASSETS_FROM", "auto"), "auto (release binaries, else a source build), release or source ($IRSA_LOCAL_ASSETS_FROM)")
+	cmd.Flags().StringVar(&f.From, "from", cli.EnvOr("IRSA_LOCAL_ASSETS_FROM", "auto"), "auto (release binaries, else a source build), release or source ($IRSA_LOCAL_ASSETS_FROM)")
 	cmd.Flags().StringVar(&f.Mirror, "mirror", "", "base URL of a release mirror (default: $"+assets.MirrorEnv+", else the official servers)")
 	cmd.Flags().BoolVar(&f.Node, "node", false, "also build kubelet, kubeadm, kube-scheduler and kube-proxy, for a kind node image")
 	return cmd
@@ -127,11 +126,4 @@ func newListCommand(s cli.Streams) *cobra.Command {
 	}
 	cli.BindOutput(cmd, &out)
 	return cmd
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }

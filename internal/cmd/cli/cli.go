@@ -40,7 +40,7 @@ type EnvFlags struct {
 
 // Bind registers the flags on cmd as persistent flags.
 func (f *EnvFlags) Bind(cmd *cobra.Command) {
-	cmd.PersistentFlags().StringVar(&f.Name, "name", envOr("IRSA_LOCAL_NAME", harness.DefaultName), "environment name (env IRSA_LOCAL_NAME)")
+	cmd.PersistentFlags().StringVar(&f.Name, "name", EnvOr("IRSA_LOCAL_NAME", harness.DefaultName), "environment name (env IRSA_LOCAL_NAME)")
 	cmd.PersistentFlags().StringVar(&f.StateDir, "state-dir", "", "state directory of the environment (default $IRSA_LOCAL_HOME/<name> or ~/.irsa-local/<name>)")
 	cmd.PersistentFlags().BoolVarP(&f.Quiet, "quiet", "q", false, "print only program output and errors")
 	cmd.PersistentFlags().CountVarP(&f.Verbose, "verbose", "v", "print more (step timings, log locations)")
@@ -58,7 +58,9 @@ func (f *EnvFlags) Layout() (envdir.Layout, error) {
 	return envdir.Layout{Dir: dir}, nil
 }
 
-func envOr(key, def string) string {
+// EnvOr is the value of the environment variable key, or def when unset
+// or empty: the default of a flag that an environment variable can set.
+func EnvOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
 		return v
 	}
