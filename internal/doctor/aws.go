@@ -83,9 +83,9 @@ func (r *runner) getRole(ctx context.Context, arn string) (*types.Role, error) {
 	return out.Role, nil
 }
 
-// decodeDocument undoes IAM's URL encoding of policy documents; '+' is a
+// DecodeDocument undoes IAM's URL encoding of policy documents; '+' is a
 // literal there, never a space.
-func decodeDocument(s *string) (string, error) {
+func DecodeDocument(s *string) (string, error) {
 	doc, err := url.PathUnescape(aws.ToString(s))
 	if err != nil {
 		return "", fmt.Errorf("decode policy document: %w", err)
@@ -111,7 +111,7 @@ func (r *runner) trustingRole(ctx context.Context) string {
 			return ""
 		}
 		for _, role := range page.Roles {
-			doc, err := decodeDocument(role.AssumeRolePolicyDocument)
+			doc, err := DecodeDocument(role.AssumeRolePolicyDocument)
 			if err != nil {
 				continue
 			}
@@ -155,7 +155,7 @@ func (r *runner) trustPolicy(ctx context.Context) Check {
 		}
 		return fail(CheckTrustPolicy, fmt.Sprintf("get role %s: %v", r.roleARN, err), r.awsFix())
 	}
-	doc, err := decodeDocument(role.AssumeRolePolicyDocument)
+	doc, err := DecodeDocument(role.AssumeRolePolicyDocument)
 	if err != nil {
 		return fail(CheckTrustPolicy, err.Error(), "")
 	}
@@ -260,7 +260,7 @@ func RolePolicies(ctx context.Context, client *iam.Client, role string) ([]Named
 			if err != nil {
 				return nil, fmt.Errorf("get policy %s version %s: %w", arn, aws.ToString(p.Policy.DefaultVersionId), err)
 			}
-			doc, err := decodeDocument(v.PolicyVersion.Document)
+			doc, err := DecodeDocument(v.PolicyVersion.Document)
 			if err != nil {
 				return nil, err
 			}
@@ -278,7 +278,7 @@ func RolePolicies(ctx context.Context, client *iam.Client, role string) ([]Named
 			if err != nil {
 				return nil, fmt.Errorf("get inline policy %s of role %s: %w", name, role, err)
 			}
-			doc, err := decodeDocument(p.PolicyDocument)
+			doc, err := DecodeDocument(p.PolicyDocument)
 			if err != nil {
 				return nil, err
 			}

@@ -3,6 +3,7 @@
 package uicmd
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -253,7 +254,11 @@ func roles(ctx context.Context, client *iam.Client) ([]ui.Role, error) {
 		}
 		for _, r := range page.Roles {
 			role := ui.Role{Name: aws.ToString(r.RoleName), ARN: aws.ToString(r.Arn), Policies: []ui.NamedPolicy{}}
-			role.Trust = pretty(aws.ToString(r.AssumeRolePolicyDocument))
+			trust, err := doctor.DecodeDocument(r.AssumeRolePolicyDocument)
+			if err != nil {
+				role.Error = err.Error()
+			}
+			role.Trust = pretty(trust)
 			named, err := doctor.RolePolicies(ctx, client, role.Name)
 			if err != nil {
 				role.Error = err.Error()
@@ -268,20 +273,14 @@ func roles(ctx context.Context, client *iam.Client) ([]ui.Role, error) {
 	return out, nil
 }
 
-// pretty indents a policy document; IAM returns trust policies URL-encoded.
+// pretty indents a policy document, or leaves it as it is when it is not
+// JSON.
 func pretty(doc string) string {
-	if u, err := url.QueryUnescape(doc); err == nil && !json.Valid([]byte(doc)) {
-		doc = u
-	}
-	var v any
-	if err := json.Unmarshal([]byte(doc), &v); err != nil {
+	var b bytes.Buffer
+	if err := json.Indent(&b, []byte(doc), "", "  "); err != nil {
 		return doc
 	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return doc
-	}
-	return string(b)
+	return b.String()
 }
 
 // serviceAccounts lists the service accounts that carry an
