@@ -133,6 +133,13 @@ func (f *fetcher) fetch(ctx context.Context, dir string, names []string) error {
 		return err
 	}
 	defer unlock()
+	// Only a fetch holding the lock writes temporary files here, so any
+	// found now are what a killed one left.
+	stale, _ := filepath.Glob(filepath.Join(dir, ".download-*"))
+	extracts, _ := filepath.Glob(filepath.Join(dir, ".extract-*"))
+	for _, p := range append(stale, extracts...) {
+		_ = os.Remove(p)
+	}
 	missing, err := missingOf(dir, names)
 	if err != nil {
 		return err

@@ -214,6 +214,24 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// A fetch killed mid-download (kill -9) leaves a temporary file and no
+// binary; the next fetch removes the file and installs the binary.
+func TestFetchCleansUpAfterAKilledFetch(t *testing.T) {
+	rs := newReleaseServer(t)
+	dir := t.TempDir()
+	for _, name := range []string{".download-123", ".extract-456"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("half a binary"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Fetch(context.Background(), dir, Mirror(rs.URL), Names(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if l := leftovers(t, dir); len(l) != 0 {
+		t.Fatalf("after a killed fetch, the next left %v", l)
+	}
+}
+
 func TestFetchTellsAnUnreachableServer(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
