@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -130,13 +131,23 @@ func run(bin string, l load, motoServer string) error {
 }
 
 // send posts AssumeRoleWithWebIdentity to endpoint from l.concurrency
-// clients and measures each answer.
+// clients and measures each answer. Each client keeps one HTTP/1.1
+// connection and writes the same prepared request on it, reading the
+// answer with http.ReadResponse: the load generator shares the machine's
+// cores with the server it measures, and net/http's client (a reader and
+// a writer goroutine per connection, a request object per call) would
+// take as much CPU per call as the server does.
 func send(name, endpoint, roleARN, token string, l load) result {
 	body := url.Values{
 		"Action": {"AssumeRoleWithWebIdentity"}, "Version": {"2011-06-15"}, "RoleArn": {roleARN},
 		"RoleSessionName": {"load"}, "WebIdentityToken": {token},
 	}.Encode()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: l.concurrency, MaxConnsPerHost: l.concurrency}}
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Scheme != "http" {
+		return result{name: name, failed: 1}
+	}
+	request := []byte("POST / HTTP/1.1\r\nHost: " + u.Host + "\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
@@ -158,16 +169,11 @@ func send(name, endpoint, roleARN, token string, l load) result {
 		go func() {
 			defer wg.Done()
 			local := make([]time.Duration, 0, 1<<12)
+			c := &conn{addr: u.Host}
+			defer c.close()
 			for more(deadline) {
 				t0 := time.Now()
-				resp, err := client.Post(endpoint, "application/x-www-form-urlencoded; charset=utf-8", strings.NewReader(body))
-				if err != nil {
-					failures.Add(1)
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
+				if status, err := c.roundTrip(request); err != nil || status != http.StatusOK {
 					failures.Add(1)
 					continue
 				}
@@ -182,6 +188,46 @@ func send(name, endpoint, roleARN, token string, l load) result {
 	r := result{name: name, ok: len(latencies), failed: failures.Load(), elapsed: time.Since(start), latencies: latencies}
 	sort.Slice(r.latencies, func(i, j int) bool { return r.latencies[i] < r.latencies[j] })
 	return r
+}
+
+// conn is one client's keep-alive connection, dialled again when the
+// server closes it (moto_server's may answer HTTP/1.0).
+type conn struct {
+	addr string
+	c    net.Conn
+	br   *bufio.Reader
+}
+
+func (c *conn) roundTrip(request []byte) (int, error) {
+	if c.c == nil {
+		nc, err := net.Dial("tcp", c.addr)
+		if err != nil {
+			return 0, err
+		}
+		c.c, c.br = nc, bufio.NewReaderSize(nc, 16<<10)
+	}
+	if _, err := c.c.Write(request); err != nil {
+		c.close()
+		return 0, err
+	}
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		c.close()
+		return 0, err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.Close {
+		c.close()
+	}
+	return resp.StatusCode, err
+}
+
+func (c *conn) close() {
+	if c.c != nil {
+		c.c.Close()
+		c.c = nil
+	}
 }
 
 // loadMoto starts moto_server on a free port, creates the same provider
