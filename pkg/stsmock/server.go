@@ -46,6 +46,7 @@ type Server struct {
 	defaultAccount string
 	seal           *sealer
 	keys           *keyFetcher
+	tokens         *tokenCache
 	s3             *s3Store
 	s3Hosts        []string
 	cluster        *EKSCluster
@@ -256,6 +257,7 @@ func New(opts ...Option) (*Server, error) {
 		sessionPolicies: &docCache{},
 		seal:            seal, s3: store, trail: tw, cluster: c.cluster, binding: c.binding,
 		s3Hosts: append(c.s3Hosts, defaultS3Hosts(c.region)...),
+		tokens:  newTokenCache(),
 		keys:    newKeyFetcher(defaultKeyClient(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}), c.keyTTL, c.keySources),
 	}
 	if c.backend != nil {

@@ -277,15 +277,22 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p awsquery.Param
 
 	// 2. Parse the JWT: compact JWS, allowed algorithms only. Claims are
 	// decoded with the standard library so that numbers stay numbers.
-	tok, err := jose.ParseSignedCompact(raw, allowedAlgs)
-	if err != nil {
-		return invalid("token is not a compact JWS signed with an allowed algorithm: " + err.Error())
-	}
+	// A token seen before with a good signature is not parsed again.
+	cached := s.tokens.get(raw)
+	var tok *jose.JSONWebSignature
 	var claims tokenClaims
-	dec := json.NewDecoder(bytes.NewReader(tok.UnsafePayloadWithoutVerification()))
-	dec.UseNumber()
-	if err := dec.Decode(&claims); err != nil {
-		return invalid("token claims do not decode: " + err.Error())
+	if cached != nil {
+		tok, claims = cached.jws, cached.claims
+	} else {
+		var err error
+		if tok, err = jose.ParseSignedCompact(raw, allowedAlgs); err != nil {
+			return invalid("token is not a compact JWS signed with an allowed algorithm: " + err.Error())
+		}
+		dec := json.NewDecoder(bytes.NewReader(tok.UnsafePayloadWithoutVerification()))
+		dec.UseNumber()
+		if err := dec.Decode(&claims); err != nil {
+			return invalid("token claims do not decode: " + err.Error())
+		}
 	}
 
 	// 3. Required claims.
@@ -354,8 +361,11 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, p awsquery.Param
 	}
 
 	// 7. Signature, by kid and alg.
-	if why := verifySignature(tok, header, set); why != "" {
-		return invalid(why)
+	if cached == nil || cached.set != set {
+		if why := verifySignature(tok, header, set); why != "" {
+			return invalid(why)
+		}
+		s.tokens.add(raw, &parsedToken{jws: tok, claims: claims, set: set})
 	}
 
 	// 8. Audience against the provider's client IDs.
