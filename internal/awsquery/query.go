@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Error is an AWS error as the Query protocol serialises it.
@@ -114,21 +115,43 @@ func (p Params) StructList(prefix string, fields ...string) []map[string]string 
 	return out
 }
 
+// resultBuf is a response buffer with an XML encoder writing into it.
+// They are pooled: xml.NewEncoder allocates a 4 KiB bufio.Writer, which
+// was a third of what a whole AssumeRoleWithWebIdentity call allocated.
+type resultBuf struct {
+	buf bytes.Buffer
+	enc *xml.Encoder
+}
+
+var resultBufs = sync.Pool{New: func() any {
+	b := &resultBuf{}
+	b.enc = xml.NewEncoder(&b.buf)
+	return b
+}}
+
 // WriteResult writes a Query-protocol success response. A nil result omits
 // the <ActionResult> element, as AWS does for actions that return nothing.
 func WriteResult(w http.ResponseWriter, namespace, action string, result any, requestID string) {
-	var buf bytes.Buffer
-	buf.WriteString(`<` + action + `Response xmlns="` + namespace + `">`)
+	b := resultBufs.Get().(*resultBuf)
+	b.buf.Reset()
+	b.buf.WriteString(`<` + action + `Response xmlns="` + namespace + `">`)
 	if result != nil {
-		enc := xml.NewEncoder(&buf)
-		if err := enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
+		err := b.enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}})
+		if err == nil {
+			err = b.enc.Flush()
+		}
+		if err != nil {
+			// Not returned to the pool: the encoder may hold a half
+			// element.
 			WriteError(w, namespace, Errorf(500, "ServiceFailure", "encode response: %v", err), requestID)
 			return
 		}
-		_ = enc.Flush()
 	}
-	buf.WriteString(`<ResponseMetadata><RequestId>` + requestID + `</RequestId></ResponseMetadata></` + action + `Response>`)
-	WriteXML(w, http.StatusOK, requestID, buf.Bytes())
+	b.buf.WriteString(`<ResponseMetadata><RequestId>` + requestID + `</RequestId></ResponseMetadata></` + action + `Response>`)
+	WriteXML(w, http.StatusOK, requestID, b.buf.Bytes())
+	if b.buf.Cap() <= 64<<10 {
+		resultBufs.Put(b)
+	}
 }
 
 // WriteError writes the Query-protocol error envelope: RequestId is a sibling
@@ -164,9 +187,26 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, Errorf(413, "RequestEntityTooLarge", "Request body exceeds %d bytes", limit)
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, Errorf(400, "IncompleteBody", "read request body: %v", err)
+	// The declared length sizes the buffer at once, so a body is not
+	// copied from buffer to doubled buffer as it arrives.
+	size := int64(512)
+	if r.ContentLength > 0 {
+		size = r.ContentLength + 1
+	}
+	b := make([]byte, 0, size)
+	lr := io.LimitReader(r.Body, limit+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, Errorf(400, "IncompleteBody", "read request body: %v", err)
+		}
 	}
 	if int64(len(b)) > limit {
 		return nil, Errorf(413, "RequestEntityTooLarge", "Request body exceeds %d bytes", limit)

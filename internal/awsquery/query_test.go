@@ -3,7 +3,9 @@ package awsquery
 import (
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -50,4 +52,39 @@ func TestValidationMessages(t *testing.T) {
 	if MemberName("RoleSessionName") != "roleSessionName" || MemberName("") != "" {
 		t.Error("MemberName")
 	}
+}
+
+// Responses are encoded in pooled buffers: answers written at the same
+// time must each be whole and their own, and a result that cannot be
+// encoded must not spoil the next answer.
+func TestWriteResultConcurrentAndAfterFailure(t *testing.T) {
+	type result struct {
+		Name string `xml:"Name"`
+	}
+	want := func(i int) string {
+		return `<GetThingResponse xmlns="ns"><GetThingResult><Name>thing-` + strconv.Itoa(i) +
+			`&lt;&amp;</Name></GetThingResult><ResponseMetadata><RequestId>req-` + strconv.Itoa(i) +
+			`</RequestId></ResponseMetadata></GetThingResponse>`
+	}
+	rec := httptest.NewRecorder()
+	WriteResult(rec, "ns", "GetThing", map[string]string{"unencodable": "maps are not XML"}, "req-bad")
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "<Code>ServiceFailure</Code>") {
+		t.Fatalf("unencodable result: %d %s, want 500 ServiceFailure", rec.Code, rec.Body)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g * 100; i < g*100+100; i++ {
+				rec := httptest.NewRecorder()
+				WriteResult(rec, "ns", "GetThing", result{Name: "thing-" + strconv.Itoa(i) + "<&"}, "req-"+strconv.Itoa(i))
+				if got := rec.Body.String(); rec.Code != 200 || got != want(i) {
+					t.Errorf("answer %d: %d %s, want %s", i, rec.Code, got, want(i))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

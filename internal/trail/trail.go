@@ -14,6 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/irsa-local/irsa-local/internal/rotfile"
@@ -157,15 +158,26 @@ func Open(path string, limit int64) (*Writer, error) {
 
 // Write appends r as one line.
 func (w *Writer) Write(r *Record) error {
-	b, err := json.Marshal(r)
-	if err != nil {
+	b := recordBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if b.Cap() <= 64<<10 {
+			recordBufs.Put(b)
+		}
+	}()
+	b.Reset()
+	// Encode ends the line with its newline; the record is written whole,
+	// in one write, so concurrent writers never interleave.
+	if err := json.NewEncoder(b).Encode(r); err != nil {
 		return fmt.Errorf("marshal trail record: %w", err)
 	}
-	if _, err := w.f.Write(append(b, '\n')); err != nil {
+	if _, err := w.f.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("write trail: %w", err)
 	}
 	return nil
 }
+
+// recordBufs keeps the buffers records are encoded into.
+var recordBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // Close closes the file.
 func (w *Writer) Close() error { return w.f.Close() }
