@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/irsa-local/irsa-local/internal/assets"
 	"github.com/irsa-local/irsa-local/internal/cmd/applycmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
 	"github.com/irsa-local/irsa-local/internal/daemon"
@@ -106,6 +108,11 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 		}
 		cli.NewStatus(s, env).Info("Removed unreadable pid file %s.", l.PIDFile())
 	}
+	if f.Cluster == string(harness.ClusterLocal) {
+		if err := installBinaries(ctx, s, env); err != nil {
+			return err
+		}
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the irsa-local executable: %w", err)
@@ -174,5 +181,45 @@ func printSummary(s cli.Streams, f *flagpole, d harness.Description) error {
 		fmt.Fprintf(s.Out, "provider: %s\n", d.AWS.OIDCProviderARN)
 	}
 	fmt.Fprintf(s.Out, "state:    %s\n", d.StateDir)
+	return nil
+}
+
+// installBinaries puts the Kubernetes binaries a local cluster runs into
+// the user cache when they are found nowhere, as 'irsa-local assets build'
+// does: the release binaries, checked against their SHA-256, or a source
+// build where the release servers cannot be reached
+// ($IRSA_LOCAL_ASSETS_FROM and $IRSA_LOCAL_RELEASE_MIRROR choose). It does
+// this before the environment starts, so that --wait does not count it.
+// A binary the user named ($IRSA_LOCAL_<NAME>, $KUBEBUILDER_ASSETS) is
+// never replaced: a missing one there is reported as before.
+func installBinaries(ctx context.Context, s cli.Streams, env *cli.EnvFlags) error {
+	var missing []string
+	for _, name := range assets.Names() {
+		if os.Getenv(assets.EnvVar(name)) != "" || os.Getenv("KUBEBUILDER_ASSETS") != "" {
+			return nil
+		}
+		if assets.Locate(name).Path == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	from, err := assets.ParseFrom(cli.EnvOr("IRSA_LOCAL_ASSETS_FROM", "auto"))
+	if err != nil {
+		return fmt.Errorf("read IRSA_LOCAL_ASSETS_FROM: %w", err)
+	}
+	dir, err := assets.CacheDir()
+	if err != nil {
+		return err
+	}
+	progress := io.Writer(s.ErrOut)
+	if env.Quiet {
+		progress = io.Discard
+	}
+	cli.NewStatus(s, env).Info("%s not found; installing the Kubernetes %s binaries into %s (once per machine).", strings.Join(missing, ", "), assets.KubernetesVersion, dir)
+	if err := assets.Install(ctx, dir, from, assets.DefaultRelease(), assets.WithProgress(progress)); err != nil {
+		return fmt.Errorf("install Kubernetes binaries: %w", err)
+	}
 	return nil
 }
