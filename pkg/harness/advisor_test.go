@@ -131,7 +131,7 @@ func TestPolicySuggestion(t *testing.T) {
 				}
 			}
 
-			records, err := trail.Read(e.layout.TrailFile(), since)
+			records, err := trail.Read(layoutOf(e).TrailFile(), since)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,6 +19,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
+
+	"github.com/irsa-local/irsa-local/internal/engine"
 )
 
 // EnvironmentFile describes the world a workshop or a test suite needs:
@@ -275,7 +277,7 @@ type Target struct {
 
 // Apply creates, idempotently, what f describes in the environment.
 func (e *Env) Apply(ctx context.Context, f *EnvironmentFile) error {
-	return Apply(ctx, Target{AWS: e.AdminAWSConfig(), Kube: e.client, AccountID: e.cfg.AccountID, TrustPolicy: e.TrustPolicyFor, ClusterName: e.cfg.ClusterName}, f)
+	return Apply(ctx, Target{AWS: e.AdminAWSConfig(), Kube: e.Client(), AccountID: e.AWS().AccountID, TrustPolicy: e.TrustPolicyFor, ClusterName: e.ClusterName()}, f)
 }
 
 // Apply creates, idempotently, what f describes at t: what exists is
@@ -332,7 +334,7 @@ func Apply(ctx context.Context, t Target, f *EnvironmentFile) error {
 		return errors.New("apply namespaces and service accounts: the environment runs without a cluster (cluster mode none)")
 	}
 	for _, ns := range f.Namespaces {
-		if err := ensureNamespace(ctx, t.Kube, ns); err != nil {
+		if err := engine.EnsureNamespace(ctx, t.Kube, ns); err != nil {
 			return err
 		}
 	}
@@ -404,7 +406,7 @@ func applyBucket(ctx context.Context, sc *s3.Client, b BucketSpec) error {
 }
 
 func applyServiceAccount(ctx context.Context, t Target, s ServiceAccountSpec) error {
-	if err := ensureNamespace(ctx, t.Kube, s.Namespace); err != nil {
+	if err := engine.EnsureNamespace(ctx, t.Kube, s.Namespace); err != nil {
 		return err
 	}
 	ann := map[string]string{}
@@ -432,14 +434,6 @@ func applyServiceAccount(ctx context.Context, t Target, s ServiceAccountSpec) er
 	}
 	if err != nil {
 		return fmt.Errorf("apply service account %s/%s: %w", s.Namespace, s.Name, err)
-	}
-	return nil
-}
-
-func ensureNamespace(ctx context.Context, c kubernetes.Interface, name string) error {
-	_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("create namespace %s: %w", name, err)
 	}
 	return nil
 }

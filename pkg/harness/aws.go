@@ -11,8 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithy "github.com/aws/smithy-go"
-
-	"github.com/irsa-local/irsa-local/pkg/policy"
 )
 
 // AdminAWSConfig returns an aws.Config for the environment's AWS endpoint
@@ -43,9 +41,9 @@ func (e *Env) AssumeRoleAWSConfig(from aws.Config, roleARN string, opts ...func(
 
 func (e *Env) awsConfig(creds aws.CredentialsProvider) aws.Config {
 	return aws.Config{
-		Region:       e.cfg.Region,
+		Region:       e.AWS().Region,
 		Credentials:  creds,
-		BaseEndpoint: aws.String(e.awsURL),
+		BaseEndpoint: aws.String(e.AWSEndpoint()),
 	}
 }
 
@@ -74,12 +72,6 @@ func TrustServiceAccount(namespace, name string) Trust {
 
 // TrustPolicy uses doc as the trust policy, verbatim.
 func TrustPolicy(doc string) Trust { return Trust{doc: doc} }
-
-// TrustPolicyFor returns the EKS-standard trust policy document for a
-// service account of this environment, as TrustServiceAccount uses it.
-func (e *Env) TrustPolicyFor(namespace, name string) string {
-	return policy.ServiceAccountTrustPolicy(e.issuerURL, e.aws.OIDCProviderARN(e.issuerURL), e.cfg.AccountID, namespace, name)
-}
 
 // CreateRole creates an IAM role trusting as trust says and attaches the
 // managed policies given by ARN (for example

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -120,31 +119,6 @@ func TestBackendMoto(t *testing.T) {
 		t.Errorf("after Reset: queues %v, %v", out, err)
 	}
 
-	pid := e.moto.Status().PID
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for state(e, "backend") != StateFailed && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	comp := component(e, "backend")
-	if comp.State != StateFailed || !strings.Contains(comp.Error, "signal: killed") {
-		t.Errorf("backend after kill -9: %+v", comp)
-	}
-}
-
-// TestBackendStopsWithTheEnvironment: Stop ends moto_server.
-func TestBackendStopsWithTheEnvironment(t *testing.T) {
-	requireMoto(t)
-	e := start(t, t.TempDir(), WithBackend(BackendMoto))
-	pid := e.moto.Status().PID
-	if err := e.Stop(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Kill(pid, 0); err == nil {
-		t.Errorf("moto_server (pid %d) still runs after Stop", pid)
-	}
 }
 
 // TestBackendAutoWithoutMoto: with moto_server missing, auto starts without

@@ -135,32 +135,6 @@ func TestFullChainThroughThePodIdentity(t *testing.T) {
 	}
 }
 
-func TestBrokenWebhookDoesNotBlockPodCreation(t *testing.T) {
-	requireAssets(t)
-	e := start(t, t.TempDir(), WithCluster(ClusterLocal), WithInMemoryS3())
-	ctx := context.Background()
-	if _, err := e.CreateServiceAccount(ctx, "default", "app", "arn:aws:iam::000000000000:role/app"); err != nil {
-		t.Fatal(err)
-	}
-	e.stopWebhook()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if state(e, "webhook") != StateRunning {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the webhook did not stop")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	p, err := e.Client().CoreV1().Pods("default").Create(ctx, DefaultPod("default", "app"), metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("pod creation with the webhook down: %v (failurePolicy Ignore should let it through)", err)
-	}
-	if envValue(p.Spec.Containers[0].Env, "AWS_ROLE_ARN") != "" {
-		t.Error("a pod was mutated with the webhook down")
-	}
-}
-
 func state(e *Env, component string) string {
 	for _, c := range e.Describe(context.Background()).Components {
 		if c.Name == component {

@@ -1,12 +1,9 @@
 package harness
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,9 +13,24 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 )
+
+// layoutOf is the state directory layout of e.
+func layoutOf(e *Env) envdir.Layout { return envdir.Layout{Dir: e.StateDir()} }
+
+// envValue is the value of the variable name in env, or "".
+func envValue(env []corev1.EnvVar, name string) string {
+	for _, v := range env {
+		if v.Name == name {
+			return v.Value
+		}
+	}
+	return ""
+}
 
 func start(t *testing.T, dir string, opts ...Option) *Env {
 	t.Helper()
@@ -37,7 +49,7 @@ func TestStartServesIssuerAndTokensVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := envdir.VerifyToken(context.Background(), e.layout, tok, "sts.amazonaws.com")
+	c, err := envdir.VerifyToken(context.Background(), layoutOf(e), tok, "sts.amazonaws.com")
 	if err != nil {
 		t.Fatalf("verify over HTTPS: %v", err)
 	}
@@ -47,7 +59,7 @@ func TestStartServesIssuerAndTokensVerify(t *testing.T) {
 	if !strings.HasPrefix(e.IssuerURL(), "https://127.0.0.1:") || !strings.Contains(e.IssuerURL(), "/id/") {
 		t.Fatalf("issuer URL %q is not https://127.0.0.1:PORT/id/ID", e.IssuerURL())
 	}
-	d, err := Inspect(e.layout.Dir)
+	d, err := Inspect(layoutOf(e).Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +79,7 @@ func TestStartServesIssuerAndTokensVerify(t *testing.T) {
 func TestRestartKeepsIdentity(t *testing.T) {
 	dir := t.TempDir()
 	e := start(t, dir)
-	url, kid := e.IssuerURL(), mustKeys(t, e.layout).SigningID
+	url, kid := e.IssuerURL(), mustKeys(t, layoutOf(e)).SigningID
 	if err := e.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +91,8 @@ func TestRestartKeepsIdentity(t *testing.T) {
 		t.Fatalf("after Stop: running %v, components %+v", d.Running, d.Components)
 	}
 	e2 := start(t, dir)
-	if e2.IssuerURL() != url || mustKeys(t, e2.layout).SigningID != kid {
-		t.Fatalf("restart changed identity: %s %s -> %s %s", url, kid, e2.IssuerURL(), mustKeys(t, e2.layout).SigningID)
+	if e2.IssuerURL() != url || mustKeys(t, layoutOf(e2)).SigningID != kid {
+		t.Fatalf("restart changed identity: %s %s -> %s %s", url, kid, e2.IssuerURL(), mustKeys(t, layoutOf(e2)).SigningID)
 	}
 }
 
@@ -156,7 +168,7 @@ func TestCorruptKeyIsReportedAndKept(t *testing.T) {
 	dir := t.TempDir()
 	e := start(t, dir)
 	_ = e.Stop(context.Background())
-	keyFile := filepath.Join(e.layout.KeyDir(), issuer.SigningKeyFile)
+	keyFile := filepath.Join(layoutOf(e).KeyDir(), issuer.SigningKeyFile)
 	if err := os.WriteFile(keyFile, []byte("not a key"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -184,17 +196,17 @@ func TestRotateAndRetireThroughRunningEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tok := range []string{old, fresh} {
-		if _, err := envdir.VerifyToken(context.Background(), e.layout, tok, ""); err != nil {
+		if _, err := envdir.VerifyToken(context.Background(), layoutOf(e), tok, ""); err != nil {
 			t.Fatalf("after rotation: %v", err)
 		}
 	}
 	if _, err := e.RetireKeys(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := envdir.VerifyToken(context.Background(), e.layout, old, ""); err == nil {
+	if _, err := envdir.VerifyToken(context.Background(), layoutOf(e), old, ""); err == nil {
 		t.Fatal("a token of a retired key still verifies")
 	}
-	if _, err := envdir.VerifyToken(context.Background(), e.layout, fresh, ""); err != nil {
+	if _, err := envdir.VerifyToken(context.Background(), layoutOf(e), fresh, ""); err != nil {
 		t.Fatalf("after retiring: %v", err)
 	}
 }
@@ -256,43 +268,6 @@ func TestRoleHelpersAndWebIdentityConfig(t *testing.T) {
 	}
 }
 
-// Idle keep-alive connections are closed, and an oversized header block
-// is refused, on every listener the environment opens.
-func TestListenersCloseIdleConnectionsAndLimitHeaders(t *testing.T) {
-	defer func(d time.Duration) { idleTimeout = d }(idleTimeout)
-	idleTimeout = 300 * time.Millisecond
-	e := start(t, t.TempDir())
-	addr := strings.TrimPrefix(e.AWSEndpoint(), "http://")
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := io.WriteString(conn, "GET /_irsa-local/health HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(r, nil)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("health: %v %v", resp, err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := r.ReadByte(); !errors.Is(err, io.EOF) {
-		t.Fatalf("idle connection: %v, want closed by the server", err)
-	}
-	req, _ := http.NewRequest(http.MethodGet, e.AWSEndpoint()+"/_irsa-local/health", nil)
-	req.Header.Set("X-Big", strings.Repeat("a", 128<<10))
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
-		t.Fatalf("128 KiB header: %s, want 431", resp.Status)
-	}
-}
-
 func TestClusterModesMatchTheStateDirectory(t *testing.T) {
 	for _, c := range [][2]any{
 		{ClusterNone, envdir.ClusterNone}, {ClusterLocal, envdir.ClusterLocal}, {ClusterKind, envdir.ClusterKind},
@@ -300,60 +275,5 @@ func TestClusterModesMatchTheStateDirectory(t *testing.T) {
 		if c[0] != c[1] {
 			t.Errorf("harness says %v, the state directory %v", c[0], c[1])
 		}
-	}
-}
-
-// A process that died while running leaves its components reported as
-// failed, with its log's last line; never as running.
-func TestInspectAfterACrash(t *testing.T) {
-	l := envdir.Layout{Dir: t.TempDir()}
-	if err := envdir.Prepare(l); err != nil {
-		t.Fatal(err)
-	}
-	c := &envdir.Config{Version: envdir.ConfigVersion, Name: "dev", IssuerID: "ABC", IssuerHost: "127.0.0.1", IssuerPort: 8443, AWSPort: 1, Cluster: ClusterNone}
-	if err := envdir.SaveConfig(l, c); err != nil {
-		t.Fatal(err)
-	}
-	d := describeConfig(l, c)
-	d.PID = 4242
-	d.Components = []Component{{Name: "issuer", State: StateRunning}, {Name: "aws", State: StateStopped}}
-	if err := writeStatusFile(l, d); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(l.LogFile(), []byte("starting\nlisten tcp: address already in use\n\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got, err := Inspect(l.Dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Running || got.PID != 0 {
-		t.Errorf("no process holds the lock, yet running %v pid %d", got.Running, got.PID)
-	}
-	if got.Components[0].State != StateFailed || !strings.Contains(got.Components[0].Error, "pid 4242") || !strings.Contains(got.Components[0].Error, "address already in use") {
-		t.Errorf("crashed component: %+v", got.Components[0])
-	}
-	if got.Components[1].State != StateStopped {
-		t.Errorf("a stopped component became %s", got.Components[1].State)
-	}
-}
-
-// Ports recorded for later are taken below the ephemeral range, where no
-// outgoing connection of a busy machine can be handed them meanwhile.
-func TestFreePortIsOutsideTheEphemeralRange(t *testing.T) {
-	low := ephemeralLow()
-	for range 50 {
-		port, err := freePort("127.0.0.1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if port < minFixedPort || port >= low {
-			t.Fatalf("port %d outside [%d, %d)", port, minFixedPort, low)
-		}
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			t.Fatalf("port %d is not free: %v", port, err)
-		}
-		l.Close()
 	}
 }

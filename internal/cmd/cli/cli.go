@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/irsa-local/irsa-local/internal/engine"
 	"github.com/irsa-local/irsa-local/internal/envdir"
-	"github.com/irsa-local/irsa-local/pkg/harness"
 )
 
 // Streams are the standard streams of a command. Program output goes to Out;
@@ -40,7 +40,7 @@ type EnvFlags struct {
 
 // Bind registers the flags on cmd as persistent flags.
 func (f *EnvFlags) Bind(cmd *cobra.Command) {
-	cmd.PersistentFlags().StringVar(&f.Name, "name", EnvOr("IRSA_LOCAL_NAME", harness.DefaultName), "environment name (env IRSA_LOCAL_NAME)")
+	cmd.PersistentFlags().StringVar(&f.Name, "name", EnvOr("IRSA_LOCAL_NAME", engine.DefaultName), "environment name (env IRSA_LOCAL_NAME)")
 	cmd.PersistentFlags().StringVar(&f.StateDir, "state-dir", "", "state directory of the environment (default $IRSA_LOCAL_HOME/<name> or ~/.irsa-local/<name>)")
 	cmd.PersistentFlags().BoolVarP(&f.Quiet, "quiet", "q", false, "print only program output and errors")
 	cmd.PersistentFlags().CountVarP(&f.Verbose, "verbose", "v", "print more (step timings, log locations)")
@@ -126,12 +126,12 @@ func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code
 
 // Describe resolves the selected environment and describes it; a missing
 // environment is one line saying where it looked and how to create it.
-func (f *EnvFlags) Describe() (envdir.Layout, harness.Description, error) {
+func (f *EnvFlags) Describe() (envdir.Layout, engine.Description, error) {
 	l, err := f.Layout()
 	if err != nil {
-		return l, harness.Description{}, err
+		return l, engine.Description{}, err
 	}
-	d, err := harness.Inspect(l.Dir)
+	d, err := engine.Inspect(l.Dir)
 	return l, d, f.Explain(l, err)
 }
 

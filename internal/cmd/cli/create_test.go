@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/irsa-local/irsa-local/internal/engine"
 	"github.com/irsa-local/irsa-local/internal/envdir"
-	"github.com/irsa-local/irsa-local/pkg/harness"
 )
 
 // parseCreate binds fresh CreateFlags to a command, as up and serve do, and
@@ -126,7 +126,7 @@ func TestCreateFlagsRoundTrip(t *testing.T) {
 				return // the options of cluster modes are checked by their specs
 			}
 			dir := t.TempDir()
-			e, err := harness.Start(context.Background(), append(second.Options(), harness.WithStateDir(dir))...)
+			e, err := engine.Start(context.Background(), append(second.Options(), engine.WithStateDir(dir))...)
 			if err != nil {
 				t.Fatal(err)
 			}

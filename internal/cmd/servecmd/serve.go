@@ -16,8 +16,8 @@ import (
 
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
 	"github.com/irsa-local/irsa-local/internal/daemon"
+	"github.com/irsa-local/irsa-local/internal/engine"
 	"github.com/irsa-local/irsa-local/internal/rotfile"
-	"github.com/irsa-local/irsa-local/pkg/harness"
 )
 
 type flagpole struct {
@@ -57,12 +57,12 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) (re
 	}
 	logger := slog.New(slog.NewTextHandler(out, nil))
 	opts := append(f.Options(),
-		harness.WithName(env.Name),
-		harness.WithStateDir(l.Dir),
-		harness.WithLogger(logger),
-		harness.WithProgress(daemon.Step),
+		engine.WithName(env.Name),
+		engine.WithStateDir(l.Dir),
+		engine.WithLogger(logger),
+		engine.WithProgress(daemon.Step),
 	)
-	e, err := harness.Start(ctx, opts...)
+	e, err := engine.Start(ctx, opts...)
 	if err != nil {
 		err = cli.Hint(err) // up prints this line as its own error
 		logger.Error("start environment", "err", err)

@@ -1,4 +1,4 @@
-package harness
+package engine
 
 import (
 	"bufio"
@@ -173,13 +173,7 @@ type runtimeStatus struct {
 	Components      []Component  `json:"components"`
 }
 
-// Inspect describes the environment in stateDir from outside, as
-// `irsa-local status` does, whichever process runs it (the CLI's
-// background process, or another test binary): its configuration, whether
-// a process runs it, and the state of each component that process
-// reported. Components of a process that died without stopping them are
-// reported as failed, with the last line of its log, never as running. A
-// directory without an environment gives ErrNoEnvironment.
+// Inspect is documented at harness.Inspect.
 func Inspect(stateDir string) (Description, error) {
 	l := envdir.Layout{Dir: stateDir}
 	cfg, err := envdir.LoadConfig(l)

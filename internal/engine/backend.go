@@ -1,4 +1,4 @@
-package harness
+package engine
 
 import (
 	"context"
@@ -18,12 +18,7 @@ import (
 // after authorizing each call.
 type Backend string
 
-// Backends: none (those services answer NotImplemented), moto (moto_server
-// as a process of the environment), auto (moto when moto_server is on
-// PATH, else none), and two containers started with testcontainers-go:
-// moto's image (built offline by hack/moto-image.sh) and LocalStack (with
-// the user's LOCALSTACK_AUTH_TOKEN). WithBackendURL uses an emulator the
-// user runs.
+// Backends, as documented at package harness.
 const (
 	BackendNone          Backend = "none"
 	BackendMoto          Backend = "moto"
@@ -32,8 +27,7 @@ const (
 	BackendLocalStack    Backend = "container:localstack"
 )
 
-// WithBackend chooses the backend (default BackendNone for the library;
-// the CLI's default is BackendAuto).
+// WithBackend is documented at harness.WithBackend.
 func WithBackend(b Backend) Option {
 	return optionFunc(func(o *options) error {
 		switch b {
@@ -46,11 +40,7 @@ func WithBackend(b Backend) Option {
 	})
 }
 
-// WithBackendURL forwards to an emulator the user runs (LocalStack, moto,
-// Floci) at url. It must act as the environment's default account for the
-// credentials test/test, as LocalStack does by default; moto takes every
-// call's account from the x-moto-account-id header irsa-local sends, as
-// long as it runs without MOTO_ACCOUNT_ID.
+// WithBackendURL is documented at harness.WithBackendURL.
 func WithBackendURL(url string) Option {
 	return optionFunc(func(o *options) error {
 		if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {

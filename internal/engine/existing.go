@@ -1,4 +1,4 @@
-package harness
+package engine
 
 import (
 	"context"
@@ -228,9 +228,7 @@ func (e *Env) releaseCluster(ctx context.Context) error {
 	return nil
 }
 
-// ReleaseAdopted removes what an environment's process added to the
-// cluster it adopted, for down after that process was killed. It does
-// nothing for an environment of another mode.
+// ReleaseAdopted is documented at harness.ReleaseAdopted.
 func ReleaseAdopted(ctx context.Context, stateDir string) (bool, error) {
 	cfg, err := envdir.LoadConfig(envdir.Layout{Dir: stateDir})
 	if err != nil || cfg.Cluster != ClusterExisting || cfg.Kubeconfig == "" {

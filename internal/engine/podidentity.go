@@ -1,16 +1,13 @@
-package harness
+package engine
 
 import (
 	"context"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -34,8 +31,7 @@ func (b bindingChecker) CheckBinding(ctx context.Context, t stsmock.TokenBinding
 	return CheckBinding(ctx, client, t)
 }
 
-// CheckBinding confirms that the pod and service account of t exist with
-// its UIDs, as the apiserver checks its own bound tokens.
+// CheckBinding is documented at harness.CheckBinding.
 func CheckBinding(ctx context.Context, client kubernetes.Interface, t stsmock.TokenBinding) error {
 	pod, err := client.CoreV1().Pods(t.Namespace).Get(ctx, t.Pod, metav1.GetOptions{})
 	switch {
@@ -70,9 +66,7 @@ type LocalAgent struct {
 	srv *http.Server
 }
 
-// StartLocalAgent serves a Pod Identity agent on 127.0.0.1 that asks the
-// eks-auth endpoint at awsEndpoint about cluster, signing with the admin
-// credentials (the node role's part on EKS).
+// StartLocalAgent is documented at harness.StartLocalAgent.
 func StartLocalAgent(ctx context.Context, awsEndpoint, region, cluster string) (*LocalAgent, error) {
 	var lc net.ListenConfig
 	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
@@ -97,24 +91,3 @@ func StartLocalAgent(ctx context.Context, awsEndpoint, region, cluster string) (
 
 // Close stops the agent.
 func (a *LocalAgent) Close() error { return a.srv.Close() }
-
-// podIdentityAWSConfig returns an aws.Config whose credentials come from a
-// local agent, as the SDKs' container provider reads them with the token
-// file's contents as the authorization header.
-func (e *Env) podIdentityAWSConfig(ctx context.Context, s *PodSession) (aws.Config, func(), error) {
-	a, err := StartLocalAgent(ctx, e.awsURL, e.cfg.Region, e.cfg.ClusterName)
-	if err != nil {
-		return aws.Config{}, nil, err
-	}
-	s.UseAgent(a.URL)
-	// The SDK's own container provider, reading the token file on every
-	// retrieval as it does in a pod.
-	prov := endpointcreds.New(a.URL, func(o *endpointcreds.Options) {
-		o.AuthorizationTokenProvider = endpointcreds.TokenProviderFunc(func() (string, error) {
-			b, err := os.ReadFile(s.TokenFile)
-			return string(b), err
-		})
-	})
-	cfg := e.awsConfig(aws.NewCredentialsCache(prov))
-	return cfg, func() { _ = a.Close() }, nil
-}

@@ -1,4 +1,4 @@
-package harness
+package engine
 
 // The cluster modes are also internal/envdir's, which reads and writes
 // env.json; TestClusterModesMatchTheStateDirectory keeps them equal.

@@ -1,4 +1,4 @@
-package harness
+package engine
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -62,8 +61,7 @@ const (
 // which stand for a process on this machine and never run in the cluster.
 const TokenOnlyGate = "irsa-local.dev/token-only"
 
-// DefaultPod is the pod a session creates when given none: one container
-// in the service account, never scheduled (there are no nodes).
+// DefaultPod is documented at harness.DefaultPod.
 func DefaultPod(namespace, serviceAccount string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: "irsa-local-" + serviceAccount + "-", Namespace: namespace},
@@ -74,8 +72,7 @@ func DefaultPod(namespace, serviceAccount string) *corev1.Pod {
 	}
 }
 
-// StartPodSession creates pod and obtains its token into a file under dir.
-// The pod is deleted by Close; a failure deletes it too.
+// StartPodSession is documented at harness.StartPodSession.
 func StartPodSession(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, dir string) (_ *PodSession, retErr error) {
 	if pod.Namespace == "" {
 		pod.Namespace = "default"
@@ -247,50 +244,6 @@ func (s *PodSession) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// AWSConfigForServiceAccount returns an aws.Config whose credentials are a
-// pod's: a pod of the service account is created through the apiserver so
-// the webhook mutates it, its token comes from TokenRequest bound to the
-// pod, and stscreds.WebIdentityRoleProvider trades it at STS for the role in
-// AWS_ROLE_ARN. For a service account with a Pod Identity association (which
-// takes precedence, as on EKS) the SDK's container-credentials provider asks
-// a local Pod Identity agent instead. The returned func deletes the pod and
-// the token file.
-func (e *Env) AWSConfigForServiceAccount(ctx context.Context, namespace, serviceAccount string) (aws.Config, func(), error) {
-	if e.client == nil {
-		return aws.Config{}, nil, errors.New("pod identity needs a cluster: start the environment with WithCluster(ClusterLocal)")
-	}
-	dir, err := os.MkdirTemp("", "irsa-local-pod-")
-	if err != nil {
-		return aws.Config{}, nil, fmt.Errorf("create token directory: %w", err)
-	}
-	s, err := StartPodSession(ctx, e.client, DefaultPod(namespace, serviceAccount), dir)
-	if err != nil {
-		_ = os.RemoveAll(dir)
-		return aws.Config{}, nil, err
-	}
-	if s.PodIdentity {
-		cfg, stop, err := e.podIdentityAWSConfig(ctx, s)
-		if err != nil {
-			_ = s.Close(ctx)
-			return aws.Config{}, nil, err
-		}
-		if r := s.EnvValue("AWS_REGION"); r != "" {
-			cfg.Region = r
-		}
-		return cfg, func() { stop(); _ = s.Close(context.Background()) }, nil
-	}
-	roleARN := s.EnvValue("AWS_ROLE_ARN")
-	if roleARN == "" {
-		_ = s.Close(ctx)
-		return aws.Config{}, nil, fmt.Errorf("pod identity for %s/%s: the container already sets its own AWS variables", namespace, serviceAccount)
-	}
-	cfg := e.WebIdentityAWSConfig(roleARN, s.TokenFile)
-	if r := s.EnvValue("AWS_REGION"); r != "" {
-		cfg.Region = r
-	}
-	return cfg, func() { _ = s.Close(context.Background()) }, nil
-}
-
 // CreateServiceAccount creates a service account annotated with the role it
 // may assume (no annotation when roleARN is empty), and its namespace when
 // missing.
@@ -314,5 +267,14 @@ func (e *Env) CreateServiceAccount(ctx context.Context, namespace, name, roleARN
 
 // EnsureNamespace creates a namespace unless it exists.
 func (e *Env) EnsureNamespace(ctx context.Context, name string) error {
-	return ensureNamespace(ctx, e.client, name)
+	return EnsureNamespace(ctx, e.client, name)
+}
+
+// EnsureNamespace creates the namespace name through c unless it exists.
+func EnsureNamespace(ctx context.Context, c kubernetes.Interface, name string) error {
+	_, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	return nil
 }
