@@ -3,7 +3,7 @@
 
 .DEFAULT_GOAL := build
 
-## build: compile bin/irsa-local
+## build: compile bin/irsa-local and bin/irsa-local-serve (the serving process up starts)
 .PHONY: build
 build:
 	hack/build.sh

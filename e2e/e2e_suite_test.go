@@ -42,7 +42,9 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	dir, err := os.MkdirTemp("", "irsa-local-e2e-bin-")
 	Expect(err).NotTo(HaveOccurred())
 	bin := filepath.Join(dir, "irsa-local")
-	cmd := exec.Command("go", "build", "-o", bin, "../cmd/irsa-local")
+	// With irsa-local-serve beside it, as make build makes them: up runs
+	// the environment in that leaner binary.
+	cmd := exec.Command("go", "build", "-o", dir+"/", "../cmd/irsa-local", "../cmd/irsa-local-serve")
 	// Static, as make build makes it: kind nodes run it as their Pod
 	// Identity agent.
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

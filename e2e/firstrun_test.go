@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -94,6 +95,10 @@ var _ = Describe("a first run on a machine without the Kubernetes binaries", Lab
 		Expect(*served).To(Equal(4), "each binary downloaded once")
 		s := w.status()
 		Expect(s.Cluster.Mode).To(Equal("local"))
+		// The environment runs in the serving binary built beside irsa-local.
+		exe, err := os.Readlink("/proc/" + strconv.Itoa(s.PID) + "/exe")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(exe).To(Equal(filepath.Join(filepath.Dir(binary), "irsa-local-serve")))
 		for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kubectl"} {
 			got, err := os.ReadFile(filepath.Join(installed, name))
 			Expect(err).NotTo(HaveOccurred(), name)

@@ -9,6 +9,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/irsa-local/irsa-local/internal/assets"
 	"github.com/irsa-local/irsa-local/internal/cmd/applycmd"
 	"github.com/irsa-local/irsa-local/internal/cmd/cli"
+	"github.com/irsa-local/irsa-local/internal/cmd/versioncmd"
 	"github.com/irsa-local/irsa-local/internal/daemon"
 	"github.com/irsa-local/irsa-local/internal/envctl"
 	"github.com/irsa-local/irsa-local/internal/envdir"
@@ -117,7 +120,8 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 	if err != nil {
 		return fmt.Errorf("find the irsa-local executable: %w", err)
 	}
-	argv := append([]string{exe, "serve", "--name", env.Name, "--state-dir", l.Dir}, f.Args()...)
+	argv := append(serveArgv(exe), "--name", env.Name, "--state-dir", l.Dir)
+	argv = append(argv, f.Args()...)
 	ctx, cancel := context.WithTimeout(ctx, f.Wait)
 	defer cancel()
 	start := time.Now()
@@ -222,4 +226,21 @@ func installBinaries(ctx context.Context, s cli.Streams, env *cli.EnvFlags) erro
 		return fmt.Errorf("install Kubernetes binaries: %w", err)
 	}
 	return nil
+}
+
+// serveBinary is the serving program built beside irsa-local.
+const serveBinary = "irsa-local-serve"
+
+// serveArgv is how up starts the environment's process: irsa-local-serve
+// beside this executable when it is of the same version — it links none of
+// the CLI's AWS SDK service clients, so it holds less memory for as long
+// as the environment runs — and this executable's own serve command
+// otherwise (a 'go install' of the CLI alone, or a stale build).
+func serveArgv(exe string) []string {
+	lean := filepath.Join(filepath.Dir(exe), serveBinary)
+	out, err := exec.Command(lean, "--version").Output()
+	if err == nil && strings.TrimSpace(string(out)) == serveBinary+" version "+versioncmd.String() {
+		return []string{lean}
+	}
+	return []string{exe, "serve"}
 }
