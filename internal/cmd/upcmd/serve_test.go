@@ -14,7 +14,7 @@ func TestServeArgvPrefersTheServingBinaryOfTheSameVersion(t *testing.T) {
 	exe := filepath.Join(dir, "irsa-local")
 	lean := filepath.Join(dir, serveBinary)
 	self := []string{exe, "serve"}
-	if got := serveArgv(exe); !slices.Equal(got, self) {
+	if got := serveArgv(t.Context(), exe); !slices.Equal(got, self) {
 		t.Errorf("without %s: %q, want %q", serveBinary, got, self)
 	}
 	write := func(version string) {
@@ -25,11 +25,11 @@ func TestServeArgvPrefersTheServingBinaryOfTheSameVersion(t *testing.T) {
 		}
 	}
 	write("v0.0.0-another")
-	if got := serveArgv(exe); !slices.Equal(got, self) {
+	if got := serveArgv(t.Context(), exe); !slices.Equal(got, self) {
 		t.Errorf("with a %s of another version: %q, want %q", serveBinary, got, self)
 	}
 	write(versioncmd.String())
-	if got := serveArgv(exe); !slices.Equal(got, []string{lean}) {
+	if got := serveArgv(t.Context(), exe); !slices.Equal(got, []string{lean}) {
 		t.Errorf("with a %s of this version: %q, want %q", serveBinary, got, []string{lean})
 	}
 }

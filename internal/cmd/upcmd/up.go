@@ -120,7 +120,7 @@ func run(ctx context.Context, s cli.Streams, env *cli.EnvFlags, f *flagpole) err
 	if err != nil {
 		return fmt.Errorf("find the irsa-local executable: %w", err)
 	}
-	argv := append(serveArgv(exe), "--name", env.Name, "--state-dir", l.Dir)
+	argv := append(serveArgv(ctx, exe), "--name", env.Name, "--state-dir", l.Dir)
 	argv = append(argv, f.Args()...)
 	ctx, cancel := context.WithTimeout(ctx, f.Wait)
 	defer cancel()
@@ -197,9 +197,12 @@ func printSummary(s cli.Streams, f *flagpole, d harness.Description) error {
 // A binary the user named ($IRSA_LOCAL_<NAME>, $KUBEBUILDER_ASSETS) is
 // never replaced: a missing one there is reported as before.
 func installBinaries(ctx context.Context, s cli.Streams, env *cli.EnvFlags) error {
+	if os.Getenv("KUBEBUILDER_ASSETS") != "" {
+		return nil
+	}
 	var missing []string
 	for _, name := range assets.Names() {
-		if os.Getenv(assets.EnvVar(name)) != "" || os.Getenv("KUBEBUILDER_ASSETS") != "" {
+		if os.Getenv(assets.EnvVar(name)) != "" {
 			return nil
 		}
 		if assets.Locate(name).Path == "" {
@@ -236,9 +239,11 @@ const serveBinary = "irsa-local-serve"
 // the CLI's AWS SDK service clients, so it holds less memory for as long
 // as the environment runs — and this executable's own serve command
 // otherwise (a 'go install' of the CLI alone, or a stale build).
-func serveArgv(exe string) []string {
+func serveArgv(ctx context.Context, exe string) []string {
 	lean := filepath.Join(filepath.Dir(exe), serveBinary)
-	out, err := exec.Command(lean, "--version").Output()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, lean, "--version").Output()
 	if err == nil && strings.TrimSpace(string(out)) == serveBinary+" version "+versioncmd.String() {
 		return []string{lean}
 	}
