@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 # (a cold machine spends minutes here).
 echo "demo: checking Debian packages and Go modules (downloads on first use)"
 hack/ci-deps.sh >/dev/null
-echo "demo: compiling irsa-local (about a minute the first time)"
+echo "demo: compiling irsa-local (about two minutes on 2 cores the first time)"
 hack/build.sh
 echo "demo: installing the Kubernetes binaries into bin/k8s (release binaries, else a source build)"
 hack/k8s-assets.sh
