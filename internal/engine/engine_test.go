@@ -16,7 +16,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/irsa-local/irsa-local/internal/assets"
 	"github.com/irsa-local/irsa-local/internal/backend"
 	"github.com/irsa-local/irsa-local/internal/envdir"
 	"github.com/irsa-local/irsa-local/internal/testenv"
@@ -34,20 +33,6 @@ func start(t *testing.T, dir string, opts ...Option) *Env {
 	}
 	t.Cleanup(func() { _ = e.Stop(context.Background()) })
 	return e
-}
-
-// requireAssets fails when the Kubernetes binaries are not built: cluster
-// tests need the real apiserver. -short skips them.
-func requireAssets(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: leaves out the tests that run kube-apiserver")
-	}
-	for _, name := range []string{assets.Etcd, assets.KubeAPIServer, assets.KubeControllerManager} {
-		if _, err := assets.Find(name); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 func requireMoto(t *testing.T) { testenv.Tool(t, backend.MotoBinary) }
@@ -174,7 +159,7 @@ func TestFreePortIsOutsideTheEphemeralRange(t *testing.T) {
 }
 
 func TestBrokenWebhookDoesNotBlockPodCreation(t *testing.T) {
-	requireAssets(t)
+	testenv.KubeBinaries(t)
 	e := start(t, t.TempDir(), WithCluster(ClusterLocal), WithInMemoryS3())
 	ctx := context.Background()
 	if _, err := e.CreateServiceAccount(ctx, "default", "app", "arn:aws:iam::000000000000:role/app"); err != nil {

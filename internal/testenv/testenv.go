@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/irsa-local/irsa-local/internal/assets"
 )
 
 // RequireEnv names the variable that turns a missing tool into a failure.
@@ -37,4 +39,20 @@ func Missing(t testing.TB, what string) {
 		t.Fatalf("%s, and %s=1 requires it", what, RequireEnv)
 	}
 	t.Skipf("%s (set %s=1 to make this a failure)", what, RequireEnv)
+}
+
+// KubeBinaries fails the test when etcd, kube-apiserver or
+// kube-controller-manager cannot be found: the tests that run a local
+// cluster need the real apiserver, and make test builds it first. -short
+// leaves them out.
+func KubeBinaries(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: leaves out the tests that run kube-apiserver")
+	}
+	for _, name := range []string{assets.Etcd, assets.KubeAPIServer, assets.KubeControllerManager} {
+		if _, err := assets.Find(name); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -15,27 +15,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/irsa-local/irsa-local/internal/assets"
+	"github.com/irsa-local/irsa-local/internal/testenv"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 	"github.com/irsa-local/irsa-local/pkg/stsmock"
 )
 
-// requireAssets fails when the Kubernetes binaries are not built: cluster
-// tests need the real apiserver. -short skips them.
-func requireAssets(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: leaves out the tests that run kube-apiserver")
-	}
-	for _, name := range []string{assets.Etcd, assets.KubeAPIServer, assets.KubeControllerManager} {
-		if _, err := assets.Find(name); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestLocalClusterMutatesPodsOfAnnotatedServiceAccounts(t *testing.T) {
-	requireAssets(t)
+	testenv.KubeBinaries(t)
 	e := start(t, t.TempDir(), WithCluster(ClusterLocal), WithInMemoryS3())
 	ctx := context.Background()
 	c := e.Client()
@@ -80,7 +66,7 @@ func TestLocalClusterMutatesPodsOfAnnotatedServiceAccounts(t *testing.T) {
 }
 
 func TestFullChainThroughThePodIdentity(t *testing.T) {
-	requireAssets(t)
+	testenv.KubeBinaries(t)
 	e := start(t, t.TempDir(), WithCluster(ClusterLocal), WithInMemoryS3())
 	ctx := context.Background()
 	admin := s3.NewFromConfig(e.AdminAWSConfig(), func(o *s3.Options) { o.UsePathStyle = true })
@@ -145,7 +131,7 @@ func state(e *Env, component string) string {
 }
 
 func TestResetRestoresACleanState(t *testing.T) {
-	requireAssets(t)
+	testenv.KubeBinaries(t)
 	e := start(t, t.TempDir(), WithCluster(ClusterLocal), WithInMemoryS3())
 	ctx := context.Background()
 	roleARN, err := e.CreateRole(ctx, "r", TrustServiceAccount("team", "app"))
@@ -188,7 +174,7 @@ func TestResetRestoresACleanState(t *testing.T) {
 }
 
 func TestTwoLocalClustersInOneProcess(t *testing.T) {
-	requireAssets(t)
+	testenv.KubeBinaries(t)
 	ctx := context.Background()
 	a := start(t, t.TempDir(), WithName("a"), WithCluster(ClusterLocal), WithInMemoryS3())
 	b := start(t, t.TempDir(), WithName("b"), WithCluster(ClusterLocal), WithInMemoryS3())
@@ -238,7 +224,7 @@ func TestTwoLocalClustersInOneProcess(t *testing.T) {
 // the SDK's container provider), ahead of its IRSA annotation; eks-auth
 // refuses the token of a deleted pod, as the apiserver says it is gone.
 func TestPodIdentityThroughAWSConfigForServiceAccount(t *testing.T) {
-	requireAssets(t)
+	testenv.KubeBinaries(t)
 	e := start(t, t.TempDir(), WithCluster(ClusterLocal), WithInMemoryS3())
 	ctx := context.Background()
 	irsa, err := e.CreateRole(ctx, "irsa", TrustServiceAccount("shop", "cart"))

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/irsa-local/irsa-local/internal/cluster/local"
+	"github.com/irsa-local/irsa-local/internal/testenv"
 	"github.com/irsa-local/irsa-local/pkg/issuer"
 	"github.com/irsa-local/irsa-local/pkg/webhook"
 )
@@ -20,7 +21,7 @@ import (
 // credentials come from that issuer's tokens, and Stop removes the webhook
 // registration while the cluster runs on.
 func TestAdoptedClusterThroughTheGoAPI(t *testing.T) {
-	requireAssets(t)
+	testenv.KubeBinaries(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	if _, err := issuer.LoadOrCreateKeys(filepath.Join(dir, "keys")); err != nil {
