@@ -187,27 +187,19 @@ func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, Errorf(413, "RequestEntityTooLarge", "Request body exceeds %d bytes", limit)
 	}
-	// The declared length sizes the buffer at once, so a body is not
-	// copied from buffer to doubled buffer as it arrives.
-	size := int64(512)
+	// The declared length sizes the buffer at once (ReadFrom keeps
+	// bytes.MinRead free), so a body is not copied from buffer to doubled
+	// buffer as it arrives; only up to 64 KiB, so that a client declaring
+	// a large body and sending it slowly cannot make the server hold
+	// memory it has not sent.
+	var buf bytes.Buffer
 	if r.ContentLength > 0 {
-		size = r.ContentLength + 1
+		buf.Grow(int(min(r.ContentLength, 64<<10)) + bytes.MinRead)
 	}
-	b := make([]byte, 0, size)
-	lr := io.LimitReader(r.Body, limit+1)
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := lr.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, Errorf(400, "IncompleteBody", "read request body: %v", err)
-		}
+	if _, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1)); err != nil {
+		return nil, Errorf(400, "IncompleteBody", "read request body: %v", err)
 	}
+	b := buf.Bytes()
 	if int64(len(b)) > limit {
 		return nil, Errorf(413, "RequestEntityTooLarge", "Request body exceeds %d bytes", limit)
 	}

@@ -1,8 +1,10 @@
 package awsquery
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,4 +89,22 @@ func TestWriteResultConcurrentAndAfterFailure(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// A client that declares a large body and sends a few bytes must not make
+// the server allocate what it declared.
+func TestReadBodyDoesNotTrustTheDeclaredLength(t *testing.T) {
+	const declared = 16 << 20
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("Action=GetCallerIdentity"))
+	r.ContentLength = declared
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b, err := ReadBody(r, declared)
+	runtime.ReadMemStats(&after)
+	if err != nil || string(b) != "Action=GetCallerIdentity" {
+		t.Fatalf("ReadBody = %q, %v", b, err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Errorf("reading a 24-byte body declared as %d bytes allocated %d bytes", declared, grew)
+	}
 }
