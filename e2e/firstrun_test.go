@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -22,7 +23,7 @@ import (
 // the release servers, as hack/release-mirror.sh writes it: Kubernetes'
 // tree with a .sha256 per binary at the root, etcd's archive with its
 // SHA256SUMS under /etcd/<version>/. It counts the binaries served.
-func releaseMirror(k8sVersion, etcdVersion string) (*httptest.Server, *int) {
+func releaseMirror(k8sVersion, etcdVersion string) (*httptest.Server, *atomic.Int64) {
 	files := map[string][]byte{}
 	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 	for _, name := range []string{"kube-apiserver", "kube-controller-manager", "kubectl"} {
@@ -46,7 +47,8 @@ func releaseMirror(k8sVersion, etcdVersion string) (*httptest.Server, *int) {
 	files[dir+pkg+".tar.gz"] = []byte(archive.String())
 	files[dir+"SHA256SUMS"] = []byte(sum(files[dir+pkg+".tar.gz"]) + "  " + pkg + ".tar.gz\n")
 
-	served := new(int)
+	// Handlers run on the server's goroutines, the spec reads it on its own.
+	served := new(atomic.Int64)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, ok := files[r.URL.Path]
 		if !ok {
@@ -54,7 +56,7 @@ func releaseMirror(k8sVersion, etcdVersion string) (*httptest.Server, *int) {
 			return
 		}
 		if !strings.HasSuffix(r.URL.Path, ".sha256") && !strings.HasSuffix(r.URL.Path, "SHA256SUMS") {
-			*served++
+			served.Add(1)
 		}
 		_, _ = w.Write(b)
 	}))
@@ -92,7 +94,7 @@ var _ = Describe("a first run on a machine without the Kubernetes binaries", Lab
 		Expect(code).To(Equal(0), errOut)
 		Expect(errOut).To(ContainSubstring("etcd, kube-apiserver, kube-controller-manager"))
 		Expect(errOut).To(ContainSubstring("not found; installing the Kubernetes " + k8sVersion + " binaries into " + installed))
-		Expect(*served).To(Equal(4), "each binary downloaded once")
+		Expect(served.Load()).To(BeEquivalentTo(4), "each binary downloaded once")
 		s := w.status()
 		Expect(s.Cluster.Mode).To(Equal("local"))
 		// The environment runs in the serving binary built beside irsa-local.
@@ -112,6 +114,6 @@ var _ = Describe("a first run on a machine without the Kubernetes binaries", Lab
 		_, errOut, code = w.run("up")
 		Expect(code).To(Equal(0), errOut)
 		Expect(errOut).NotTo(ContainSubstring("installing"))
-		Expect(*served).To(Equal(4))
+		Expect(served.Load()).To(BeEquivalentTo(4))
 	})
 })
